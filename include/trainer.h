@@ -1,0 +1,62 @@
+/* Trains one autoencoder on one split. Knows nothing of MPI or HDF5. */
+#ifndef AESWEEP_TRAINER_H
+#define AESWEEP_TRAINER_H
+
+#include <signal.h>
+
+#include "dataset.h"
+#include "err.h"
+#include "model.h"
+#include "nn.h"
+#include "optim.h"
+
+typedef struct {
+    ModelShape shape;
+    Optim optim;
+    Loss loss;
+    int batch_size;
+    int epochs;
+    int patience;      /* 0: no early stopping */
+    float min_delta;
+    float dropout;
+    float input_noise; /* std of Gaussian noise added to the input (denoising) */
+    uint64_t seed;
+    /* Set asynchronously (a signal handler) to stop at the next minibatch. */
+    volatile sig_atomic_t *stop;
+    /* Called after each epoch, e.g. for progress output; may be NULL. */
+    void (*on_epoch)(void *ctx, int epoch, int epochs, double train_loss, double val_loss);
+    void *ctx;
+} TrainConfig;
+
+typedef enum {
+    TRAIN_OK = 0,
+    TRAIN_DIVERGED = 1,
+    TRAIN_FAILED = 2,
+    TRAIN_INTERRUPTED = 3,
+} TrainStatus;
+
+#define CURVE_COLS 3 /* train_loss, val_loss, val_metric */
+
+typedef struct {
+    TrainStatus status;
+    int epochs;       /* epochs run */
+    int best_epoch;   /* 1-based epoch whose weights were kept */
+    double *curve;    /* [epochs, CURVE_COLS]; owned, free with train_result_free */
+    double train_mse; /* of the kept weights, on the training split, no noise/dropout */
+    double val_mse;
+    double seconds;
+} TrainResult;
+
+/* Builds the model from cfg->shape, initialises it from cfg->seed and trains it on
+ * the images train->idx of data, validating on val (which may be empty: then
+ * early stopping watches the training loss). On return *model holds the kept
+ * weights (even when diverged, for inspection). Returns AE_OK unless something
+ * failed outright (out of memory); divergence and interruption are statuses. */
+int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, const Index *val,
+                Model *model, TrainResult *res, Err *e);
+void train_result_free(TrainResult *r);
+
+/* Mean squared error per element of the model's reconstruction of ix. */
+int model_eval_mse(const Model *m, const Images *data, const Index *ix, double *mse, Err *e);
+
+#endif
