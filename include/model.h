@@ -60,6 +60,7 @@ typedef struct {
     float *drop[AE_MAX_LAYERS];    /* after dropout (NULL where no dropout) */
     float *mask[AE_MAX_LAYERS];    /* dropout scale per element: 0 or 1/(1-p) */
     float *grad[2];                /* ping-pong dL/dy buffers [B, max_width] */
+    int dropped;                   /* the last forward pass applied dropout masks */
 } Work;
 
 int work_init(Work *w, const Model *m, int max_batch, float dropout, Err *e);

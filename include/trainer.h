@@ -56,6 +56,12 @@ int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, 
                 Model *model, TrainResult *res, Err *e);
 void train_result_free(TrainResult *r);
 
+/* One optimisation step on the B rows in w->input against target (the input
+ * itself, or the clean batch when the input is noisy). Returns the batch loss; a
+ * non-finite loss is returned before any update. */
+double train_step(const TrainConfig *cfg, Model *m, Work *w, Optim *opt, const float *target,
+                  int B, Rng *drop);
+
 /* Mean squared error per element of the model's reconstruction of ix. */
 int model_eval_mse(const Model *m, const Images *data, const Index *ix, double *mse, Err *e);
 

@@ -24,7 +24,9 @@ int err_prefix(Err *e, const char *fmt, ...) {
     vsnprintf(head, sizeof head, fmt, ap);
     va_end(ap);
     memcpy(old, e->msg, sizeof old);
-    snprintf(e->msg, sizeof e->msg, "%s: %s", head, old);
+    /* A long message is cut at the end, which keeps the new context in front. */
+    if (snprintf(e->msg, sizeof e->msg, "%s: %s", head, old) >= (int)sizeof e->msg)
+        e->msg[sizeof e->msg - 1] = 0;
     return e->code;
 }
 

@@ -1,0 +1,28 @@
+/* The file `aesweep train --out` writes (SPEC §5): root attrs format="aesweep-model",
+ * the job, every parameter and metric; /model in the model layout; /curve. */
+#ifndef AESWEEP_MODEL_FILE_H
+#define AESWEEP_MODEL_FILE_H
+
+#include "err.h"
+#include "model.h"
+
+typedef struct {
+    const char *name;
+    double value; /* NaN when unknown */
+} NamedValue;
+
+typedef struct {
+    const char *job_json;
+    const char *status; /* "ok", "diverged", "interrupted" */
+    const NamedValue *values;
+    int n_values;
+    const double *curve; /* [epochs, 3]: train_loss, val_loss, val_metric */
+    int epochs;
+    const Model *model;
+} ModelFileInfo;
+
+/* Writes to a temporary name beside path and renames it into place when complete,
+ * so path never holds a half-written file. */
+int model_file_write(const char *path, const ModelFileInfo *info, Err *e);
+
+#endif

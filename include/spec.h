@@ -1,0 +1,91 @@
+/* Job specs: the JSON contract of SPEC §3, parsed with cJSON, checked against one
+ * table of keys, overridden by --set, and turned into the trainer's config. */
+#ifndef AESWEEP_SPEC_H
+#define AESWEEP_SPEC_H
+
+#include <stdint.h>
+
+#include "dataset.h"
+#include "err.h"
+#include "model.h"
+#include "trainer.h"
+
+typedef enum { PENALTY_NONE, PENALTY_CLASS_TARGET, PENALTY_CSD, PENALTY_COUNT } PenaltyKind;
+typedef enum { PRIOR_ONEHOT, PRIOR_SWISS_ROLL, PRIOR_GAUSSIAN, PRIOR_COUNT } PriorKind;
+typedef enum { STRATEGY_GRID, STRATEGY_RANDOM, STRATEGY_BISECTION, STRATEGY_COUNT } Strategy;
+typedef enum { OBJ_VAL_MSE, OBJ_VAL_ACCURACY, OBJ_LATENT_ACCURACY, OBJ_COUNT } Objective;
+typedef enum { WEIGHTS_BEST, WEIGHTS_ALL, WEIGHTS_NONE, WEIGHTS_COUNT } WeightsPolicy;
+
+extern const char *const penalty_names[PENALTY_COUNT];
+extern const char *const prior_names[PRIOR_COUNT];
+extern const char *const strategy_names[STRATEGY_COUNT];
+extern const char *const objective_names[OBJ_COUNT];
+extern const char *const weights_names[WEIGHTS_COUNT];
+
+typedef struct {
+    int n;
+    int v[AE_MAX_HIDDEN];
+} IntList;
+
+typedef struct {
+    char name[128];
+    double seed; /* an integer in [0, 2^53], kept as JSON gives it */
+    struct {
+        char dataset[64];
+        char path[AE_PATH_MAX];
+        int train_limit, test_limit; /* 0: all */
+        double validation;
+    } data;
+    struct {
+        IntList hidden;
+        int bottleneck;
+        int activation, latent_activation, output_activation; /* Act */
+        double leaky_slope;
+    } model;
+    struct {
+        int optimizer; /* OptKind */
+        double lr;
+        int batch_size, epochs;
+        int loss; /* Loss */
+        double weight_decay, dropout, input_noise, momentum;
+        int patience;
+        double min_delta;
+    } train;
+    struct {
+        int type; /* PenaltyKind */
+        double lambda, sigma;
+        int prior; /* PriorKind */
+    } penalty;
+    struct {
+        IntList hidden;
+        double lr;
+        int batch_size, epochs;
+    } classifier;
+    struct {
+        int strategy, folds, objective, trials, exhaustive_below, max_rounds;
+    } search;
+    struct {
+        char dir[AE_PATH_MAX];
+        int weights; /* WeightsPolicy */
+    } output;
+    char *json;       /* the spec after --set, as compact JSON text (owned) */
+    void *space;      /* cJSON of search.space, or NULL; owned (checked by the search code) */
+    void *stages;     /* cJSON of search.stages, or NULL; owned */
+    char source[AE_PATH_MAX]; /* the file the spec came from, for messages */
+} Job;
+
+/* Reads and checks a job file, applying "dotted.key=value" overrides in order.
+ * Every fault is AE_EINPUT with "FILE: json.path: expected ..., got ...". */
+int job_load(const char *path, const char *const *sets, int n_sets, Job *job, Err *e);
+/* The same from JSON text (tests); `source` names it in messages. */
+int job_parse(const char *text, const char *source, const char *const *sets, int n_sets, Job *job,
+              Err *e);
+void job_free(Job *job);
+
+/* The trainer's configuration of the job's fixed values. */
+void job_train_config(const Job *job, TrainConfig *cfg);
+
+/* The folder of the job's data: data.path, or the named dataset's folder. */
+const char *job_data_dir(const Job *job);
+
+#endif

@@ -1,0 +1,155 @@
+/* aesweep bench: times the trainer's own training step on synthetic data. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "trainer.h"
+
+#define BENCH_BATCHES 16 /* distinct synthetic batches, cycled */
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int parse_layers(const char *s, int *w, int *n) {
+    *n = 0;
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", s);
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        if (*n == AE_MAX_HIDDEN + 2 || cli_int(tok, 1, 1000000, &w[*n])) return 1;
+        (*n)++;
+    }
+    return *n < 2;
+}
+
+static int bench_usage(void) {
+    return cli_fail(2, "usage: aesweep bench [--layers 784,800,400,225] [--batch 164] "
+                       "[--activation relu] [--leaky-slope 0.01] [--penalty none] "
+                       "[--seconds 3] [--threads 1]");
+}
+
+static int find_name(const char *const *names, int n, const char *s) {
+    for (int i = 0; i < n; i++)
+        if (!strcmp(names[i], s)) return i;
+    return -1;
+}
+
+/* Synthetic uint8 images so the step includes the batch conversion, as in training. */
+static int synthetic_images(Images *im, int n, int dim, Err *e) {
+    memset(im, 0, sizeof *im);
+    im->pixels = xmalloc((size_t)n * dim, e);
+    im->labels = xcalloc((size_t)n, 1, e);
+    if (!im->pixels || !im->labels) {
+        images_free(im);
+        return AE_ERUN;
+    }
+    im->n = n;
+    im->rows = 1;
+    im->cols = im->dim = dim;
+    Rng r;
+    rng_seed(&r, 12345);
+    for (size_t i = 0; i < (size_t)n * dim; i++) im->pixels[i] = (uint8_t)rng_below(&r, 256);
+    return AE_OK;
+}
+
+int cmd_bench(int argc, char **argv) {
+    int widths[AE_MAX_HIDDEN + 2] = {784, 800, 400, 225}, n_widths = 4;
+    int batch = 164, threads = 1;
+    double seconds = 3, slope = 0.01;
+    Act act = ACT_RELU;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int bad = 0;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            printf("usage: aesweep bench [--layers 784,800,400,225] [--batch 164] "
+                   "[--activation relu] [--leaky-slope 0.01] [--penalty none] [--seconds 3] "
+                   "[--threads 1]\n"
+                   "--layers are the encoder widths (input first); the decoder mirrors them.\n");
+            return 0;
+        }
+        if (!v) return bench_usage();
+        if (!strcmp(a, "--layers")) bad = parse_layers(v, widths, &n_widths);
+        else if (!strcmp(a, "--batch")) bad = cli_int(v, 1, 1000000, &batch);
+        else if (!strcmp(a, "--threads")) bad = cli_int(v, 1, 1024, &threads);
+        else if (!strcmp(a, "--seconds")) bad = cli_double(v, 0.01, 86400, &seconds);
+        else if (!strcmp(a, "--leaky-slope")) bad = cli_double(v, 1e-9, 1, &slope);
+        else if (!strcmp(a, "--activation")) {
+            int k = find_name(act_names, ACT_COUNT, v);
+            bad = k < 0;
+            act = (Act)k;
+        } else if (!strcmp(a, "--penalty")) {
+            if (strcmp(v, "none"))
+                return cli_fail(2, "bench: --penalty %s is not implemented in this version", v);
+        } else
+            return bench_usage();
+        if (bad) return cli_fail(2, "bench: bad value for %s: '%s'", a, v);
+        i++;
+    }
+    cli_blas_threads(threads);
+
+    TrainConfig cfg = {0};
+    ModelShape *s = &cfg.shape;
+    s->input_dim = widths[0];
+    s->n_hidden = n_widths - 2;
+    memcpy(s->hidden, widths + 1, sizeof(int) * (size_t)s->n_hidden);
+    s->bottleneck = widths[n_widths - 1];
+    s->activation = act;
+    s->latent_activation = ACT_LINEAR;
+    s->output_activation = ACT_SIGMOID;
+    s->leaky_slope = (float)slope;
+    optim_init(&cfg.optim, OPT_ADAM, 1e-3f);
+    cfg.loss = LOSS_MSE;
+    cfg.batch_size = batch;
+
+    Err e = {0};
+    Model m = {0};
+    Work w = {0};
+    Images im = {0};
+    int *idx = NULL;
+    if (model_init_autoencoder(&m, s, &e) || work_init(&w, &m, batch, 0, &e) ||
+        synthetic_images(&im, BENCH_BATCHES * batch, widths[0], &e) ||
+        !(idx = xmalloc(sizeof(int) * (size_t)im.n, &e))) {
+        int code = cli_fail(e.code, "bench: %s", e.msg);
+        free(idx);
+        images_free(&im);
+        work_free(&w);
+        model_free(&m);
+        return code;
+    }
+    for (int i = 0; i < im.n; i++) idx[i] = i;
+    model_init_weights(&m, 1);
+    Optim opt = cfg.optim;
+
+    /* Warm-up: first touches of every buffer and OpenBLAS's own set-up. */
+    long steps = 0;
+    double t0 = now_seconds(), t;
+    for (int k = 0; k < 5 || now_seconds() - t0 < 0.3; k++) {
+        images_batch(&im, idx + (size_t)(k % BENCH_BATCHES) * batch, batch, w.input);
+        train_step(&cfg, &m, &w, &opt, w.input, batch, NULL);
+    }
+    t0 = now_seconds();
+    do {
+        images_batch(&im, idx + (size_t)(steps % BENCH_BATCHES) * batch, batch, w.input);
+        train_step(&cfg, &m, &w, &opt, w.input, batch, NULL);
+        steps++;
+        t = now_seconds() - t0;
+    } while (t < seconds);
+
+    double flops_per_sample = 0;
+    for (int l = 0; l < m.n_layers; l++)
+        flops_per_sample += 6.0 * m.layer[l].in * m.layer[l].out;
+    double sps = (double)steps * batch / t;
+    printf("{\"impl\":\"aesweep\",\"layers\":[");
+    for (int i = 0; i < n_widths; i++) printf("%s%d", i ? "," : "", widths[i]);
+    printf("],\"batch\":%d,\"threads\":%d,\"samples_per_s\":%.1f,\"gflops\":%.2f}\n", batch,
+           threads, sps, sps * flops_per_sample / 1e9);
+    free(idx);
+    images_free(&im);
+    work_free(&w);
+    model_free(&m);
+    return 0;
+}

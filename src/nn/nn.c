@@ -1,0 +1,132 @@
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "nn.h"
+
+const char *const act_names[ACT_COUNT] = {"linear", "relu", "leaky_relu", "sigmoid", "tanh"};
+const char *const loss_names[LOSS_COUNT] = {"mse", "bce", "mae", "mse+mae"};
+
+static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+void act_forward(Act a, float slope, float *y, size_t n) {
+    switch (a) {
+    case ACT_LINEAR: break;
+    case ACT_RELU:
+        for (size_t i = 0; i < n; i++) y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+        break;
+    case ACT_LEAKY_RELU:
+        for (size_t i = 0; i < n; i++) y[i] = y[i] > 0.0f ? y[i] : slope * y[i];
+        break;
+    case ACT_SIGMOID:
+        for (size_t i = 0; i < n; i++) y[i] = sigmoidf(y[i]);
+        break;
+    case ACT_TANH:
+        for (size_t i = 0; i < n; i++) y[i] = tanhf(y[i]);
+        break;
+    default: break;
+    }
+}
+
+/* leaky_relu's derivative from its output needs slope > 0 (the sign of y is the
+ * sign of x then); the spec validator enforces it. */
+void act_backward(Act a, float slope, const float *y, float *dy, size_t n) {
+    switch (a) {
+    case ACT_LINEAR: break;
+    case ACT_RELU:
+        for (size_t i = 0; i < n; i++) dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+        break;
+    case ACT_LEAKY_RELU:
+        for (size_t i = 0; i < n; i++) dy[i] = y[i] > 0.0f ? dy[i] : slope * dy[i];
+        break;
+    case ACT_SIGMOID:
+        for (size_t i = 0; i < n; i++) dy[i] *= y[i] * (1.0f - y[i]);
+        break;
+    case ACT_TANH:
+        for (size_t i = 0; i < n; i++) dy[i] *= 1.0f - y[i] * y[i];
+        break;
+    default: break;
+    }
+}
+
+/* Bias add and activation in one pass over each row while it is in cache. */
+static void bias_act_rows(float *y, const float *b, Act a, float slope, int B, int out) {
+    for (int r = 0; r < B; r++) {
+        float *row = y + (size_t)r * out;
+        for (int j = 0; j < out; j++) row[j] += b[j];
+        act_forward(a, slope, row, (size_t)out);
+    }
+}
+
+void dense_forward(const float *x, const float *W, const float *b, Act a, float slope, float *y,
+                   int B, int in, int out) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, out, in, 1.0f, x, in, W, in, 0.0f, y,
+                out);
+    bias_act_rows(y, b, a, slope, B, out);
+}
+
+void dense_backward(const float *x, const float *W, const float *y, Act a, float slope, float *dy,
+                    float *dW, float *db, float *dx, int B, int in, int out) {
+    memset(db, 0, sizeof *db * (size_t)out);
+    for (int r = 0; r < B; r++) {
+        float *row = dy + (size_t)r * out;
+        act_backward(a, slope, y + (size_t)r * out, row, (size_t)out);
+        for (int j = 0; j < out; j++) db[j] += row[j];
+    }
+    /* dW[out,in] = dz^T[out,B] x[B,in] */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, B, 1.0f, dy, out, x, in, 0.0f,
+                dW, in);
+    /* dx[B,in] = dz[B,out] W[out,in] */
+    if (dx)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, in, out, 1.0f, dy, out, W, in,
+                    0.0f, dx, in);
+}
+
+#define BCE_CLAMP 1e-7f
+
+double loss_forward_backward(Loss l, const float *y, const float *t, float *dy, int B, int D) {
+    size_t n = (size_t)B * D;
+    float inv = 1.0f / (float)n;
+    double sum = 0;
+    switch (l) {
+    case LOSS_MSE:
+        for (size_t i = 0; i < n; i++) {
+            float d = y[i] - t[i];
+            sum += d * d;
+            if (dy) dy[i] = 2.0f * d * inv;
+        }
+        break;
+    case LOSS_BCE:
+        for (size_t i = 0; i < n; i++) {
+            float p = fminf(fmaxf(y[i], BCE_CLAMP), 1.0f - BCE_CLAMP);
+            sum -= t[i] * logf(p) + (1.0f - t[i]) * logf(1.0f - p);
+            if (dy) dy[i] = (p - t[i]) / (p * (1.0f - p)) * inv;
+        }
+        break;
+    case LOSS_MAE:
+        for (size_t i = 0; i < n; i++) {
+            float d = y[i] - t[i];
+            sum += fabsf(d);
+            if (dy) dy[i] = (d > 0.0f ? inv : d < 0.0f ? -inv : 0.0f);
+        }
+        break;
+    case LOSS_MSE_MAE:
+        for (size_t i = 0; i < n; i++) {
+            float d = y[i] - t[i];
+            sum += d * d + fabsf(d);
+            if (dy) dy[i] = 2.0f * d * inv + (d > 0.0f ? inv : d < 0.0f ? -inv : 0.0f);
+        }
+        break;
+    default: break;
+    }
+    return sum / (double)n;
+}
+
+double sq_error_sum(const float *y, const float *t, size_t n) {
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        float d = y[i] - t[i];
+        sum += d * d;
+    }
+    return sum;
+}
