@@ -1,5 +1,6 @@
 #include <cblas.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "nn.h"
@@ -7,7 +8,24 @@
 const char *const act_names[ACT_COUNT] = {"linear", "relu", "leaky_relu", "sigmoid", "tanh"};
 const char *const loss_names[LOSS_COUNT] = {"mse", "bce", "mae", "mse+mae"};
 
-static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+/* exp(x) for the sigmoid, in plain arithmetic so that the loop vectorises (libm's
+ * expf is a call per element) and its bits do not depend on the libm version.
+ * Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, then a degree-6 Taylor
+ * polynomial for e^r (error below 2 ulp), scaled by 2^n through the exponent bits. */
+static inline float exp_approx(float x) {
+    x = x < -87.0f ? -87.0f : x;
+    x = x > 88.0f ? 88.0f : x;
+    /* Adding and subtracting 1.5 * 2^23 rounds to the nearest integer. */
+    float k = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
+    int n = (int)k;
+    float r = x - k * 0.693145752f - k * 1.42860677e-6f;
+    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.6666667e-1f + r * (4.1666668e-2f +
+                  r * (8.3333338e-3f + r * 1.3888889e-3f)))));
+    union { float f; int32_t i; } scale = {.i = (n + 127) << 23};
+    return p * scale.f;
+}
+
+static inline float sigmoidf(float x) { return 1.0f / (1.0f + exp_approx(-x)); }
 
 void act_forward(Act a, float slope, float *y, size_t n) {
     switch (a) {
@@ -16,7 +34,12 @@ void act_forward(Act a, float slope, float *y, size_t n) {
         for (size_t i = 0; i < n; i++) y[i] = y[i] > 0.0f ? y[i] : 0.0f;
         break;
     case ACT_LEAKY_RELU:
-        for (size_t i = 0; i < n; i++) y[i] = y[i] > 0.0f ? y[i] : slope * y[i];
+        /* Two selects and an unconditional multiply-add (exact: one term is 0);
+         * a conditional multiply would not vectorise. */
+        for (size_t i = 0; i < n; i++) {
+            float pos = y[i] > 0.0f ? y[i] : 0.0f, neg = y[i] > 0.0f ? 0.0f : y[i];
+            y[i] = pos + slope * neg;
+        }
         break;
     case ACT_SIGMOID:
         for (size_t i = 0; i < n; i++) y[i] = sigmoidf(y[i]);
@@ -37,7 +60,10 @@ void act_backward(Act a, float slope, const float *y, float *dy, size_t n) {
         for (size_t i = 0; i < n; i++) dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
         break;
     case ACT_LEAKY_RELU:
-        for (size_t i = 0; i < n; i++) dy[i] = y[i] > 0.0f ? dy[i] : slope * dy[i];
+        for (size_t i = 0; i < n; i++) {
+            float keep = y[i] > 0.0f ? dy[i] : 0.0f, leak = y[i] > 0.0f ? 0.0f : dy[i];
+            dy[i] = keep + slope * leak;
+        }
         break;
     case ACT_SIGMOID:
         for (size_t i = 0; i < n; i++) dy[i] *= y[i] * (1.0f - y[i]);
