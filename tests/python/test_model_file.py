@@ -1,0 +1,285 @@
+"""`aesweep train --out FILE.h5` against SPEC §5, checked from the outside.
+
+The real binary trains a small autoencoder on the real Fashion-MNIST; the file is
+then read with h5py alone, and the forward pass is rebuilt with numpy from the
+file alone (nothing from the C side): its MSE over the whole 10000-image test set
+must reproduce the file's test_mse.
+
+Run with /usr/bin/python3 -m pytest (Debian's h5py/numpy). Environment:
+AESWEEP (the binary), FASHION_DIR (the IDX folder), TEST_TMP (scratch folder),
+AESWEEP_SRC (the source tree, for the job file).
+"""
+import copy
+import gzip
+import json
+import math
+import os
+import subprocess
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+SRC = Path(os.environ.get("AESWEEP_SRC", Path(__file__).resolve().parents[2]))
+AESWEEP = os.environ.get("AESWEEP", "/work/main/build/aesweep")
+FASHION_DIR = os.environ.get("FASHION_DIR", "/usr/share/datasets/fashion-mnist")
+TEST_TMP = Path(os.environ.get("TEST_TMP", "/tmp/aesweep_test")) / "model_file"
+JOB = SRC / "tests" / "python" / "jobs" / "model_small.json"
+TEST_IMAGES = Path(FASHION_DIR) / "t10k-images-idx3-ubyte.gz"
+
+# Each configuration: an id and the --set overrides applied on top of JOB.
+CONFIGS = {
+    "relu_linear_sigmoid": [],
+    "leaky_tanh_sigmoid": [
+        "model.activation=leaky_relu",
+        "model.leaky_slope=0.2",
+        "model.latent_activation=tanh",
+    ],
+}
+
+pytestmark = pytest.mark.skipif(
+    not TEST_IMAGES.is_file(), reason=f"no Fashion-MNIST test images at {TEST_IMAGES}"
+)
+
+
+def run_aesweep(*args, timeout=300):
+    env = dict(os.environ)
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    return subprocess.run(
+        [AESWEEP, *map(str, args)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def set_args(sets):
+    out = []
+    for s in sets:
+        out += ["--set", s]
+    return out
+
+
+def apply_sets(job, sets):
+    """The job as aesweep should record it: each KEY=VALUE applied, VALUE as JSON
+    when it parses, else as a string (SPEC §2, --set)."""
+    job = copy.deepcopy(job)
+    for s in sets:
+        key, value = s.split("=", 1)
+        try:
+            value = json.loads(value)
+        except ValueError:
+            pass
+        *parents, leaf = key.split(".")
+        node = job
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return job
+
+
+def all_sets(config_sets):
+    # data.path: the job file names no dataset, so the test follows FASHION_DIR.
+    return [f"data.path={FASHION_DIR}", *config_sets]
+
+
+@pytest.fixture(scope="module")
+def test_pixels():
+    """The whole t10k image set as uint8 [10000, 784], read with gzip + numpy."""
+    with gzip.open(TEST_IMAGES, "rb") as f:
+        raw = f.read()
+    magic, n, rows, cols = np.frombuffer(raw[:16], dtype=">u4")
+    assert magic == 2051, f"{TEST_IMAGES}: not an IDX images file"
+    pixels = np.frombuffer(raw[16:], dtype=np.uint8)
+    assert pixels.size == n * rows * cols
+    return pixels.reshape(int(n), int(rows * cols))
+
+
+@pytest.fixture(scope="module", params=sorted(CONFIGS))
+def trained(request):
+    """Trains one configuration once per module; yields (path, expected job, sets)."""
+    name = request.param
+    sets = all_sets(CONFIGS[name])
+    TEST_TMP.mkdir(parents=True, exist_ok=True)
+    out = TEST_TMP / f"{name}.h5"
+    if out.exists():
+        out.unlink()
+    r = run_aesweep("train", JOB, *set_args(sets), "--out", out)
+    assert r.returncode == 0, f"aesweep train failed ({r.returncode}):\n{r.stderr}"
+    assert out.is_file()
+    leftovers = [p.name for p in TEST_TMP.iterdir() if p.name.startswith(out.name + ".tmp")]
+    assert not leftovers, f"temporary files left behind: {leftovers}"
+    expected = apply_sets(json.loads(JOB.read_text()), sets)
+    return out, expected
+
+
+def activation(name, slope):
+    if name == "linear":
+        return lambda z: z
+    if name == "relu":
+        return lambda z: np.maximum(z, 0.0)
+    if name == "leaky_relu":
+        return lambda z: np.where(z > 0.0, z, slope * z)
+    if name == "sigmoid":
+        return lambda z: 1.0 / (1.0 + np.exp(-z))
+    if name == "tanh":
+        return np.tanh
+    raise AssertionError(f"unknown activation {name!r} in the model file")
+
+
+def layers_of(model):
+    n = int(model.attrs["layers"])
+    names = sorted(k for k in model.keys() if k.startswith("layer_"))
+    assert names == [f"layer_{i:02d}" for i in range(n)]
+    return [model[k] for k in names]
+
+
+def forward(model, pixels):
+    """The forward pass rebuilt from the file alone, in float64; returns the
+    output and the code (output of layer bottleneck_layer)."""
+    x = pixels.astype(np.float64) * float(model.attrs["input_scale"])
+    target = x
+    code = None
+    for i, g in enumerate(layers_of(model)):
+        W = g["W"][...].astype(np.float64)
+        b = g["b"][...].astype(np.float64)
+        act = activation(g.attrs["activation"], float(g.attrs["leaky_slope"]))
+        x = act(x @ W.T + b)
+        if i == int(model.attrs["bottleneck_layer"]):
+            code = x
+    return x, target, code
+
+
+def expected_activations(job):
+    m = job["model"]
+    n_hidden = len(m["hidden"])
+    acts = [m.get("activation", "relu")] * (2 * (n_hidden + 1))
+    acts[n_hidden] = m.get("latent_activation", "linear")
+    acts[-1] = m.get("output_activation", "sigmoid")
+    return acts
+
+
+# ---- tests -----------------------------------------------------------------------
+
+
+def test_root_attributes(trained):
+    path, job = trained
+    with h5py.File(path, "r") as f:
+        a = f.attrs
+        assert a["format"] == "aesweep-model"
+        assert int(a["format_version"]) == 1
+        assert isinstance(a["aesweep_version"], str) and a["aesweep_version"]
+        assert a["status"] == "ok"
+        recorded = json.loads(a["job"])
+        assert recorded == job
+        for key in ("train_mse", "val_mse", "test_mse"):
+            v = float(a[key])
+            assert math.isfinite(v) and 0.0 < v < 1.0, f"{key} = {v}"
+        # Every parameter, as run.
+        assert float(a["lr"]) == pytest.approx(job["train"]["lr"], rel=1e-12)
+        assert int(a["batch_size"]) == job["train"]["batch_size"]
+        assert int(a["bottleneck"]) == job["model"]["bottleneck"]
+        assert int(a["seed"]) == job["seed"]
+        # No classifier: the accuracies are missing, hence NaN.
+        for key in ("val_accuracy", "test_accuracy"):
+            if key in a:
+                assert math.isnan(float(a[key]))
+
+
+def test_curve(trained):
+    path, job = trained
+    with h5py.File(path, "r") as f:
+        curve = f["curve"]
+        epochs = job["train"]["epochs"]
+        assert curve.dtype == np.float64
+        assert curve.shape == (epochs, 3)  # patience 0: never stops early
+        assert int(f.attrs["epochs"]) == epochs
+        c = curve[...]
+        assert np.all(np.isfinite(c))
+        best = int(f.attrs["best_epoch"])
+        assert 1 <= best <= epochs
+        # val_mse is the val metric (MSE) of the restored best epoch's weights.
+        assert float(f.attrs["val_mse"]) == pytest.approx(c[best - 1, 2], rel=1e-9)
+
+
+def test_model_layout(trained):
+    path, job = trained
+    with h5py.File(path, "r") as f:
+        model = f["model"]
+        input_dim = int(model.attrs["input_dim"])
+        assert input_dim == 784
+        assert float(model.attrs["input_scale"]) == pytest.approx(1.0 / 255.0, rel=1e-15)
+        hidden = job["model"]["hidden"]
+        bn = job["model"]["bottleneck"]
+        widths = [input_dim, *hidden, bn, *reversed(hidden), input_dim]
+        layers = layers_of(model)
+        assert int(model.attrs["layers"]) == len(widths) - 1 == len(layers)
+        acts = expected_activations(job)
+        slope = job["model"].get("leaky_slope", 0.01)
+        for i, g in enumerate(layers):
+            W, b = g["W"], g["b"]
+            assert W.dtype == np.float32 and b.dtype == np.float32
+            assert W.shape == (widths[i + 1], widths[i]), f"layer {i}: W is [out, in]"
+            assert b.shape == (widths[i + 1],)
+            assert g.attrs["activation"] == acts[i], f"layer {i}"
+            assert float(g.attrs["leaky_slope"]) == pytest.approx(slope, rel=1e-6)
+            assert np.all(np.isfinite(W[...])) and np.all(np.isfinite(b[...]))
+
+
+def test_code_layer_width(trained, test_pixels):
+    path, job = trained
+    with h5py.File(path, "r") as f:
+        model = f["model"]
+        k = int(model.attrs["bottleneck_layer"])
+        layers = layers_of(model)
+        assert 0 <= k < len(layers) - 1
+        assert layers[k]["W"].shape[0] == job["model"]["bottleneck"]
+        _, _, code = forward(model, test_pixels[:100])
+        assert code.shape == (100, job["model"]["bottleneck"])
+
+
+def test_numpy_forward_reproduces_test_mse(trained, test_pixels):
+    path, job = trained
+    with h5py.File(path, "r") as f:
+        y, t, _ = forward(f["model"], test_pixels)
+        file_mse = float(f.attrs["test_mse"])
+    assert y.shape == t.shape == test_pixels.shape
+    mse = float(np.mean((y - t) ** 2))
+    assert mse == pytest.approx(file_mse, rel=1e-5), (
+        f"numpy test MSE {mse!r} vs file test_mse {file_mse!r} "
+        f"(relative difference {abs(mse - file_mse) / file_mse:.3g})"
+    )
+
+
+@pytest.mark.parametrize(
+    "bad_set, names",
+    [
+        ("train.lr=-1", "train.lr"),
+        ("model.activation=softmax", "model.activation"),
+        ("train.epochs=0", "train.epochs"),
+        ("data.path=/nonexistent/fashion", "/nonexistent/fashion"),
+    ],
+)
+@pytest.mark.parametrize("existing", [True, False], ids=["existing", "absent"])
+def test_bad_job_exits_2_and_writes_nothing(bad_set, names, existing):
+    folder = TEST_TMP / "bad"
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / "model.h5"
+    if out.exists():
+        out.unlink()
+    before = b"not an HDF5 file: must survive a bad job\n"
+    if existing:
+        out.write_bytes(before)
+    sets = [f"data.path={FASHION_DIR}", bad_set]  # the later --set wins
+    r = run_aesweep("train", JOB, *set_args(sets), "--out", out, timeout=60)
+    assert r.returncode == 2, f"exit {r.returncode}, stderr:\n{r.stderr}"
+    assert names in r.stderr, f"the message does not name {names!r}:\n{r.stderr}"
+    assert "train_loss" not in r.stderr, "trained before rejecting the job"
+    if existing:
+        assert out.read_bytes() == before
+    else:
+        assert not out.exists()
+    assert sorted(p.name for p in folder.iterdir()) == (["model.h5"] if existing else [])

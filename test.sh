@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what is missing (Debian packages), builds, and runs every test:
+#   1. the Release build's ctest suite (unit tests, real Fashion-MNIST, the binary,
+#      the Python reader of model files);
+#   2. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   3. the fast unit tests under valgrind.
+# Idempotent and non-interactive. Set AESWEEP_QUICK=1 to run only step 1.
+set -euo pipefail
+cd "$(dirname "$0")"
+jobs=$(nproc 2>/dev/null || echo 2)
+
+scripts/deps.sh test
+
+step() { printf '\n== %s\n' "$*" >&2; }
+
+step "Release build"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j "$jobs"
+step "ctest (Release)"
+(cd build && ctest --output-on-failure -j "$jobs")
+
+[ "${AESWEEP_QUICK:-0}" = 1 ] && exit 0
+
+step "ASan + UBSan build"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAESWEEP_SANITIZE=ON >/dev/null
+cmake --build build-asan -j "$jobs"
+step "ctest (ASan + UBSan)"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j "$jobs")
+
+step "valgrind"
+for t in grad optim spec determinism; do
+    (cd build && OPENBLAS_NUM_THREADS=1 AESWEEP_SRC=.. TEST_TMP=test_tmp \
+        FASHION_DIR=/usr/share/datasets/fashion-mnist \
+        valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
+        ./test_$t)
+done
+step "all tests passed"
