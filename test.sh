@@ -3,7 +3,7 @@
 #   1. the Release build's ctest suite (unit tests, real Fashion-MNIST, the binary,
 #      the Python reader of model files);
 #   2. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer;
-#   3. the fast unit tests under valgrind.
+#   3. the fast unit tests and a small `aesweep train` under valgrind.
 # Idempotent and non-interactive. Set AESWEEP_QUICK=1 to run only step 1.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -29,10 +29,14 @@ step "ctest (ASan + UBSan)"
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j "$jobs")
 
 step "valgrind"
-for t in grad optim spec determinism; do
-    (cd build && OPENBLAS_NUM_THREADS=1 AESWEEP_SRC=.. TEST_TMP=test_tmp \
-        FASHION_DIR=/usr/share/datasets/fashion-mnist \
-        valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
-        ./test_$t)
-done
+vg() { valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite "$@"; }
+(
+    cd build
+    export OPENBLAS_NUM_THREADS=1 AESWEEP_SRC=.. TEST_TMP=test_tmp
+    for t in grad optim spec; do vg ./test_$t; done
+    # The whole command path: job, data, trainer, HDF5 file.
+    vg ./aesweep train ../tests/python/jobs/model_small.json \
+        --set data.path=/usr/share/datasets/fashion-mnist --set data.train_limit=500 \
+        --set data.test_limit=500 --set train.epochs=1 --out test_tmp/valgrind.h5 >/dev/null
+)
 step "all tests passed"
