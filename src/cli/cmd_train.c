@@ -80,7 +80,14 @@ static int load_splits(const Job *job, Splits *s, Err *e) {
     uint64_t seed = (uint64_t)job->seed;
     Index all_train, all_test;
     int rc = dataset_load(job_data_dir(job), &s->data, e);
-    if (rc) return rc;
+    if (rc && job->data.path[0]) return err_prefix(e, "%s: data.path", job->source);
+    if (rc) {
+        err_prefix(e, "%s: data.dataset \"%s\"", job->source, job->data.dataset);
+        size_t n = strlen(e->msg);
+        snprintf(e->msg + n, sizeof e->msg - n, " (Debian package dataset-%s installed?)",
+                 job->data.dataset);
+        return rc;
+    }
     rc = index_all(s->data.train.n, &all_train, e);
     if (rc) return rc;
     rc = index_subset(s->data.train.labels, &all_train,

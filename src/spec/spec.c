@@ -359,6 +359,9 @@ static int apply_set(cJSON *root, const char *set, Err *e) {
         }
         obj = next;
     }
+    /* data.dataset and data.path are alternatives: setting one drops the other. */
+    if (obj != root && !strcmp(obj->string, "data") && (!strcmp(key, "path") || !strcmp(key, "dataset")))
+        cJSON_DeleteItemFromObjectCaseSensitive(obj, !strcmp(key, "path") ? "dataset" : "path");
     if (cJSON_GetObjectItemCaseSensitive(obj, key))
         cJSON_ReplaceItemInObjectCaseSensitive(obj, key, value);
     else

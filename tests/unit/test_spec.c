@@ -83,6 +83,19 @@ static void test_defaults_and_sets(void) {
     job_free(&j);
 }
 
+static void test_data_alternatives(void) {
+    Job j;
+    Err e;
+    const char *sets[] = {"data.path=/srv/kmnist"};
+    int rc = parse("{\"data\": {\"dataset\": \"fashion-mnist\"}}", sets, 1, &j, &e);
+    CHECK(rc == AE_OK, "--set data.path over data.dataset: %s", e.msg);
+    if (rc == AE_OK) {
+        CHECK(!strcmp(job_data_dir(&j), "/srv/kmnist"), "data dir %s", job_data_dir(&j));
+        CHECK(!strstr(j.json, "dataset"), "the stored job still names the dataset: %s", j.json);
+        job_free(&j);
+    }
+}
+
 static void test_errors(void) {
     expect_error("{\"train\": {\"lr\": 0.1,}}", NULL, "job.json:1:", "malformed JSON");
     expect_error("{\n  \"seed\": 1,\n  \"data\": {\n}", NULL, "job.json:4:", "malformed");
@@ -153,6 +166,15 @@ static void test_cli(void) {
     CHECK(run(cmd) == 2, "unknown command");
     snprintf(cmd, sizeof cmd, "%s bench --batch zero 2>/dev/null", bin);
     CHECK(run(cmd) == 2, "bad bench flag");
+    /* bench prints its one JSON line (speed itself is for tests/bench, not here). */
+    snprintf(cmd, sizeof cmd, "%s bench --layers 20,10,4 --batch 8 --seconds 0.05 >%s", bin, log);
+    CHECK(run(cmd) == 0, "bench runs");
+    char *line = read_text(log);
+    CHECK(line && !strncmp(line, "{\"impl\":\"aesweep\",\"layers\":[20,10,4],\"batch\":8,"
+                               "\"threads\":1,\"samples_per_s\":", 66) &&
+              strstr(line, "\"gflops\":"),
+          "bench line: %s", line ? line : "(none)");
+    free(line);
     snprintf(cmd, sizeof cmd, "%s train %s --out %s 2>%s", bin, job, out, log);
     CHECK(run(cmd) == 2, "bad job exits 2");
     char *msg = read_text(log);
@@ -173,6 +195,7 @@ static void test_cli(void) {
 int main(void) {
     test_full_example();
     test_defaults_and_sets();
+    test_data_alternatives();
     test_errors();
     test_cli();
     return test_summary("spec");
