@@ -1,0 +1,61 @@
+"""The train command as a user meets it: signals end it with exit code 3 and
+leave nothing half-written; a finished run leaves exactly its model file; a
+diverging configuration is reported, not crashed on.
+
+Run with /usr/bin/python3 -m pytest. Environment as in test_model_file.py.
+"""
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import h5py
+import pytest
+
+SRC = Path(os.environ.get("AESWEEP_SRC", Path(__file__).resolve().parents[2]))
+AESWEEP = os.environ.get("AESWEEP", "/work/main/build/aesweep")
+FASHION_DIR = os.environ.get("FASHION_DIR", "/usr/share/datasets/fashion-mnist")
+TMP = Path(os.environ.get("TEST_TMP", "/tmp/aesweep_test")) / "cli"
+JOB = SRC / "tests" / "python" / "jobs" / "model_small.json"
+ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+
+
+def train_cmd(out, *sets):
+    cmd = [AESWEEP, "train", str(JOB), "--set", f"data.path={FASHION_DIR}", "--out", str(out)]
+    for s in sets:
+        cmd += ["--set", s]
+    return cmd
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGUSR1])
+def test_signal_exits_3_and_keeps_existing_file(sig):
+    TMP.mkdir(parents=True, exist_ok=True)
+    out = TMP / f"signal_{sig.name}.h5"
+    out.write_bytes(b"an older result")
+    # Many epochs, so the signal lands mid-training.
+    p = subprocess.Popen(train_cmd(out, "train.epochs=500", "data.train_limit=20000"),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, text=True)
+    line = p.stderr.readline()  # the data summary: training starts right after
+    assert "train" in line, line
+    p.stderr.readline()  # the first epoch ended
+    p.send_signal(sig)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 3, err
+    assert "interrupted" in err
+    assert out.read_bytes() == b"an older result"
+    assert not list(TMP.glob(f"{out.name}.tmp*"))
+
+
+def test_diverged_run_is_reported():
+    TMP.mkdir(parents=True, exist_ok=True)
+    out = TMP / "diverged.h5"
+    r = subprocess.run(train_cmd(out, "train.optimizer=sgd", "train.lr=10000",
+                                 "model.output_activation=linear", "data.test_limit=1000"),
+                       capture_output=True, text=True, env=ENV, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "status      diverged" in r.stdout
+    with h5py.File(out, "r") as f:
+        assert f.attrs["status"] == "diverged"
+        assert f.attrs["val_mse"] != f.attrs["val_mse"]  # NaN: a diverged run never wins
+        assert f.attrs["test_mse"] != f.attrs["test_mse"]
