@@ -49,6 +49,9 @@ void images_free(Images *im);
 /* Converts images idx[0..n) to floats in [0,1] (pixel / 255), row after row. */
 void images_batch(const Images *im, const int *idx, int n, float *out);
 
+/* The labels of images idx[0..n). */
+void images_labels(const Images *im, const int *idx, int n, uint8_t *out);
+
 /* All indices 0..n-1. */
 int index_all(int n, Index *out, Err *e);
 void index_free(Index *ix);

@@ -69,6 +69,9 @@ void work_free(Work *w);
 /* Forward pass over w->input (B rows). With dropout > 0 and rng non-NULL, inverted
  * dropout is applied to every hidden layer's output except the code and the output. */
 void model_forward(const Model *m, Work *w, int B, float dropout, Rng *rng);
+/* The encoder alone (layers up to the bottleneck, no dropout): the codes are then
+ * in w->out[m->bottleneck_layer]. */
+void model_encode(const Model *m, Work *w, int B);
 /* The network's output after model_forward. */
 const float *model_output(const Model *m, const Work *w);
 /* dy = dL/d(output) [B, out] (clobbered); fills m->grads (overwriting). dcode, when

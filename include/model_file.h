@@ -1,5 +1,7 @@
 /* The file `aesweep train --out` writes (SPEC §5): root attrs format="aesweep-model",
- * the job, every parameter and metric; /model in the model layout; /curve. */
+ * the job, every parameter and metric; /model in the model layout (with the
+ * classifier as /model/classifier, its last layer marked softmax); /curve; and
+ * /confusion (int32 [classes, classes], rows: true class) when known. */
 #ifndef AESWEEP_MODEL_FILE_H
 #define AESWEEP_MODEL_FILE_H
 
@@ -19,6 +21,9 @@ typedef struct {
     const double *curve; /* [epochs, 3]: train_loss, val_loss, val_metric */
     int epochs;
     const Model *model;
+    const Model *classifier; /* NULL when none: written as /model/classifier */
+    const int *confusion;    /* [n_classes, n_classes] or NULL: written as /confusion */
+    int n_classes;
 } ModelFileInfo;
 
 /* Writes to a temporary name beside path and renames it into place when complete,

@@ -32,6 +32,15 @@ void dense_backward(const float *x, const float *W, const float *y, Act a, float
  * exactly 0 or 1 give a large but finite loss and gradient. */
 double loss_forward_backward(Loss l, const float *y, const float *t, float *dy, int B, int D);
 
+/* Softmax cross-entropy of logits [B, C] against labels, mean over the batch,
+ * through log-sum-exp. When dlogits is non-NULL it receives (softmax - onehot)/B;
+ * when correct is non-NULL, the count of rows whose argmax is the label. */
+double softmax_xent_forward_backward(const float *logits, const unsigned char *labels, float *dlogits,
+                                     int B, int C, int *correct);
+
+/* Index of the largest of x[0..n) (the first on ties). */
+int argmax(const float *x, int n);
+
 /* Sum over the batch of the squared error (for MSE reported with any loss). */
 double sq_error_sum(const float *y, const float *t, size_t n);
 

@@ -36,6 +36,9 @@ enum {
     RNG_SPLIT = 5,     /* subsets, holdout, folds */
     RNG_SUBSET_TRAIN = 6,
     RNG_SUBSET_TEST = 7,
+    RNG_PRIOR = 8,        /* csd prior samples while training */
+    RNG_PRIOR_EVAL = 9,   /* the same, for evaluations (restarted each time) */
+    RNG_CLASSIFIER = 10,  /* the classifier's init and minibatch order */
 };
 
 #endif

@@ -8,16 +8,14 @@
 #include "dataset.h"
 #include "err.h"
 #include "model.h"
+#include "penalty.h"
+#include "classifier.h"
 #include "trainer.h"
 
-typedef enum { PENALTY_NONE, PENALTY_CLASS_TARGET, PENALTY_CSD, PENALTY_COUNT } PenaltyKind;
-typedef enum { PRIOR_ONEHOT, PRIOR_SWISS_ROLL, PRIOR_GAUSSIAN, PRIOR_COUNT } PriorKind;
 typedef enum { STRATEGY_GRID, STRATEGY_RANDOM, STRATEGY_BISECTION, STRATEGY_COUNT } Strategy;
 typedef enum { OBJ_VAL_MSE, OBJ_VAL_ACCURACY, OBJ_LATENT_ACCURACY, OBJ_COUNT } Objective;
 typedef enum { WEIGHTS_BEST, WEIGHTS_ALL, WEIGHTS_NONE, WEIGHTS_COUNT } WeightsPolicy;
 
-extern const char *const penalty_names[PENALTY_COUNT];
-extern const char *const prior_names[PRIOR_COUNT];
 extern const char *const strategy_names[STRATEGY_COUNT];
 extern const char *const objective_names[OBJ_COUNT];
 extern const char *const weights_names[WEIGHTS_COUNT];
@@ -55,11 +53,12 @@ typedef struct {
         int type; /* PenaltyKind */
         double lambda, sigma;
         int prior; /* PriorKind */
+        double prior_noise;
     } penalty;
     struct {
         IntList hidden;
         double lr;
-        int batch_size, epochs;
+        int batch_size, epochs, patience;
     } classifier;
     struct {
         int strategy, folds, objective, trials, exhaustive_below, max_rounds;
@@ -82,8 +81,9 @@ int job_parse(const char *text, const char *source, const char *const *sets, int
               Err *e);
 void job_free(Job *job);
 
-/* The trainer's configuration of the job's fixed values. */
+/* The trainer's and the classifier's configurations of the job's fixed values. */
 void job_train_config(const Job *job, TrainConfig *cfg);
+void job_classifier_config(const Job *job, ClassifierConfig *cfg);
 
 /* The folder of the job's data: data.path, or the named dataset's folder. */
 const char *job_data_dir(const Job *job);

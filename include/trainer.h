@@ -9,6 +9,7 @@
 #include "model.h"
 #include "nn.h"
 #include "optim.h"
+#include "penalty.h"
 
 typedef struct {
     ModelShape shape;
@@ -20,6 +21,7 @@ typedef struct {
     float min_delta;
     float dropout;
     float input_noise; /* std of Gaussian noise added to the input (denoising) */
+    PenaltyConfig penalty; /* on the code; labels reach training only through it */
     uint64_t seed;
     /* Set asynchronously (a signal handler) to stop at the next minibatch. */
     volatile sig_atomic_t *stop;
@@ -57,12 +59,29 @@ int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, 
 void train_result_free(TrainResult *r);
 
 /* One optimisation step on the B rows in w->input against target (the input
- * itself, or the clean batch when the input is noisy). Returns the batch loss; a
- * non-finite loss is returned before any update. */
+ * itself, or the clean batch when the input is noisy), plus the penalty on the
+ * code when pen is non-NULL (labels: the batch's, for class_target). Returns the
+ * batch loss (reconstruction + lambda * penalty); a non-finite loss is returned
+ * before any update. */
 double train_step(const TrainConfig *cfg, Model *m, Work *w, Optim *opt, const float *target,
-                  int B, Rng *drop);
+                  int B, Rng *drop, Penalty *pen, const uint8_t *labels);
 
 /* Mean squared error per element of the model's reconstruction of ix. */
 int model_eval_mse(const Model *m, const Images *data, const Index *ix, double *mse, Err *e);
+
+/* Early stopping, shared by the autoencoder and the classifier: an epoch improves
+ * when its value beats the best by more than min_delta (lower is better, or
+ * higher with maximize). */
+typedef struct {
+    int patience; /* 0: never stop early */
+    double min_delta;
+    int maximize;
+    double best;
+    int best_epoch, since_best;
+} EarlyStop;
+
+void early_stop_init(EarlyStop *s, int patience, double min_delta, int maximize);
+/* Returns 1 when epoch is the new best; sets *stop when patience has run out. */
+int early_stop_update(EarlyStop *s, int epoch, double value, int *stop);
 
 #endif

@@ -8,11 +8,21 @@
 #include "trainer.h"
 
 #define BENCH_BATCHES 16 /* distinct synthetic batches, cycled */
+#define BENCH_CLASSES 10
 
 static double now_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* A training step as the trainer takes it: convert the batch, then train_step. */
+static void bench_step(const TrainConfig *cfg, Model *m, Work *w, Optim *opt, const Images *im,
+                       const int *idx, long k, Penalty *pen, uint8_t *labels) {
+    const int *rows = idx + (size_t)(k % BENCH_BATCHES) * cfg->batch_size;
+    images_batch(im, rows, cfg->batch_size, w->input);
+    if (pen) images_labels(im, rows, cfg->batch_size, labels);
+    train_step(cfg, m, w, opt, w->input, cfg->batch_size, NULL, pen, labels);
 }
 
 static int parse_layers(const char *s, int *w, int *n) {
@@ -53,6 +63,7 @@ static int synthetic_images(Images *im, int n, int dim, Err *e) {
     Rng r;
     rng_seed(&r, 12345);
     for (size_t i = 0; i < (size_t)n * dim; i++) im->pixels[i] = (uint8_t)rng_below(&r, 256);
+    for (int i = 0; i < n; i++) im->labels[i] = (uint8_t)rng_below(&r, BENCH_CLASSES);
     return AE_OK;
 }
 
@@ -61,6 +72,7 @@ int cmd_bench(int argc, char **argv) {
     int batch = 164, threads = 1;
     double seconds = 3, slope = 0.01;
     Act act = ACT_RELU;
+    PenaltyKind penalty = PENALTY_NONE;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
@@ -82,8 +94,9 @@ int cmd_bench(int argc, char **argv) {
             bad = k < 0;
             act = (Act)k;
         } else if (!strcmp(a, "--penalty")) {
-            if (strcmp(v, "none"))
-                return cli_fail(2, "bench: --penalty %s is not implemented in this version", v);
+            int k = find_name(penalty_names, PENALTY_COUNT, v);
+            bad = k < 0;
+            penalty = (PenaltyKind)k;
         } else
             return bench_usage();
         if (bad) return cli_fail(2, "bench: bad value for %s: '%s'", a, v);
@@ -104,17 +117,26 @@ int cmd_bench(int argc, char **argv) {
     optim_init(&cfg.optim, OPT_ADAM, 1e-3f);
     cfg.loss = LOSS_MSE;
     cfg.batch_size = batch;
+    /* The penalty's cost does not depend on lambda/sigma; these are the reports'. */
+    cfg.penalty = (PenaltyConfig){.kind = penalty, .lambda = 1, .sigma = 5,
+                                  .prior = PRIOR_ONEHOT, .n_classes = BENCH_CLASSES};
 
     Err e = {0};
     Model m = {0};
     Work w = {0};
     Images im = {0};
+    Penalty pen = {0};
     int *idx = NULL;
+    uint8_t *labels = NULL;
     if (model_init_autoencoder(&m, s, &e) || work_init(&w, &m, batch, 0, &e) ||
+        penalty_init(&pen, &cfg.penalty, batch, s->bottleneck, 1, &e) ||
+        !(labels = xmalloc((size_t)batch, &e)) ||
         synthetic_images(&im, BENCH_BATCHES * batch, widths[0], &e) ||
         !(idx = xmalloc(sizeof(int) * (size_t)im.n, &e))) {
         int code = cli_fail(e.code, "bench: %s", e.msg);
         free(idx);
+        free(labels);
+        penalty_free(&pen);
         images_free(&im);
         work_free(&w);
         model_free(&m);
@@ -123,18 +145,17 @@ int cmd_bench(int argc, char **argv) {
     for (int i = 0; i < im.n; i++) idx[i] = i;
     model_init_weights(&m, 1);
     Optim opt = cfg.optim;
+    Penalty *pen_or_null = penalty == PENALTY_NONE ? NULL : &pen;
 
     /* Warm-up: first touches of every buffer and OpenBLAS's own set-up. */
     long steps = 0;
     double t0 = now_seconds(), t;
     for (int k = 0; k < 5 || now_seconds() - t0 < 0.3; k++) {
-        images_batch(&im, idx + (size_t)(k % BENCH_BATCHES) * batch, batch, w.input);
-        train_step(&cfg, &m, &w, &opt, w.input, batch, NULL);
+        bench_step(&cfg, &m, &w, &opt, &im, idx, k, pen_or_null, labels);
     }
     t0 = now_seconds();
     do {
-        images_batch(&im, idx + (size_t)(steps % BENCH_BATCHES) * batch, batch, w.input);
-        train_step(&cfg, &m, &w, &opt, w.input, batch, NULL);
+        bench_step(&cfg, &m, &w, &opt, &im, idx, steps, pen_or_null, labels);
         steps++;
         t = now_seconds() - t0;
     } while (t < seconds);
@@ -145,9 +166,12 @@ int cmd_bench(int argc, char **argv) {
     double sps = (double)steps * batch / t;
     printf("{\"impl\":\"aesweep\",\"layers\":[");
     for (int i = 0; i < n_widths; i++) printf("%s%d", i ? "," : "", widths[i]);
-    printf("],\"batch\":%d,\"threads\":%d,\"samples_per_s\":%.1f,\"gflops\":%.2f}\n", batch,
-           threads, sps, sps * flops_per_sample / 1e9);
+    printf("],\"batch\":%d,\"threads\":%d,\"samples_per_s\":%.1f,\"gflops\":%.2f,"
+           "\"penalty\":\"%s\"}\n",
+           batch, threads, sps, sps * flops_per_sample / 1e9, penalty_names[penalty]);
     free(idx);
+    free(labels);
+    penalty_free(&pen);
     images_free(&im);
     work_free(&w);
     model_free(&m);

@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "model_file.h"
 #include "spec.h"
+#include "task.h"
 
 #define MAX_SETS 64
 
@@ -115,8 +116,8 @@ static const char *status_name(TrainStatus s) {
     }
 }
 
-static int write_model(const char *out, const Job *job, const Model *m, const TrainResult *r,
-                       double test_mse, Err *e) {
+static int write_model(const char *out, const Job *job, const TaskResult *r, Err *e) {
+    const TrainResult *f = &r->fit;
     NamedValue v[] = {
         {"lr", job->train.lr},
         {"batch_size", job->train.batch_size},
@@ -127,18 +128,46 @@ static int write_model(const char *out, const Job *job, const Model *m, const Tr
         {"weight_decay", job->train.weight_decay},
         {"input_noise", job->train.input_noise},
         {"seed", job->seed},
-        {"epochs", r->epochs},
-        {"best_epoch", r->best_epoch},
-        {"train_mse", r->train_mse},
-        {"val_mse", r->val_mse},
-        {"test_mse", test_mse},
-        {"val_accuracy", NAN},
-        {"test_accuracy", NAN},
-        {"seconds", r->seconds},
+        {"epochs", f->epochs},
+        {"best_epoch", f->best_epoch},
+        {"train_mse", f->train_mse},
+        {"val_mse", f->val_mse},
+        {"test_mse", r->test_mse},
+        {"val_nrmse", r->val_nrmse},
+        {"test_nrmse", r->test_nrmse},
+        {"latent_accuracy", r->val_latent_accuracy},
+        {"test_latent_accuracy", r->test_latent_accuracy},
+        {"val_accuracy", r->val_accuracy},
+        {"test_accuracy", r->test_accuracy},
+        {"classifier_epochs", r->cls.epochs},
+        {"seconds", f->seconds},
     };
-    ModelFileInfo info = {job->json, status_name(r->status), v, (int)(sizeof v / sizeof v[0]),
-                          r->curve, r->epochs, m};
+    ModelFileInfo info = {job->json, status_name(f->status), v, (int)(sizeof v / sizeof v[0]),
+                          f->curve, f->epochs, &r->model,
+                          r->classifier.n_layers ? &r->classifier : NULL, r->confusion,
+                          r->n_classes};
     return model_file_write(out, &info, e);
+}
+
+static void print_summary(const TaskResult *r, const char *out) {
+    const TrainResult *f = &r->fit;
+    printf("status           %s\nepochs           %d (best %d)\n", status_name(f->status),
+           f->epochs, f->best_epoch);
+    printf("train_mse        %.6g\nval_mse          %.6g\ntest_mse         %.6g\n", f->train_mse,
+           f->val_mse, r->test_mse);
+    printf("test_nrmse       %.6g\n", r->test_nrmse);
+    printf("latent_accuracy  %.4f (val)  %.4f (test)\n", r->val_latent_accuracy,
+           r->test_latent_accuracy);
+    printf("val_accuracy     %.4f\ntest_accuracy    %.4f\n", r->val_accuracy, r->test_accuracy);
+    if (r->confusion) {
+        printf("confusion (rows: true class, columns: predicted; test split)\n");
+        for (int i = 0; i < r->n_classes; i++) {
+            for (int j = 0; j < r->n_classes; j++)
+                printf("%5d", r->confusion[i * r->n_classes + j]);
+            printf("\n");
+        }
+    }
+    printf("seconds          %.1f\nmodel            %s\n", f->seconds, out);
 }
 
 static int train_usage(void) {
@@ -178,13 +207,8 @@ int cmd_train(int argc, char **argv) {
     char default_out[AE_PATH_MAX];
     Splits s;
     memset(&s, 0, sizeof s);
-    Model m = {0};
-    TrainResult r = {0};
-    if (job.penalty.type != PENALTY_NONE) {
-        code = cli_fail(2, "%s: penalty.type: \"%s\" is not implemented in this version (use \"none\")",
-                        job_path, penalty_names[job.penalty.type]);
-        goto done;
-    }
+    TaskResult r;
+    memset(&r, 0, sizeof r);
     if (!out) {
         if (snprintf(default_out, sizeof default_out, "%s/model.h5", job.output.dir) >=
             (int)sizeof default_out) {
@@ -202,35 +226,28 @@ int cmd_train(int argc, char **argv) {
     fprintf(stderr, "aesweep train: %s: %d train / %d val / %d test images, %d BLAS thread%s\n",
             job_path, s.train.n, s.val.n, s.test.n, threads, threads == 1 ? "" : "s");
 
-    TrainConfig cfg;
-    job_train_config(&job, &cfg);
-    cfg.stop = &stop_requested;
-    cfg.on_epoch = print_epoch;
+    TaskConfig cfg;
+    job_train_config(&job, &cfg.train);
+    job_classifier_config(&job, &cfg.classifier);
+    cfg.use_classifier = job.classifier.epochs > 0;
+    cfg.train.stop = cfg.classifier.stop = &stop_requested;
+    cfg.train.on_epoch = print_epoch;
     catch_signals();
-    if (trainer_fit(&cfg, &s.data.train, &s.train, &s.val, &m, &r, &e)) {
+    if (task_run(&cfg, &s.data, &s.train, &s.val, &s.test, &r, &e)) {
         code = cli_fail(e.code, "%s", e.msg);
         goto done;
     }
-    if (r.status == TRAIN_INTERRUPTED) {
-        code = cli_fail(3, "interrupted after %d epochs; nothing written", r.epochs);
+    if (r.fit.status == TRAIN_INTERRUPTED) {
+        code = cli_fail(3, "interrupted after %d epochs; nothing written", r.fit.epochs);
         goto done;
     }
-    double test_mse = NAN;
-    if (r.status == TRAIN_OK && model_eval_mse(&m, &s.data.test, &s.test, &test_mse, &e)) {
+    if (write_model(out, &job, &r, &e)) {
         code = cli_fail(e.code, "%s", e.msg);
         goto done;
     }
-    if (write_model(out, &job, &m, &r, test_mse, &e)) {
-        code = cli_fail(e.code, "%s", e.msg);
-        goto done;
-    }
-    printf("status      %s\nepochs      %d (best %d)\ntrain_mse   %.6g\nval_mse     %.6g\n"
-           "test_mse    %.6g\nseconds     %.1f\nmodel       %s\n",
-           status_name(r.status), r.epochs, r.best_epoch, r.train_mse, r.val_mse, test_mse,
-           r.seconds, out);
+    print_summary(&r, out);
 done:
-    train_result_free(&r);
-    model_free(&m);
+    task_result_free(&r);
     splits_free(&s);
     job_free(&job);
     return code;

@@ -116,6 +116,10 @@ void images_batch(const Images *im, const int *idx, int n, float *out) {
         bytes_to_unit(im->pixels + (size_t)idx[i] * dim, out + (size_t)i * dim, im->dim);
 }
 
+void images_labels(const Images *im, const int *idx, int n, uint8_t *out) {
+    for (int i = 0; i < n; i++) out[i] = im->labels[idx[i]];
+}
+
 /* ---- index sets ----------------------------------------------------------------- */
 
 int index_all(int n, Index *out, Err *e) {

@@ -129,9 +129,9 @@ static void dropout_forward(const float *y, float *mask, float *out, size_t n, f
     }
 }
 
-void model_forward(const Model *m, Work *w, int B, float dropout, Rng *rng) {
+static void forward_layers(const Model *m, Work *w, int B, float dropout, Rng *rng, int n_layers) {
     w->dropped = dropout > 0 && rng;
-    for (int l = 0; l < m->n_layers; l++) {
+    for (int l = 0; l < n_layers; l++) {
         const Layer *L = &m->layer[l];
         dense_forward(layer_input(w, l), m->params + L->w, m->params + L->b, L->act, L->slope,
                       w->out[l], B, L->in, L->out);
@@ -143,6 +143,14 @@ void model_forward(const Model *m, Work *w, int B, float dropout, Rng *rng) {
                 memcpy(w->drop[l], w->out[l], n * sizeof(float));
         }
     }
+}
+
+void model_forward(const Model *m, Work *w, int B, float dropout, Rng *rng) {
+    forward_layers(m, w, B, dropout, rng, m->n_layers);
+}
+
+void model_encode(const Model *m, Work *w, int B) {
+    forward_layers(m, w, B, 0.0f, NULL, m->bottleneck_layer + 1);
 }
 
 const float *model_output(const Model *m, const Work *w) { return w->out[m->n_layers - 1]; }

@@ -1,31 +1,14 @@
 #include <cblas.h>
 #include <math.h>
-#include <stdint.h>
 #include <string.h>
 
+#include "fastexp.h"
 #include "nn.h"
 
 const char *const act_names[ACT_COUNT] = {"linear", "relu", "leaky_relu", "sigmoid", "tanh"};
 const char *const loss_names[LOSS_COUNT] = {"mse", "bce", "mae", "mse+mae"};
 
-/* exp(x) for the sigmoid, in plain arithmetic so that the loop vectorises (libm's
- * expf is a call per element) and its bits do not depend on the libm version.
- * Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, then a degree-6 Taylor
- * polynomial for e^r (error below 2 ulp), scaled by 2^n through the exponent bits. */
-static inline float exp_approx(float x) {
-    x = x < -87.0f ? -87.0f : x;
-    x = x > 88.0f ? 88.0f : x;
-    /* Adding and subtracting 1.5 * 2^23 rounds to the nearest integer. */
-    float k = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
-    int n = (int)k;
-    float r = x - k * 0.693145752f - k * 1.42860677e-6f;
-    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.6666667e-1f + r * (4.1666668e-2f +
-                  r * (8.3333338e-3f + r * 1.3888889e-3f)))));
-    union { float f; int32_t i; } scale = {.i = (n + 127) << 23};
-    return p * scale.f;
-}
-
-static inline float sigmoidf(float x) { return 1.0f / (1.0f + exp_approx(-x)); }
+static inline float sigmoidf(float x) { return 1.0f / (1.0f + fast_exp(-x)); }
 
 void act_forward(Act a, float slope, float *y, size_t n) {
     switch (a) {
@@ -146,6 +129,34 @@ double loss_forward_backward(Loss l, const float *y, const float *t, float *dy, 
     default: break;
     }
     return sum / (double)n;
+}
+
+int argmax(const float *x, int n) {
+    int best = 0;
+    for (int j = 1; j < n; j++)
+        if (x[j] > x[best]) best = j;
+    return best;
+}
+
+double softmax_xent_forward_backward(const float *logits, const unsigned char *labels, float *dlogits,
+                                     int B, int C, int *correct) {
+    double sum = 0;
+    int right = 0;
+    for (int i = 0; i < B; i++) {
+        const float *z = logits + (size_t)i * C;
+        int top = argmax(z, C);
+        right += top == labels[i];
+        double se = 0;
+        for (int j = 0; j < C; j++) se += exp((double)z[j] - z[top]);
+        double lse = z[top] + log(se);
+        sum += lse - z[labels[i]];
+        if (!dlogits) continue;
+        float *d = dlogits + (size_t)i * C;
+        for (int j = 0; j < C; j++)
+            d[j] = (float)((exp((double)z[j] - lse) - (j == labels[i])) / B);
+    }
+    if (correct) *correct = right;
+    return sum / B;
 }
 
 double sq_error_sum(const float *y, const float *t, size_t n) {

@@ -49,8 +49,10 @@ static int dataset_write(hid_t loc, const char *name, hid_t file_type, hid_t mem
     return rc < 0 ? -1 : 0;
 }
 
-/* The model layout of SPEC §5: enough to rebuild the forward pass with numpy. */
-static int model_write(hid_t loc, const char *name, const Model *m) {
+/* The model layout of SPEC §5: enough to rebuild the forward pass with numpy.
+ * softmax_last: the last layer's activation is written as "softmax" (its linear
+ * output feeds a softmax, as in a classifier). */
+static int model_write(hid_t loc, const char *name, const Model *m, int softmax_last) {
     hid_t g = H5Gcreate2(loc, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (g < 0) return -1;
     int rc = attr_int(g, "input_dim", m->input_dim);
@@ -69,11 +71,22 @@ static int model_write(hid_t loc, const char *name, const Model *m) {
         hsize_t wd[2] = {(hsize_t)L->out, (hsize_t)L->in}, bd[1] = {(hsize_t)L->out};
         rc |= dataset_write(lg, "W", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, wd, m->params + L->w);
         rc |= dataset_write(lg, "b", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, bd, m->params + L->b);
-        rc |= attr_str(lg, "activation", act_names[L->act]);
+        int softmax = softmax_last && l == m->n_layers - 1;
+        rc |= attr_str(lg, "activation", softmax ? "softmax" : act_names[L->act]);
         rc |= attr_double(lg, "leaky_slope", L->slope);
         H5Gclose(lg);
     }
     H5Gclose(g);
+    return rc;
+}
+
+static int model_with_classifier_write(hid_t f, const ModelFileInfo *info) {
+    int rc = model_write(f, "model", info->model, 0);
+    if (rc == 0 && info->classifier) {
+        hid_t g = H5Gopen2(f, "model", H5P_DEFAULT);
+        rc = g < 0 ? -1 : model_write(g, "classifier", info->classifier, 1);
+        if (g >= 0) H5Gclose(g);
+    }
     return rc;
 }
 
@@ -85,7 +98,11 @@ static int contents_write(hid_t f, const ModelFileInfo *info) {
     rc |= attr_str(f, "status", info->status);
     for (int i = 0; i < info->n_values && rc == 0; i++)
         rc |= attr_double(f, info->values[i].name, info->values[i].value);
-    if (rc == 0) rc = model_write(f, "model", info->model);
+    if (rc == 0) rc = model_with_classifier_write(f, info);
+    if (rc == 0 && info->confusion) {
+        hsize_t dims[2] = {(hsize_t)info->n_classes, (hsize_t)info->n_classes};
+        rc = dataset_write(f, "confusion", H5T_STD_I32LE, H5T_NATIVE_INT, 2, dims, info->confusion);
+    }
     if (rc == 0) {
         hsize_t cd[2] = {(hsize_t)info->epochs, 3};
         rc = dataset_write(f, "curve", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, cd, info->curve);

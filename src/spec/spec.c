@@ -9,8 +9,6 @@
 
 #include "spec.h"
 
-const char *const penalty_names[PENALTY_COUNT] = {"none", "class_target", "csd"};
-const char *const prior_names[PRIOR_COUNT] = {"onehot", "swiss_roll", "gaussian"};
 const char *const strategy_names[STRATEGY_COUNT] = {"grid", "random", "bisection"};
 const char *const objective_names[OBJ_COUNT] = {"val_mse", "val_accuracy", "latent_accuracy"};
 const char *const weights_names[WEIGHTS_COUNT] = {"best", "all", "none"};
@@ -77,11 +75,13 @@ static const Field fields[] = {
     NUM("penalty.lambda", penalty.lambda, 0, BIG, 0),
     NUM("penalty.sigma", penalty.sigma, 0, BIG, LO_OPEN),
     ENUM("penalty.prior", penalty.prior, prior_names, PRIOR_COUNT),
+    NUM("penalty.prior_noise", penalty.prior_noise, 0, BIG, 0),
     OBJ("classifier"),
     INTS("classifier.hidden", classifier.hidden, 1, 1e6),
     NUM("classifier.lr", classifier.lr, 0, BIG, LO_OPEN),
     INT("classifier.batch_size", classifier.batch_size, 1, 1e6),
     INT("classifier.epochs", classifier.epochs, 0, 1e6),
+    INT("classifier.patience", classifier.patience, 0, 1e6),
     OBJ("search"),
     ENUM("search.strategy", search.strategy, strategy_names, STRATEGY_COUNT),
     INT("search.folds", search.folds, 1, 100),
@@ -124,6 +124,7 @@ static void job_defaults(Job *j) {
     j->classifier.lr = 0.0006;
     j->classifier.batch_size = 140;
     j->classifier.epochs = 30;
+    j->classifier.patience = 5;
     j->search.strategy = STRATEGY_RANDOM;
     j->search.folds = 1;
     j->search.objective = OBJ_VAL_MSE;
@@ -491,5 +492,21 @@ void job_train_config(const Job *job, TrainConfig *cfg) {
     cfg->min_delta = (float)job->train.min_delta;
     cfg->dropout = (float)job->train.dropout;
     cfg->input_noise = (float)job->train.input_noise;
+    cfg->seed = (uint64_t)job->seed;
+    cfg->penalty = (PenaltyConfig){.kind = (PenaltyKind)job->penalty.type,
+                                   .lambda = (float)job->penalty.lambda,
+                                   .sigma = (float)job->penalty.sigma,
+                                   .prior = (PriorKind)job->penalty.prior,
+                                   .prior_noise = (float)job->penalty.prior_noise};
+}
+
+void job_classifier_config(const Job *job, ClassifierConfig *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->n_hidden = job->classifier.hidden.n;
+    memcpy(cfg->hidden, job->classifier.hidden.v, sizeof cfg->hidden);
+    cfg->lr = (float)job->classifier.lr;
+    cfg->batch_size = job->classifier.batch_size;
+    cfg->epochs = job->classifier.epochs;
+    cfg->patience = job->classifier.patience;
     cfg->seed = (uint64_t)job->seed;
 }

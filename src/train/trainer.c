@@ -11,19 +11,88 @@ static double now_seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Loss (of kind l) and MSE of the reconstruction of ix, in chunks of w->max_batch,
- * without dropout or noise. Sums run in a fixed order, so results are exact
+void early_stop_init(EarlyStop *s, int patience, double min_delta, int maximize) {
+    *s = (EarlyStop){.patience = patience, .min_delta = min_delta, .maximize = maximize,
+                     .best = maximize ? -INFINITY : INFINITY};
+}
+
+int early_stop_update(EarlyStop *s, int epoch, double value, int *stop) {
+    int better = s->maximize ? value > s->best + s->min_delta : value < s->best - s->min_delta;
+    if (better) {
+        s->best = value;
+        s->best_epoch = epoch;
+        s->since_best = 0;
+        return 1;
+    }
+    if (s->patience > 0 && ++s->since_best >= s->patience) *stop = 1;
+    return 0;
+}
+
+/* Everything one run allocates besides the model, freed together. */
+typedef struct {
+    Work w;
+    int *order;
+    float *clean;    /* the uncorrupted batch: the target when input noise is on */
+    float *best;     /* the best epoch's parameters */
+    uint8_t *labels; /* the batch's labels, for the penalty */
+    Penalty pen;
+    int has_pen;
+} Scratch;
+
+static void scratch_free(Scratch *s) {
+    work_free(&s->w);
+    free(s->order);
+    free(s->clean);
+    free(s->best);
+    free(s->labels);
+    penalty_free(&s->pen);
+}
+
+static int scratch_init(Scratch *s, const TrainConfig *cfg, const Model *m, int n_train, Err *e) {
+    memset(s, 0, sizeof *s);
+    int B = cfg->batch_size;
+    if (work_init(&s->w, m, B, cfg->dropout, e)) return e->code;
+    s->order = xmalloc(sizeof(int) * (size_t)(n_train ? n_train : 1), e);
+    s->best = xmalloc(sizeof(float) * m->n_params, e);
+    s->labels = xmalloc((size_t)B, e);
+    if (cfg->input_noise > 0) s->clean = xmalloc(sizeof(float) * (size_t)B * m->input_dim, e);
+    if (!s->order || !s->best || !s->labels || (cfg->input_noise > 0 && !s->clean)) {
+        scratch_free(s);
+        return AE_ERUN;
+    }
+    if (cfg->penalty.kind != PENALTY_NONE) {
+        int d = m->layer[m->bottleneck_layer].out;
+        if (penalty_init(&s->pen, &cfg->penalty, B, d, seed_mix(cfg->seed, RNG_PRIOR), e)) {
+            scratch_free(s);
+            return e->code;
+        }
+        s->has_pen = 1;
+    }
+    return AE_OK;
+}
+
+/* Loss (of kind l, plus the penalty when pen is non-NULL) and MSE of the
+ * reconstruction of ix, in chunks of w->max_batch, without dropout or noise. Sums
+ * run in a fixed order and the prior stream restarts, so results are exact
  * functions of the weights. */
 static void eval_split(const Model *m, Work *w, const Images *data, const Index *ix, Loss l,
-                       double *loss, double *mse) {
+                       Penalty *pen, uint8_t *labels, uint64_t seed, double *loss, double *mse) {
     double lsum = 0, ssum = 0;
     int D = m->input_dim;
+    if (pen) penalty_reseed(pen, seed_mix(seed, RNG_PRIOR_EVAL));
     for (int i = 0; i < ix->n; i += w->max_batch) {
         int B = ix->n - i < w->max_batch ? ix->n - i : w->max_batch;
         images_batch(data, ix->idx + i, B, w->input);
         model_forward(m, w, B, 0.0f, NULL);
         const float *y = model_output(m, w);
-        if (loss) lsum += loss_forward_backward(l, y, w->input, NULL, B, D) * B;
+        if (loss) {
+            double v = loss_forward_backward(l, y, w->input, NULL, B, D);
+            if (pen) {
+                images_labels(data, ix->idx + i, B, labels);
+                v += penalty_forward_backward(pen, w->out[m->bottleneck_layer], labels, B, 0);
+            }
+            lsum += v * B;
+        }
         ssum += sq_error_sum(y, w->input, (size_t)B * D);
     }
     double n = ix->n > 0 ? (double)ix->n : NAN;
@@ -35,7 +104,7 @@ int model_eval_mse(const Model *m, const Images *data, const Index *ix, double *
     Work w;
     int rc = work_init(&w, m, 256, 0.0f, e);
     if (rc) return rc;
-    eval_split(m, &w, data, ix, LOSS_MSE, NULL, mse);
+    eval_split(m, &w, data, ix, LOSS_MSE, NULL, NULL, 0, NULL, mse);
     work_free(&w);
     return AE_OK;
 }
@@ -49,42 +118,18 @@ static void add_noise(float *x, size_t n, float std, Rng *r) {
     for (size_t i = 0; i < n; i++) x[i] += std * (float)rng_normal(r);
 }
 
-/* Everything one run allocates besides the model, freed together. */
-typedef struct {
-    Work w;
-    int *order;
-    float *clean; /* the uncorrupted batch: the target when input noise is on */
-    float *best;  /* the best epoch's parameters */
-} Scratch;
-
-static void scratch_free(Scratch *s) {
-    work_free(&s->w);
-    free(s->order);
-    free(s->clean);
-    free(s->best);
-}
-
-static int scratch_init(Scratch *s, const TrainConfig *cfg, const Model *m, int n_train, Err *e) {
-    memset(s, 0, sizeof *s);
-    if (work_init(&s->w, m, cfg->batch_size, cfg->dropout, e)) return AE_ERUN;
-    s->order = xmalloc(sizeof(int) * (size_t)(n_train ? n_train : 1), e);
-    s->best = xmalloc(sizeof(float) * m->n_params, e);
-    if (cfg->input_noise > 0)
-        s->clean = xmalloc(sizeof(float) * (size_t)cfg->batch_size * m->input_dim, e);
-    if (!s->order || !s->best || (cfg->input_noise > 0 && !s->clean)) {
-        scratch_free(s);
-        return AE_ERUN;
-    }
-    return AE_OK;
-}
-
 double train_step(const TrainConfig *cfg, Model *m, Work *w, Optim *opt, const float *target,
-                  int B, Rng *drop) {
+                  int B, Rng *drop, Penalty *pen, const uint8_t *labels) {
     model_forward(m, w, B, cfg->dropout, drop);
     double loss = loss_forward_backward(cfg->loss, model_output(m, w), target, w->grad[0], B,
                                         m->input_dim);
+    const float *dcode = NULL;
+    if (pen) {
+        loss += penalty_forward_backward(pen, w->out[m->bottleneck_layer], labels, B, 1);
+        dcode = pen->dcode;
+    }
     if (!isfinite(loss)) return loss;
-    model_backward(m, w, B, w->grad[0], NULL);
+    model_backward(m, w, B, w->grad[0], dcode);
     optim_begin_step(opt);
     optim_update(opt, m->params, m->grads, m->state[0], m->state[1], m->n_params);
     return loss;
@@ -106,13 +151,15 @@ static double train_epoch(const TrainConfig *cfg, Model *m, Scratch *s, Optim *o
         }
         int B = n - i < cfg->batch_size ? n - i : cfg->batch_size;
         images_batch(data, s->order + i, B, w->input);
+        if (s->has_pen) images_labels(data, s->order + i, B, s->labels);
         const float *target = w->input;
         if (s->clean) {
             memcpy(s->clean, w->input, sizeof(float) * B * D);
             add_noise(w->input, B * D, cfg->input_noise, noise);
             target = s->clean;
         }
-        double loss = train_step(cfg, m, w, opt, target, B, drop);
+        double loss = train_step(cfg, m, w, opt, target, B, drop, s->has_pen ? &s->pen : NULL,
+                                 s->labels);
         if (!isfinite(loss)) return loss;
         sum += loss * B;
     }
@@ -137,9 +184,10 @@ int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, 
     if (!res->curve || scratch_init(&s, cfg, model, train->n, e)) {
         train_result_free(res);
         model_free(model);
-        return AE_ERUN;
+        return e->code ? e->code : AE_ERUN;
     }
     memcpy(s.order, train->idx, sizeof(int) * (size_t)train->n);
+    Penalty *pen = s.has_pen ? &s.pen : NULL;
 
     Optim opt = cfg->optim;
     opt.t = 0;
@@ -150,47 +198,41 @@ int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, 
 
     /* Early stopping watches the validation loss, or the training loss when
      * there is no validation split. */
-    double best = INFINITY;
-    int since_best = 0, stopped = 0;
+    EarlyStop es;
+    early_stop_init(&es, cfg->patience, cfg->min_delta, 0);
+    int stopped = 0, stop = 0;
     res->status = TRAIN_OK;
-    for (int ep = 1; ep <= cfg->epochs; ep++) {
+    for (int ep = 1; ep <= cfg->epochs && !stop; ep++) {
         double tl = train_epoch(cfg, model, &s, &opt, data, train->n, &shuffle, &drop, &noise,
                                 &stopped);
         if (stopped) {
             res->status = TRAIN_INTERRUPTED;
             break;
         }
-        if (!isfinite(tl)) {
+        double vl = NAN, vmse = NAN;
+        if (isfinite(tl) && val->n > 0)
+            eval_split(model, &s.w, data, val, cfg->loss, pen, s.labels, cfg->seed, &vl, &vmse);
+        double watched = val->n > 0 ? vl : tl;
+        if (!isfinite(watched)) {
             res->status = TRAIN_DIVERGED;
             break;
         }
-        double vl = NAN, vmse = NAN;
-        if (val->n > 0) eval_split(model, &s.w, data, val, cfg->loss, &vl, &vmse);
         double *row = res->curve + (size_t)(ep - 1) * CURVE_COLS;
         row[0] = tl;
         row[1] = vl;
         row[2] = vmse;
         res->epochs = ep;
         if (cfg->on_epoch) cfg->on_epoch(cfg->ctx, ep, cfg->epochs, tl, vl);
-        double watched = val->n > 0 ? vl : tl;
-        if (!isfinite(watched)) {
-            res->status = TRAIN_DIVERGED;
-            break;
-        }
-        if (watched < best - cfg->min_delta) {
-            best = watched;
-            res->best_epoch = ep;
-            since_best = 0;
+        if (early_stop_update(&es, ep, watched, &stop))
             memcpy(s.best, model->params, sizeof(float) * model->n_params);
-        } else if (cfg->patience > 0 && ++since_best >= cfg->patience) {
-            break;
-        }
     }
+    res->best_epoch = es.best_epoch;
     if (res->best_epoch > 0)
         memcpy(model->params, s.best, sizeof(float) * model->n_params);
     if (res->status == TRAIN_OK) {
-        eval_split(model, &s.w, data, train, cfg->loss, NULL, &res->train_mse);
-        if (val->n > 0) eval_split(model, &s.w, data, val, cfg->loss, NULL, &res->val_mse);
+        eval_split(model, &s.w, data, train, cfg->loss, NULL, NULL, 0, NULL, &res->train_mse);
+        if (val->n > 0)
+            eval_split(model, &s.w, data, val, cfg->loss, NULL, NULL, 0, NULL, &res->val_mse);
     }
     scratch_free(&s);
     res->seconds = now_seconds() - t0;

@@ -1,0 +1,43 @@
+/* One task: train the autoencoder on a split, measure it, train the classifier on
+ * its codes. The unit `train` runs once and the search runs per (trial, fold).
+ * Knows nothing of MPI or HDF5. */
+#ifndef AESWEEP_TASK_H
+#define AESWEEP_TASK_H
+
+#include "classifier.h"
+#include "dataset.h"
+#include "trainer.h"
+
+typedef struct {
+    TrainConfig train;
+    ClassifierConfig classifier;
+    int use_classifier;
+} TaskConfig;
+
+typedef struct {
+    TrainResult fit;         /* the autoencoder's run: status, epochs, curve */
+    ClassifierResult cls;    /* when the classifier ran */
+    double test_mse;
+    double val_nrmse, test_nrmse; /* RMSE over the range of the split's pixels */
+    double val_latent_accuracy, test_latent_accuracy; /* NaN unless bottleneck = classes */
+    double val_accuracy, test_accuracy;               /* the classifier's; NaN without */
+    int n_classes;
+    int *confusion;          /* [n_classes^2] on the test split (rows: true class), or NULL */
+    Model model, classifier; /* owned; classifier.n_layers is 0 when none */
+} TaskResult;
+
+/* test may be NULL or empty (a fold: no test metrics). Divergence and
+ * interruption are statuses in r->fit.status, not errors. */
+int task_run(const TaskConfig *cfg, const Dataset *d, const Index *train, const Index *val,
+             const Index *test, TaskResult *r, Err *e);
+void task_result_free(TaskResult *r);
+
+/* argmax of each code against its label, for a bottleneck of n_classes units
+ * (softmax does not move the argmax); NaN for other widths or an empty split. */
+int latent_accuracy(const Model *m, const Images *data, const Index *ix, int n_classes,
+                    double *accuracy, Err *e);
+
+/* The codes of ix under the model's encoder, with their labels. */
+int encode_split(const Model *m, const Images *data, const Index *ix, Features *out, Err *e);
+
+#endif

@@ -1,0 +1,198 @@
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fastexp.h"
+#include "penalty.h"
+
+#define PI 3.14159265358979323846
+
+const char *const penalty_names[PENALTY_COUNT] = {"none", "class_target", "csd"};
+const char *const prior_names[PRIOR_COUNT] = {"onehot", "swiss_roll", "gaussian"};
+
+/* ---- class_target ------------------------------------------------------------ */
+
+double class_target_forward_backward(const float *z, const uint8_t *labels, int B, int d,
+                                     float *dz) {
+    double sum = 0;
+    for (int i = 0; i < B; i++) {
+        const float *zi = z + (size_t)i * d;
+        int y = labels[i];
+        double sq = 0;
+        for (int j = 0; j < d; j++) {
+            float diff = zi[j] - (j == y ? 1.0f : 0.0f);
+            sq += (double)diff * diff;
+        }
+        double norm = sqrt(sq);
+        sum += norm;
+        if (!dz) continue;
+        /* d||u||/du = u/||u||; at u = 0 the subgradient 0. */
+        float scale = norm > 0 ? (float)(1.0 / (norm * B)) : 0.0f;
+        float *di = dz + (size_t)i * d;
+        for (int j = 0; j < d; j++) di[j] = (zi[j] - (j == y ? 1.0f : 0.0f)) * scale;
+    }
+    return sum / B;
+}
+
+/* ---- csd ----------------------------------------------------------------------- */
+
+static void row_norms(const float *a, int N, int d, float *sq) {
+    for (int i = 0; i < N; i++) {
+        float s = 0;
+        for (int j = 0; j < d; j++) s += a[(size_t)i * d + j] * a[(size_t)i * d + j];
+        sq[i] = s;
+    }
+}
+
+/* log V(a,b) (up to the kernel's constant, which cancels in D_CS). Leaves in K the
+ * normalised weights w_ij = G(a_i - b_j) / sum G, which sum to 1. The exponents
+ * -||a_i - b_j||^2 / (4 sigma^2) come from one GEMM (|a|^2 + |b|^2 - 2 a.b, clamped
+ * at 0 against rounding); the largest is factored out before exp. */
+static double log_potential(const float *a, const float *sq_a, const float *b, const float *sq_b,
+                            int N, int d, float sigma, float *K) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, N, d, 1.0f, a, d, b, d, 0.0f, K, N);
+    const float c = -1.0f / (4.0f * sigma * sigma);
+    float emax = -INFINITY;
+    for (int i = 0; i < N; i++) {
+        float *row = K + (size_t)i * N;
+        for (int j = 0; j < N; j++) {
+            float d2 = sq_a[i] + sq_b[j] - 2.0f * row[j];
+            row[j] = (d2 > 0.0f ? d2 : 0.0f) * c;
+            emax = row[j] > emax ? row[j] : emax;
+        }
+    }
+    double total = 0;
+    for (int i = 0; i < N; i++) {
+        float *row = K + (size_t)i * N, rs = 0;
+        for (int j = 0; j < N; j++) {
+            row[j] = fast_exp(row[j] - emax);
+            rs += row[j];
+        }
+        total += rs;
+    }
+    float inv = (float)(1.0 / total);
+    for (size_t i = 0; i < (size_t)N * N; i++) K[i] *= inv;
+    return emax + log(total) - 2.0 * log((double)N);
+}
+
+/* dz += s * (r_k z_k - (W b)_k), r_k the row sums of the weights W in K. */
+static void add_weighted_pull(const float *K, const float *z, const float *b, int N, int d,
+                              float s, float *dz) {
+    /* dz -= s W b, then dz += s r z */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, d, N, -s, K, N, b, d, 1.0f, dz, d);
+    for (int k = 0; k < N; k++) {
+        float r = 0;
+        for (int j = 0; j < N; j++) r += K[(size_t)k * N + j];
+        for (int j = 0; j < d; j++) dz[(size_t)k * d + j] += s * r * z[(size_t)k * d + j];
+    }
+}
+
+double csd_forward_backward(const float *z, const float *p, int N, int d, float sigma,
+                            float *K, float *sq_z, float *sq_p, float *dz) {
+    row_norms(z, N, d, sq_z);
+    row_norms(p, N, d, sq_p);
+    const float inv_s2 = 1.0f / (sigma * sigma);
+    /* d log V(z,z)/dz_k = -(1/sigma^2) sum_j w_kj (z_k - z_j)  (both arguments move)
+     * d log V(z,p)/dz_k = -(1/(2 sigma^2)) sum_j w'_kj (z_k - p_j)
+     * so d D_CS/dz_k = -(1/sigma^2) [sum_j w_kj (z_k - z_j) - sum_j w'_kj (z_k - p_j)] */
+    double lzz = log_potential(z, sq_z, z, sq_z, N, d, sigma, K);
+    if (dz) {
+        memset(dz, 0, sizeof(float) * (size_t)N * d);
+        add_weighted_pull(K, z, z, N, d, -inv_s2, dz);
+    }
+    double lzp = log_potential(z, sq_z, p, sq_p, N, d, sigma, K);
+    if (dz) add_weighted_pull(K, z, p, N, d, inv_s2, dz);
+    double lpp = log_potential(p, sq_p, p, sq_p, N, d, sigma, K);
+    return lzz + lpp - 2.0 * lzp;
+}
+
+/* ---- priors -------------------------------------------------------------------- */
+
+void prior_sample(PriorKind k, int n_classes, float noise, Rng *r, int N, int d, float *out) {
+    memset(out, 0, sizeof(float) * (size_t)N * d);
+    for (int i = 0; i < N; i++) {
+        float *row = out + (size_t)i * d;
+        switch (k) {
+        case PRIOR_ONEHOT: {
+            int y = (int)rng_below(r, (uint64_t)(n_classes > 0 ? n_classes : d));
+            if (y < d) row[y] = 1.0f;
+            if (noise > 0)
+                for (int j = 0; j < d; j++) row[j] += noise * (float)rng_normal(r);
+            break;
+        }
+        case PRIOR_SWISS_ROLL: {
+            double t = 1.5 * PI * (1.0 + 2.0 * rng_uniform(r));
+            row[0] = (float)(t * cos(t));
+            row[1] = (float)(t * sin(t));
+            break;
+        }
+        case PRIOR_GAUSSIAN:
+            for (int j = 0; j < d; j++) row[j] = (float)rng_normal(r);
+            break;
+        default: break;
+        }
+    }
+}
+
+/* ---- the penalty of a training step ------------------------------------------- */
+
+int penalty_init(Penalty *p, const PenaltyConfig *cfg, int max_batch, int d, uint64_t seed,
+                 Err *e) {
+    memset(p, 0, sizeof *p);
+    p->cfg = *cfg;
+    p->max_batch = max_batch;
+    p->d = d;
+    if (cfg->kind == PENALTY_NONE) return AE_OK;
+    if (cfg->kind == PENALTY_CSD && cfg->prior == PRIOR_SWISS_ROLL && d < 2)
+        return err_set(e, AE_EINPUT, "penalty.prior: swiss_roll is 2-D, the bottleneck is %d", d);
+    size_t B = (size_t)max_batch;
+    p->dcode = xmalloc(sizeof(float) * B * d, e);
+    if (cfg->kind == PENALTY_CSD) {
+        p->prior = xmalloc(sizeof(float) * B * d, e);
+        p->kernel = xmalloc(sizeof(float) * B * B, e);
+        p->sq_z = xmalloc(sizeof(float) * B, e);
+        p->sq_p = xmalloc(sizeof(float) * B, e);
+        if (!p->prior || !p->kernel || !p->sq_z || !p->sq_p) {
+            penalty_free(p);
+            return AE_ERUN;
+        }
+    }
+    if (!p->dcode) {
+        penalty_free(p);
+        return AE_ERUN;
+    }
+    penalty_reseed(p, seed);
+    return AE_OK;
+}
+
+void penalty_reseed(Penalty *p, uint64_t seed) { rng_seed(&p->rng, seed); }
+
+void penalty_free(Penalty *p) {
+    free(p->prior);
+    free(p->kernel);
+    free(p->sq_z);
+    free(p->sq_p);
+    free(p->dcode);
+    memset(p, 0, sizeof *p);
+}
+
+double penalty_forward_backward(Penalty *p, const float *z, const uint8_t *labels, int B,
+                                int grad) {
+    const PenaltyConfig *c = &p->cfg;
+    float *dz = grad ? p->dcode : NULL;
+    double v = 0;
+    switch (c->kind) {
+    case PENALTY_CLASS_TARGET:
+        v = class_target_forward_backward(z, labels, B, p->d, dz);
+        break;
+    case PENALTY_CSD:
+        prior_sample(c->prior, c->n_classes, c->prior_noise, &p->rng, B, p->d, p->prior);
+        v = csd_forward_backward(z, p->prior, B, p->d, c->sigma, p->kernel, p->sq_z, p->sq_p, dz);
+        break;
+    default: return 0;
+    }
+    if (dz)
+        for (size_t i = 0; i < (size_t)B * p->d; i++) dz[i] *= c->lambda;
+    return c->lambda * v;
+}

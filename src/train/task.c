@@ -1,0 +1,139 @@
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "task.h"
+
+#define ENCODE_BATCH 256
+
+/* Calls fn(ctx, codes, labels, row, B) for each chunk of ix's codes. */
+typedef void (*CodeFn)(void *ctx, const float *codes, const uint8_t *labels, int row, int B, int d);
+
+static int for_each_code(const Model *m, const Images *data, const Index *ix, CodeFn fn,
+                         void *ctx, Err *e) {
+    Work w;
+    uint8_t labels[ENCODE_BATCH];
+    if (work_init(&w, m, ENCODE_BATCH, 0.0f, e)) return AE_ERUN;
+    int d = m->layer[m->bottleneck_layer].out;
+    for (int i = 0; i < ix->n; i += ENCODE_BATCH) {
+        int B = ix->n - i < ENCODE_BATCH ? ix->n - i : ENCODE_BATCH;
+        images_batch(data, ix->idx + i, B, w.input);
+        images_labels(data, ix->idx + i, B, labels);
+        model_encode(m, &w, B);
+        fn(ctx, w.out[m->bottleneck_layer], labels, i, B, d);
+    }
+    work_free(&w);
+    return AE_OK;
+}
+
+static void copy_codes(void *ctx, const float *codes, const uint8_t *labels, int row, int B,
+                       int d) {
+    Features *f = ctx;
+    memcpy(f->x + (size_t)row * d, codes, sizeof(float) * (size_t)B * d);
+    memcpy(f->y + row, labels, (size_t)B);
+}
+
+int encode_split(const Model *m, const Images *data, const Index *ix, Features *out, Err *e) {
+    memset(out, 0, sizeof *out);
+    int d = m->layer[m->bottleneck_layer].out;
+    out->x = xmalloc(sizeof(float) * (size_t)(ix->n ? ix->n : 1) * d, e);
+    out->y = xmalloc((size_t)(ix->n ? ix->n : 1), e);
+    if (!out->x || !out->y) {
+        features_free(out);
+        return AE_ERUN;
+    }
+    out->n = ix->n;
+    out->d = d;
+    if (for_each_code(m, data, ix, copy_codes, out, e)) {
+        features_free(out);
+        return AE_ERUN;
+    }
+    return AE_OK;
+}
+
+static void count_argmax(void *ctx, const float *codes, const uint8_t *labels, int row, int B,
+                         int d) {
+    (void)row;
+    long *right = ctx;
+    for (int i = 0; i < B; i++) *right += argmax(codes + (size_t)i * d, d) == labels[i];
+}
+
+int latent_accuracy(const Model *m, const Images *data, const Index *ix, int n_classes,
+                    double *accuracy, Err *e) {
+    *accuracy = NAN;
+    if (m->layer[m->bottleneck_layer].out != n_classes || ix->n == 0) return AE_OK;
+    long right = 0;
+    if (for_each_code(m, data, ix, count_argmax, &right, e)) return AE_ERUN;
+    *accuracy = (double)right / ix->n;
+    return AE_OK;
+}
+
+/* RMSE over the range of the split's data (seed 001's NRMSE), from its MSE. */
+static double nrmse(const Images *data, const Index *ix, double mse) {
+    int lo = 255, hi = 0;
+    for (int i = 0; i < ix->n && (lo > 0 || hi < 255); i++) {
+        const uint8_t *p = data->pixels + (size_t)ix->idx[i] * data->dim;
+        for (int j = 0; j < data->dim; j++) {
+            lo = p[j] < lo ? p[j] : lo;
+            hi = p[j] > hi ? p[j] : hi;
+        }
+    }
+    return hi > lo ? sqrt(mse) / ((hi - lo) / 255.0) : NAN;
+}
+
+void task_result_free(TaskResult *r) {
+    train_result_free(&r->fit);
+    classifier_result_free(&r->cls);
+    free(r->confusion);
+    model_free(&r->model);
+    model_free(&r->classifier);
+    memset(r, 0, sizeof *r);
+}
+
+static int run_classifier(const TaskConfig *cfg, const Dataset *d, const Index *train,
+                          const Index *val, const Index *test, TaskResult *r, Err *e) {
+    Features ftr = {0}, fva = {0}, fte = {0};
+    int rc = encode_split(&r->model, &d->train, train, &ftr, e);
+    if (!rc) rc = encode_split(&r->model, &d->train, val, &fva, e);
+    if (!rc && test) rc = encode_split(&r->model, &d->test, test, &fte, e);
+    if (!rc) rc = classifier_fit(&cfg->classifier, &ftr, &fva, d->n_classes, &r->classifier,
+                                 &r->cls, e);
+    if (!rc && r->cls.status == TRAIN_INTERRUPTED) r->fit.status = TRAIN_INTERRUPTED;
+    if (!rc && r->cls.status == TRAIN_OK) {
+        r->val_accuracy = r->cls.val_accuracy;
+        if (test && test->n > 0) {
+            r->confusion = xcalloc((size_t)d->n_classes * d->n_classes, sizeof(int), e);
+            rc = r->confusion ? classifier_accuracy(&r->classifier, &fte, d->n_classes,
+                                                    &r->test_accuracy, r->confusion, e)
+                              : AE_ERUN;
+        }
+    }
+    features_free(&ftr);
+    features_free(&fva);
+    features_free(&fte);
+    return rc;
+}
+
+int task_run(const TaskConfig *cfg, const Dataset *d, const Index *train, const Index *val,
+             const Index *test, TaskResult *r, Err *e) {
+    memset(r, 0, sizeof *r);
+    r->test_mse = r->val_nrmse = r->test_nrmse = NAN;
+    r->val_latent_accuracy = r->test_latent_accuracy = NAN;
+    r->val_accuracy = r->test_accuracy = NAN;
+    r->n_classes = d->n_classes;
+    TrainConfig tc = cfg->train;
+    tc.penalty.n_classes = d->n_classes;
+    int rc = trainer_fit(&tc, &d->train, train, val, &r->model, &r->fit, e);
+    if (rc || r->fit.status != TRAIN_OK) return rc;
+    r->val_nrmse = nrmse(&d->train, val, r->fit.val_mse);
+    rc = latent_accuracy(&r->model, &d->train, val, d->n_classes, &r->val_latent_accuracy, e);
+    if (!rc && test && test->n > 0) {
+        rc = model_eval_mse(&r->model, &d->test, test, &r->test_mse, e);
+        if (!rc) r->test_nrmse = nrmse(&d->test, test, r->test_mse);
+        if (!rc)
+            rc = latent_accuracy(&r->model, &d->test, test, d->n_classes,
+                                 &r->test_latent_accuracy, e);
+    }
+    if (!rc && cfg->use_classifier) rc = run_classifier(cfg, d, train, val, test, r, e);
+    return rc;
+}
