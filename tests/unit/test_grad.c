@@ -12,6 +12,7 @@
 
 #include "model.h"
 #include "nn.h"
+#include "penalty.h"
 #include "rng.h"
 #include "test.h"
 
@@ -42,6 +43,19 @@ static void compare(const char *what, const float *a, const double *n, size_t le
     }
     CHECK(bad == 0, "%s: %d of %zu elements off", what, bad, len);
     CHECK(amax > 0, "%s: gradient is all zero, the check proves nothing", what);
+}
+
+/* Central differences of f with respect to each of p[0..n). */
+static void fd_array(float *p, size_t n, double *num, float h, double (*f)(void *), void *ctx) {
+    for (size_t i = 0; i < n; i++) {
+        float save = p[i];
+        p[i] = save + h;
+        double fp = f(ctx);
+        p[i] = save - h;
+        double fm = f(ctx);
+        p[i] = save;
+        num[i] = (fp - fm) / (2.0 * h);
+    }
 }
 
 /* ---- activations: f(x) = sum_i w_i act(x_i) ---- */
@@ -135,6 +149,62 @@ static void test_losses(void) {
     CHECK(isfinite(b) && isfinite(d[0]) && b > 10, "bce(1, 0) = %g, d = %g", b, d[0]);
 }
 
+/* ---- penalties and the classifier's loss, with respect to their inputs ---- */
+
+enum { PB = 6, PD = 4 };
+
+typedef struct {
+    float z[PB * PD], p[PB * PD];
+    uint8_t labels[PB];
+    float kernel[PB * PB], sq_z[PB], sq_p[PB];
+    float sigma;
+} PenCase;
+
+static double class_target_f(void *ctx) {
+    PenCase *c = ctx;
+    return class_target_forward_backward(c->z, c->labels, PB, PD, NULL);
+}
+
+static double csd_f(void *ctx) {
+    PenCase *c = ctx;
+    return csd_forward_backward(c->z, c->p, PB, PD, c->sigma, c->kernel, c->sq_z, c->sq_p, NULL);
+}
+
+static double xent_f(void *ctx) {
+    PenCase *c = ctx; /* z as logits [PB, PD], labels < PD */
+    return softmax_xent_forward_backward(c->z, c->labels, NULL, PB, PD, NULL);
+}
+
+static void test_penalties(void) {
+    PenCase c;
+    for (int i = 0; i < PB * PD; i++) c.z[i] = uniform(-1, 1.5f), c.p[i] = uniform(-1, 1);
+    for (int i = 0; i < PB; i++) c.labels[i] = (uint8_t)(i % PD);
+    float dz[PB * PD];
+    double num[PB * PD];
+
+    class_target_forward_backward(c.z, c.labels, PB, PD, dz);
+    fd_array(c.z, PB * PD, num, 1e-3f, class_target_f, &c);
+    compare("class_target dz", dz, num, PB * PD);
+
+    /* Narrow and wide kernels: the weights range from nearly uniform to dominated
+     * by the nearest pairs. */
+    const float sigmas[] = {0.3f, 1.0f, 5.0f};
+    for (int k = 0; k < 3; k++) {
+        c.sigma = sigmas[k];
+        csd_forward_backward(c.z, c.p, PB, PD, c.sigma, c.kernel, c.sq_z, c.sq_p, dz);
+        /* A wide kernel flattens D_CS: a larger step keeps the difference above
+         * float rounding. */
+        fd_array(c.z, PB * PD, num, c.sigma > 2 ? 1e-2f : 1e-3f, csd_f, &c);
+        char what[64];
+        snprintf(what, sizeof what, "csd dz (sigma %g)", c.sigma);
+        compare(what, dz, num, PB * PD);
+    }
+
+    softmax_xent_forward_backward(c.z, c.labels, dz, PB, PD, NULL);
+    fd_array(c.z, PB * PD, num, 1e-3f, xent_f, &c);
+    compare("softmax cross-entropy dlogits", dz, num, PB * PD);
+}
+
 /* ---- a dense layer: f = sum r * act(x W^T + b) ---- */
 
 static double dense_objective(const float *x, const float *W, const float *b, Act a, const float *r,
@@ -146,17 +216,6 @@ static double dense_objective(const float *x, const float *W, const float *b, Ac
     return s;
 }
 
-static void fd_array(float *p, size_t n, double *num, float h, double (*f)(void *), void *ctx) {
-    for (size_t i = 0; i < n; i++) {
-        float save = p[i];
-        p[i] = save + h;
-        double fp = f(ctx);
-        p[i] = save - h;
-        double fm = f(ctx);
-        p[i] = save;
-        num[i] = (fp - fm) / (2.0 * h);
-    }
-}
 
 typedef struct {
     float x[12], W[20], b[5], r[15];
@@ -261,6 +320,7 @@ int main(void) {
     test_activations();
     test_losses();
     test_dense();
+    test_penalties();
     test_network(ACT_TANH, ACT_LINEAR, ACT_SIGMOID, LOSS_MSE, 0);
     test_network(ACT_SIGMOID, ACT_TANH, ACT_SIGMOID, LOSS_BCE, 0);
     test_network(ACT_TANH, ACT_SIGMOID, ACT_LINEAR, LOSS_MSE, 0.3f);
