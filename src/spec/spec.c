@@ -391,6 +391,14 @@ static int check_job(const cJSON *root, const char *src, Job *job, Err *e) {
                        "%s: data.dataset: expected \"fashion-mnist\" (or give data.path, a "
                        "folder of MNIST-format IDX files), got \"%s\"",
                        src, job->data.dataset);
+    if (job->penalty.type == PENALTY_CSD && job->penalty.prior == PRIOR_SWISS_ROLL &&
+        job->model.bottleneck < 2)
+        return err_set(e, AE_EINPUT, "%s: penalty.prior: swiss_roll is 2-D; model.bottleneck is %d",
+                       src, job->model.bottleneck);
+    if (job->search.objective == OBJ_VAL_ACCURACY && job->classifier.epochs == 0)
+        return err_set(e, AE_EINPUT,
+                       "%s: search.objective: val_accuracy needs the classifier "
+                       "(classifier.epochs > 0)", src);
     return AE_OK;
 }
 

@@ -119,6 +119,11 @@ static void test_errors(void) {
     expect_error("{\"data\": {\"dataset\": \"fashion-mnist\", \"path\": \"/x\"}}", NULL,
                  "data.dataset or data.path", NULL);
     expect_error("{\"data\": {\"dataset\": \"cifar\"}}", NULL, "data.dataset", "cifar");
+    expect_error("{\"model\": {\"bottleneck\": 1}, \"penalty\": {\"type\": \"csd\", "
+                 "\"prior\": \"swiss_roll\"}}", NULL, "penalty.prior", "bottleneck is 1");
+    expect_error("{\"classifier\": {\"epochs\": 0}, \"search\": {\"objective\": "
+                 "\"val_accuracy\"}}", NULL, "search.objective", "classifier.epochs");
+    expect_error("{\"penalty\": {\"type\": \"kl\"}}", NULL, "penalty.type", "\"csd\"");
     expect_error("{\"train\": 3}", NULL, "train: expected an object", NULL);
     expect_error("{\"search\": {\"stages\": {}}}", NULL, "search.stages", NULL);
     expect_error("{}", "train.lrate=1", "--set train.lrate: unknown key", "train.lr");
