@@ -36,10 +36,15 @@ static int parse_layers(const char *s, int *w, int *n) {
     return *n < 2;
 }
 
+static const char usage[] =
+    "usage: aesweep bench [--layers 784,800,400,225] [--batch 164] [--activation relu]\n"
+    "                     [--leaky-slope 0.01] [--penalty none|class_target|csd]\n"
+    "                     [--seconds 3] [--threads 1]\n"
+    "--layers are the encoder widths (input first); the decoder mirrors them.\n";
+
 static int bench_usage(void) {
-    return cli_fail(2, "usage: aesweep bench [--layers 784,800,400,225] [--batch 164] "
-                       "[--activation relu] [--leaky-slope 0.01] [--penalty none] "
-                       "[--seconds 3] [--threads 1]");
+    fputs(usage, stderr);
+    return 2;
 }
 
 static int find_name(const char *const *names, int n, const char *s) {
@@ -77,10 +82,7 @@ int cmd_bench(int argc, char **argv) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            printf("usage: aesweep bench [--layers 784,800,400,225] [--batch 164] "
-                   "[--activation relu] [--leaky-slope 0.01] [--penalty none] [--seconds 3] "
-                   "[--threads 1]\n"
-                   "--layers are the encoder widths (input first); the decoder mirrors them.\n");
+            fputs(usage, stdout);
             return 0;
         }
         if (!v) return bench_usage();
