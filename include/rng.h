@@ -39,6 +39,8 @@ enum {
     RNG_PRIOR = 8,        /* csd prior samples while training */
     RNG_PRIOR_EVAL = 9,   /* the same, for evaluations (restarted each time) */
     RNG_CLASSIFIER = 10,  /* the classifier's init and minibatch order */
+    RNG_SEARCH = 11,      /* random search: trial i from (seed, i) */
+    RNG_TASK = 12,        /* a task: (seed, trial, fold) */
 };
 
 #endif

@@ -85,6 +85,12 @@ void job_free(Job *job);
 void job_train_config(const Job *job, TrainConfig *cfg);
 void job_classifier_config(const Job *job, ClassifierConfig *cfg);
 
+/* Can search.space set this key? Keys of the table that hold a value, except
+ * name, data.dataset/path, search.* and output.*. *is_int tells integer keys. */
+int job_key_searchable(const char *path, int *is_int);
+/* The known key nearest to path, or NULL when none is close. */
+const char *job_nearest_key(const char *path);
+
 /* The folder of the job's data: data.path, or the named dataset's folder. */
 const char *job_data_dir(const Job *job);
 

@@ -57,6 +57,8 @@ typedef struct {
 int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, const Index *val,
                 Model *model, TrainResult *res, Err *e);
 void train_result_free(TrainResult *r);
+/* "ok", "diverged", "failed", "interrupted". */
+const char *train_status_name(TrainStatus s);
 
 /* One optimisation step on the B rows in w->input against target (the input
  * itself, or the clean batch when the input is noisy), plus the penalty on the

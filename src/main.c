@@ -19,7 +19,11 @@ static const char usage[] =
     "                [--leaky-slope 0.01] [--penalty none|class_target|csd] [--seconds 3]\n"
     "                [--threads 1]\n"
     "        time training steps on synthetic data; prints one JSON line\n"
-    "  aesweep run | validate | info      (the search: not in this version yet)\n"
+    "  aesweep run JOB.json [--out DIR] [--fresh] [--set KEY=VALUE]...\n"
+    "        the search (under mpirun: rank 0 coordinates, the other ranks train);\n"
+    "        results in OUT/results.h5\n"
+    "  aesweep validate JOB.json     check the job and print the plan; no training\n"
+    "  aesweep info RESULTS.h5       status, counts and the best trials\n"
     "  aesweep --help | --version\n"
     "\n"
     "KEY is a dotted job-spec path, e.g. --set train.lr=0.01 --set model.hidden=[256]\n"
@@ -77,8 +81,9 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
-    if (!strcmp(cmd, "run") || !strcmp(cmd, "validate") || !strcmp(cmd, "info"))
-        return cli_fail(2, "'%s' is not in this version yet (see aesweep --help)", cmd);
+    if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "validate")) return cmd_validate(argc - 1, argv + 1);
+    if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
     fputs(usage, stderr);
     return cli_fail(2, "unknown command '%s'", cmd);
 }

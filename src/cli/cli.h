@@ -5,6 +5,9 @@
 
 int cmd_train(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_info(int argc, char **argv);
 
 /* Prints "aesweep: MESSAGE" to stderr and returns code. */
 int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

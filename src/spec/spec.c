@@ -318,6 +318,18 @@ static int walk(const cJSON *obj, const char *prefix, const char *src, Job *job,
     return AE_OK;
 }
 
+const char *job_nearest_key(const char *path) { return nearest_key(path); }
+
+int job_key_searchable(const char *path, int *is_int) {
+    const Field *f = field_find(path);
+    if (!f || f->type == F_OBJ || f->type == F_RAW) return 0;
+    if (!strcmp(path, "name") || !strncmp(path, "data.dataset", 12) || !strcmp(path, "data.path") ||
+        !strncmp(path, "search.", 7) || !strncmp(path, "output.", 7))
+        return 0;
+    if (is_int) *is_int = f->type == F_INT;
+    return 1;
+}
+
 /* ---- --set --------------------------------------------------------------------- */
 
 /* Is path a key of the table, or inside a free-form (RAW) one? */

@@ -109,6 +109,15 @@ int model_eval_mse(const Model *m, const Images *data, const Index *ix, double *
     return AE_OK;
 }
 
+const char *train_status_name(TrainStatus s) {
+    switch (s) {
+    case TRAIN_OK: return "ok";
+    case TRAIN_DIVERGED: return "diverged";
+    case TRAIN_INTERRUPTED: return "interrupted";
+    default: return "failed";
+    }
+}
+
 void train_result_free(TrainResult *r) {
     free(r->curve);
     r->curve = NULL;

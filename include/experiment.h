@@ -1,0 +1,51 @@
+/* A search's shared state on every rank (the job, its space, its data, the output
+ * folder) and the execution of one task, which writes the task's file and
+ * returns a fixed-size report. No MPI here: the farm moves reports around. */
+#ifndef AESWEEP_EXPERIMENT_H
+#define AESWEEP_EXPERIMENT_H
+
+#include <signal.h>
+
+#include "plan.h"
+#include "search.h"
+
+typedef struct {
+    Job job;
+    Space space;
+    JobData data;
+    char out_dir[AE_PATH_MAX];
+    char tasks_dir[AE_PATH_MAX];
+} Experiment;
+
+/* Loads and checks everything a run needs before any training: the job (with
+ * --set overrides), its search space, its data. out_dir overrides output.dir
+ * when non-NULL. */
+int experiment_open(Experiment *x, const char *job_path, const char *const *sets, int n_sets,
+                    const char *out_dir, Err *e);
+void experiment_close(Experiment *x);
+
+typedef struct {
+    int trial, fold, rank, status, epochs, best_epoch;
+    double train_mse, val_mse, val_accuracy, latent_accuracy, objective, seconds;
+    double test_mse, test_accuracy, test_latent_accuracy, test_nrmse;
+} TaskReport;
+
+#define CURVE_MAX_EPOCHS 100000
+
+/* Runs task (trial, fold) of the point given as --set overrides (one per line);
+ * for FOLD_REFIT, `epochs` fixes the number of epochs. Writes the task file
+ * (experiment_task_path) and fills rep and curve[epochs * 3] (curve has room for
+ * train.epochs rows). Divergence and interruption are statuses in rep. */
+int experiment_run_task(const Experiment *x, int trial, int fold, const char *overrides,
+                        int epochs, volatile sig_atomic_t *stop, TaskReport *rep, double *curve,
+                        Err *e);
+/* The most epochs a task of the search can run (for curve buffers). */
+int experiment_max_epochs(const Experiment *x);
+/* Creates OUT and OUT/tasks. */
+int experiment_make_dirs(const Experiment *x, Err *e);
+/* OUT/tasks/tTRIAL_fFOLD.h5, or OUT/tasks/best.h5 for the refit. */
+void experiment_task_path(const Experiment *x, int trial, int fold, char *buf, size_t n);
+/* The objective of a task's report under the job's objective. */
+double report_objective(const Experiment *x, const TaskReport *r);
+
+#endif

@@ -1,0 +1,34 @@
+/* From a job to its tasks: the job's data (subsets, folds, holdout) and each
+ * task's configuration and seed. Every draw is a function of the job's seed and
+ * the task's (trial, fold), never of which rank runs it. */
+#ifndef AESWEEP_PLAN_H
+#define AESWEEP_PLAN_H
+
+#include "spec.h"
+#include "task.h"
+
+typedef struct {
+    Dataset data;
+    Index train; /* data.train_limit's stratified subset of the training images */
+    Index test;  /* data.test_limit's subset of the test images */
+} JobData;
+
+/* Loads the job's dataset; errors name the job file and the data key. */
+int job_data_load(const Job *job, JobData *d, Err *e);
+void job_data_free(JobData *d);
+
+#define FOLD_REFIT (-1) /* the task that refits on the whole training set */
+
+/* The split of a task: fold in [0, folds) of a stratified k-fold split (with
+ * folds = 1, the stratified holdout of data.validation); FOLD_REFIT is the whole
+ * training subset with no validation. */
+int job_data_split(const Job *job, const JobData *d, int folds, int fold, Index *train,
+                   Index *val, Err *e);
+
+/* The seed of task (trial, fold) of a job. */
+uint64_t task_seed(const Job *job, int trial, int fold);
+
+/* The task configuration of a job. */
+void job_task_config(const Job *job, uint64_t seed, int use_classifier, TaskConfig *cfg);
+
+#endif

@@ -1,0 +1,67 @@
+/* OUT/results.h5 (SPEC §5): one writer, rank 0. Rows of /trials and /folds are
+ * written at their own index (trial; trial * folds + fold), growing the extent
+ * when needed, so an append never rewrites the table and the finished file does
+ * not depend on the order in which tasks completed. The file is flushed after
+ * every write so readers can watch a run. */
+#ifndef AESWEEP_RESULTS_H
+#define AESWEEP_RESULTS_H
+
+#include <stdio.h>
+
+#include "err.h"
+
+typedef struct {
+    int trial, stage, round; /* stage/round: -1 outside bisection */
+    double lr, batch_size, bottleneck, lambda, sigma; /* the trial's effective values */
+    int folds;
+    double objective_mean, objective_std; /* over folds; NaN unless status 0 */
+    double train_mse, val_mse, val_accuracy; /* means over folds */
+    double epochs;  /* mean early-stopping epoch over folds */
+    double seconds; /* sum over folds */
+    int status;     /* 0 ok, 1 diverged, 2 failed */
+    const char *config; /* every override of the trial, "key=value key=value" */
+} TrialRow;
+
+typedef struct {
+    int trial, fold, rank, epochs;
+    double train_mse, val_mse, val_accuracy, objective, seconds;
+    int status;
+} FoldRow;
+
+typedef struct {
+    const char *job_json;
+    const char *job_sha256; /* hex of SHA-256 of job_json */
+    const char *strategy, *objective, *direction; /* direction: "min" | "max" */
+    int folds;
+} ResultsMeta;
+
+/* /best's attributes: the refit of the best trial on the whole training set. */
+typedef struct {
+    int trial;
+    double objective;
+    double lr, batch_size, bottleneck, lambda, sigma;
+    const char *config;
+    double test_mse, test_accuracy, test_latent_accuracy, test_nrmse;
+    int epochs;
+} BestRow;
+
+typedef struct Results Results;
+
+/* Creates path (truncating) with the root attributes, status "running". */
+int results_create(const char *path, const ResultsMeta *meta, Results **out, Err *e);
+/* One task: its /folds row and /curves/TRIAL/FOLD (float64 [epochs, 3]); when
+ * task_file is non-NULL, its /model is copied to /models/TRIAL/FOLD. */
+int results_write_fold(Results *r, const FoldRow *row, const double *curve, int epochs,
+                       const char *task_file, Err *e);
+int results_write_trial(Results *r, const TrialRow *row, Err *e);
+/* /best: the attributes, and /best/model copied from the refit's task file. */
+int results_write_best(Results *r, const BestRow *b, const char *task_file, Err *e);
+/* Root attribute status: "running", "complete" or "interrupted". */
+int results_set_status(Results *r, const char *status, Err *e);
+int results_close(Results *r, Err *e);
+
+/* aesweep info: status, counts and the `top` best trials of a results file as an
+ * aligned table. */
+int results_info(const char *path, int top, FILE *out, Err *e);
+
+#endif

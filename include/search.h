@@ -1,0 +1,133 @@
+/* The search: its space (search.space, search.stages), the three strategies as
+ * plain functions of their state (SPEC §4), and the driver that turns them into
+ * trials. No MPI and no HDF5 here: tests drive it with synthetic objectives. */
+#ifndef AESWEEP_SEARCH_H
+#define AESWEEP_SEARCH_H
+
+#include <stdint.h>
+
+#include "err.h"
+#include "spec.h"
+
+#define SEARCH_MAX_PARAMS 16
+#define SEARCH_MAX_VALUES 64
+#define SEARCH_MAX_STAGES 16
+
+typedef enum { PARAM_REAL, PARAM_INT, PARAM_VALUES } ParamKind;
+
+typedef struct {
+    char name[64]; /* as written in search.space: "lr", or a dotted key "train.optimizer" */
+    char key[64];  /* the job key it sets: "train.lr" */
+    ParamKind kind;
+    double min, max; /* PARAM_REAL, PARAM_INT */
+    int log;         /* scale: "log": intervals and means are taken in log10 */
+    int points;      /* grid: evenly spaced points in its scale (0: not given) */
+    int n_values;
+    char *values[SEARCH_MAX_VALUES]; /* PARAM_VALUES: compact JSON text of each (owned) */
+} Param;
+
+typedef struct {
+    int n_params;
+    Param param[SEARCH_MAX_PARAMS];
+    int n_stages;
+    int stage_size[SEARCH_MAX_STAGES]; /* 1 or 2 */
+    int stage[SEARCH_MAX_STAGES][2];   /* parameter indices */
+} Space;
+
+/* One coordinate per parameter: the value (REAL, INT) or the index into values
+ * (VALUES); NaN leaves the job's own value. */
+typedef struct {
+    double v[SEARCH_MAX_PARAMS];
+} Point;
+
+/* Reads job->space and job->stages; every fault is AE_EINPUT naming
+ * "FILE: search.space.NAME.FIELD". Values are checked by applying them to the job. */
+int space_parse(const Job *job, Space *s, Err *e);
+void space_free(Space *s);
+/* Index of the parameter called name, or -1. */
+int space_find(const Space *s, const char *name);
+
+/* The --set overrides of a point ("train.lr=0.001"), written into buf; sets[i]
+ * point into buf. Returns the count, or -1 when buf is too small. */
+int point_overrides(const Space *s, const Point *p, char *buf, size_t n, const char **sets,
+                    int max);
+/* "lr=0.001 batch_size=128" for progress lines. */
+void point_describe(const Space *s, const Point *p, char *buf, size_t n);
+/* The job of a point: job_parse of the base job's JSON with the point's overrides. */
+int point_job(const Job *base, const Space *s, const Point *p, Job *out, Err *e);
+int point_equal(const Space *s, const Point *a, const Point *b);
+
+/* ---- strategies ---- */
+
+/* grid: the product of each parameter's values, or `points` evenly spaced in its
+ * scale (integers rounded half up, duplicates dropped), first parameter slowest. */
+long grid_size(const Space *s);
+void grid_point(const Space *s, long i, Point *out);
+
+/* random: trial i from a generator seeded by (seed, i) alone: uniform in each
+ * parameter's scale (integers rounded half up), uniform over values. */
+void random_point(const Space *s, uint64_t seed, long i, Point *out);
+
+/* bisection (SPEC §4): stages in order; each round evaluates {lo, mid, hi}^d of
+ * the stage's parameters with all others at their best so far, then narrows;
+ * a last round evaluates what is left. */
+typedef struct {
+    const Space *space;
+    int exhaustive_below, max_rounds, maximize;
+    int stage;       /* current stage; = n_stages when done */
+    int round;       /* rounds evaluated in this stage */
+    int final_round; /* the current round is the stage's last (exhaustive) one */
+    double lo[2], hi[2]; /* the stage's intervals, in scale */
+    Point held;      /* every parameter at its best so far (NaN: the job's value) */
+    int n_round;
+    Point round_points[512];
+} Bisection;
+
+void bisect_init(Bisection *b, const Space *s, int exhaustive_below, int max_rounds,
+                 int maximize);
+/* The points of the current round (duplicates dropped) in b->round_points;
+ * returns their count, 0 when the search is over. */
+int bisect_round(Bisection *b);
+/* objective[i] of round_points[i] (NaN: diverged or failed, never the best):
+ * takes the best, narrows or ends the stage. */
+void bisect_advance(Bisection *b, const double *objective);
+
+/* ---- the driver: strategies as trials ---- */
+
+typedef enum { TRIAL_PENDING = -1, TRIAL_OK = 0, TRIAL_DIVERGED = 1, TRIAL_FAILED = 2 } TrialStatus;
+
+typedef struct {
+    Point point;
+    int stage, round; /* -1 outside bisection */
+    double objective; /* mean over folds; NaN unless TRIAL_OK */
+    int status;
+} Trial;
+
+typedef struct {
+    const Space *space;
+    Strategy strategy;
+    int maximize;
+    uint64_t seed;
+    long total;       /* grid/random: the number of trials; bisection: grows */
+    Trial *trials;
+    int n_trials, cap;
+    int released;     /* trials handed out so far: ids [0, released) */
+    Bisection bis;
+    int round_trial[512]; /* bisection: the trial of each round point */
+    int n_round, round_pending;
+} Search;
+
+int search_init(Search *s, const Job *job, const Space *space, Err *e);
+void search_free(Search *s);
+/* Trials ready to run: ids [*first, *first + returned). Returns 0 when none is
+ * ready until more complete (or the search is over). */
+int search_release(Search *s, int *first, Err *e);
+/* A trial's result; bisection moves on once its whole round is in. */
+void search_complete(Search *s, int trial, double objective, int status);
+int search_done(const Search *s);
+/* The best trial so far (status ok; ties to the lower id), or -1. */
+int search_best(const Search *s);
+/* Is a better than b under the search's direction? NaN is never better. */
+int objective_better(double a, double b, int maximize);
+
+#endif

@@ -1,0 +1,71 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "plan.h"
+
+void job_data_free(JobData *d) {
+    dataset_free(&d->data);
+    index_free(&d->train);
+    index_free(&d->test);
+}
+
+/* A stratified subset of limit images (0: all) of a whole set. */
+static int subset(const Images *im, int limit, uint64_t seed, Index *out, Err *e) {
+    Index all;
+    int rc = index_all(im->n, &all, e);
+    if (rc) return rc;
+    rc = index_subset(im->labels, &all, limit ? limit : all.n, seed, out, e);
+    index_free(&all);
+    return rc;
+}
+
+int job_data_load(const Job *job, JobData *d, Err *e) {
+    memset(d, 0, sizeof *d);
+    int rc = dataset_load(job_data_dir(job), &d->data, e);
+    if (rc && job->data.path[0]) return err_prefix(e, "%s: data.path", job->source);
+    if (rc) {
+        err_prefix(e, "%s: data.dataset \"%s\"", job->source, job->data.dataset);
+        size_t n = strlen(e->msg);
+        snprintf(e->msg + n, sizeof e->msg - n, " (Debian package dataset-%s installed?)",
+                 job->data.dataset);
+        return rc;
+    }
+    uint64_t seed = (uint64_t)job->seed;
+    rc = subset(&d->data.train, job->data.train_limit, seed_mix(seed, RNG_SUBSET_TRAIN),
+                &d->train, e);
+    if (!rc)
+        rc = subset(&d->data.test, job->data.test_limit, seed_mix(seed, RNG_SUBSET_TEST),
+                    &d->test, e);
+    if (rc) {
+        err_prefix(e, "%s: data", job->source);
+        job_data_free(d);
+    }
+    return rc;
+}
+
+int job_data_split(const Job *job, const JobData *d, int folds, int fold, Index *train,
+                   Index *val, Err *e) {
+    uint64_t seed = seed_mix((uint64_t)job->seed, RNG_SPLIT);
+    const uint8_t *labels = d->data.train.labels;
+    if (fold == FOLD_REFIT) {
+        val->idx = NULL;
+        val->n = 0;
+        return index_subset(labels, &d->train, d->train.n, 0, train, e); /* all: a copy */
+    }
+    if (folds == 1)
+        return index_holdout(labels, &d->train, job->data.validation, seed, train, val, e);
+    return index_fold(labels, &d->train, folds, fold, seed, train, val, e);
+}
+
+uint64_t task_seed(const Job *job, int trial, int fold) {
+    uint64_t s = seed_mix((uint64_t)job->seed, RNG_TASK);
+    return seed_mix(seed_mix(s, (uint64_t)trial), (uint64_t)(fold + 1));
+}
+
+void job_task_config(const Job *job, uint64_t seed, int use_classifier, TaskConfig *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    job_train_config(job, &cfg->train);
+    job_classifier_config(job, &cfg->classifier);
+    cfg->train.seed = cfg->classifier.seed = seed;
+    cfg->use_classifier = use_classifier && job->classifier.epochs > 0;
+}

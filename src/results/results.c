@@ -1,0 +1,630 @@
+/* OUT/results.h5 (SPEC §5) with the serial HDF5 C API. The two tables are chunked,
+ * extendible 1-D datasets of a compound type; a row goes to its own index, so a
+ * write is one hyperslab whatever the order tasks finish in, and a retried task
+ * simply overwrites its row. Rows never written read as the fill value (trial -1,
+ * status -1, NaN), which is how readers tell holes from results. */
+#include <errno.h>
+#include <hdf5.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "h5util.h"
+#include "results.h"
+#include "sha256.h"
+#include "version.h"
+
+enum { ROWS_PER_CHUNK = 64 };
+
+struct Results {
+    hid_t file;
+    hid_t trials, folds;       /* the two tables, open for the whole run */
+    hid_t trial_mem, fold_mem; /* their in-memory types: TrialRow and FoldRow */
+    int n_folds;
+    char *path;
+};
+
+/* ---- the compound types, described once for memory, file and fill value ---- */
+
+typedef enum { F_INT, F_DBL, F_STR } FieldKind;
+
+typedef struct {
+    const char *name;
+    size_t offset; /* in the C struct */
+    FieldKind kind;
+} Field;
+
+#define TF(f, k) {#f, offsetof(TrialRow, f), k}
+static const Field trial_fields[] = {
+    TF(trial, F_INT),          TF(stage, F_INT),         TF(round, F_INT),
+    TF(lr, F_DBL),             TF(batch_size, F_DBL),    TF(bottleneck, F_DBL),
+    TF(lambda, F_DBL),         TF(sigma, F_DBL),         TF(folds, F_INT),
+    TF(objective_mean, F_DBL), TF(objective_std, F_DBL), TF(train_mse, F_DBL),
+    TF(val_mse, F_DBL),        TF(val_accuracy, F_DBL),  TF(epochs, F_DBL),
+    TF(seconds, F_DBL),        TF(status, F_INT),        TF(config, F_STR),
+};
+#undef TF
+#define FF(f, k) {#f, offsetof(FoldRow, f), k}
+static const Field fold_fields[] = {
+    FF(trial, F_INT),     FF(fold, F_INT),    FF(rank, F_INT),         FF(epochs, F_INT),
+    FF(train_mse, F_DBL), FF(val_mse, F_DBL), FF(val_accuracy, F_DBL), FF(objective, F_DBL),
+    FF(seconds, F_DBL),   FF(status, F_INT),
+};
+#undef FF
+#define N_TRIAL_FIELDS ((int)(sizeof trial_fields / sizeof trial_fields[0]))
+#define N_FOLD_FIELDS ((int)(sizeof fold_fields / sizeof fold_fields[0]))
+
+/* A member type: native in memory; little-endian in the file, so files written on
+ * any machine are the same bytes. The caller closes it. */
+static hid_t field_type(FieldKind k, int in_file) {
+    if (k == F_STR) return h5u_str_type();
+    if (k == F_INT) return H5Tcopy(in_file ? H5T_STD_I32LE : H5T_NATIVE_INT);
+    return H5Tcopy(in_file ? H5T_IEEE_F64LE : H5T_NATIVE_DOUBLE);
+}
+
+/* The memory type follows the struct's offsets; the file type packs the members
+ * in the same order with no padding. */
+static hid_t compound_type(const Field *f, int n, size_t struct_size, int in_file) {
+    hid_t member[32];
+    size_t packed = 0;
+    for (int i = 0; i < n; i++) {
+        member[i] = field_type(f[i].kind, in_file);
+        packed += H5Tget_size(member[i]);
+    }
+    hid_t t = H5Tcreate(H5T_COMPOUND, in_file ? packed : struct_size);
+    size_t at = 0;
+    for (int i = 0; i < n; i++) {
+        if (t >= 0 && H5Tinsert(t, f[i].name, in_file ? at : f[i].offset, member[i]) < 0) {
+            H5Tclose(t);
+            t = -1;
+        }
+        at += H5Tget_size(member[i]);
+    }
+    for (int i = 0; i < n; i++) H5Tclose(member[i]);
+    return t;
+}
+
+/* The fill value: -1 for every integer, NaN for every float, no string. */
+static void fill_row(const Field *f, int n, void *row) {
+    const int minus_one = -1;
+    const double missing = NAN;
+    const char *none = NULL;
+    for (int i = 0; i < n; i++) {
+        char *p = (char *)row + f[i].offset;
+        if (f[i].kind == F_INT) memcpy(p, &minus_one, sizeof minus_one);
+        if (f[i].kind == F_DBL) memcpy(p, &missing, sizeof missing);
+        if (f[i].kind == F_STR) memcpy(p, &none, sizeof none);
+    }
+}
+
+/* ---- the tables ---- */
+
+static hid_t table_create(hid_t file, const char *name, const Field *f, int n, hid_t mem_type,
+                          void *fill) {
+    hsize_t dims[1] = {0}, maxdims[1] = {H5S_UNLIMITED}, chunk[1] = {ROWS_PER_CHUNK};
+    fill_row(f, n, fill);
+    hid_t file_type = compound_type(f, n, 0, 1);
+    hid_t space = H5Screate_simple(1, dims, maxdims);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hid_t d = -1;
+    if (file_type >= 0 && space >= 0 && dcpl >= 0 && H5Pset_chunk(dcpl, 1, chunk) >= 0 &&
+        H5Pset_fill_value(dcpl, mem_type, fill) >= 0)
+        d = H5Dcreate2(file, name, file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (space >= 0) H5Sclose(space);
+    if (file_type >= 0) H5Tclose(file_type);
+    return d;
+}
+
+/* Writes one row at index, growing the extent first when the table is shorter:
+ * the rows in between keep the fill value until their own write. */
+static int table_write_row(hid_t d, hid_t mem_type, hsize_t index, const void *row) {
+    hid_t space = H5Dget_space(d);
+    hsize_t dims[1];
+    if (space < 0 || H5Sget_simple_extent_dims(space, dims, NULL) < 0) goto fail;
+    if (index >= dims[0]) {
+        hsize_t grown[1] = {index + 1};
+        H5Sclose(space);
+        space = -1;
+        if (H5Dset_extent(d, grown) < 0 || (space = H5Dget_space(d)) < 0) goto fail;
+    }
+    hsize_t start[1] = {index}, count[1] = {1};
+    if (H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL) < 0) goto fail;
+    hid_t mspace = H5Screate_simple(1, count, NULL);
+    herr_t rc = mspace < 0 ? -1 : H5Dwrite(d, mem_type, mspace, space, H5P_DEFAULT, row);
+    if (mspace >= 0) H5Sclose(mspace);
+    H5Sclose(space);
+    return rc < 0 ? -1 : 0;
+fail:
+    if (space >= 0) H5Sclose(space);
+    return -1;
+}
+
+/* Reads the whole table into a new array of struct_size rows. */
+static int table_read(hid_t file, const char *name, hid_t mem_type, size_t struct_size,
+                      void **rows, hsize_t *n) {
+    *rows = NULL;
+    *n = 0;
+    if (H5Lexists(file, name, H5P_DEFAULT) <= 0) return -1;
+    hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
+    hid_t space = d < 0 ? -1 : H5Dget_space(d);
+    int rc = space < 0 || H5Sget_simple_extent_ndims(space) != 1 ? -1 : 0;
+    if (rc == 0) H5Sget_simple_extent_dims(space, n, NULL);
+    if (rc == 0 && *n > 0) {
+        *rows = calloc(*n, struct_size);
+        if (!*rows || H5Dread(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, *rows) < 0) rc = -1;
+    }
+    if (space >= 0) H5Sclose(space);
+    if (d >= 0) H5Dclose(d);
+    if (rc != 0) {
+        free(*rows); /* a failed read leaves nothing allocated by HDF5 to reclaim */
+        *rows = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+/* Frees the rows and the strings HDF5 allocated in them. */
+static void table_free(hid_t mem_type, void *rows, hsize_t n) {
+    if (!rows) return;
+    hsize_t dims[1] = {n};
+    hid_t space = H5Screate_simple(1, dims, NULL);
+    if (space >= 0) {
+        h5u_reclaim(mem_type, space, rows);
+        H5Sclose(space);
+    }
+    free(rows);
+}
+
+/* ---- create, write, close ---- */
+
+static void ids_close(Results *r) {
+    if (r->trials >= 0) H5Dclose(r->trials);
+    if (r->folds >= 0) H5Dclose(r->folds);
+    if (r->trial_mem >= 0) H5Tclose(r->trial_mem);
+    if (r->fold_mem >= 0) H5Tclose(r->fold_mem);
+    r->trials = r->folds = r->trial_mem = r->fold_mem = -1;
+}
+
+static int flush(Results *r, Err *e) {
+    if (H5Fflush(r->file, H5F_SCOPE_GLOBAL) < 0)
+        return err_set(e, AE_ERUN, "%s: cannot flush (disk full?)", r->path);
+    return AE_OK;
+}
+
+static const char *or_empty(const char *s) { return s ? s : ""; }
+
+static int root_attrs_write(hid_t f, const ResultsMeta *m) {
+    char sha[65];
+    if (m->job_sha256)
+        snprintf(sha, sizeof sha, "%s", m->job_sha256);
+    else
+        sha256_hex(or_empty(m->job_json), strlen(or_empty(m->job_json)), sha);
+    int rc = h5u_attr_str(f, "format", "aesweep-results");
+    rc |= h5u_attr_int(f, "format_version", 1);
+    rc |= h5u_attr_str(f, "aesweep_version", AESWEEP_VERSION);
+    rc |= h5u_attr_str(f, "job", or_empty(m->job_json));
+    rc |= h5u_attr_str(f, "job_sha256", sha);
+    rc |= h5u_attr_str(f, "strategy", or_empty(m->strategy));
+    rc |= h5u_attr_str(f, "objective", or_empty(m->objective));
+    rc |= h5u_attr_str(f, "objective_direction", or_empty(m->direction));
+    rc |= h5u_attr_str(f, "status", "running");
+    return rc;
+}
+
+/* Format 1.8 at least: its dense attribute storage lifts the 64 KiB limit of the
+ * old object header, which a long job text in the root attribute `job` could hit;
+ * every HDF5 from 1.8 on (h5py included) still reads it. */
+static hid_t file_create(const char *path) {
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0) return -1;
+    hid_t f = -1;
+    if (H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) >= 0)
+        f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    return f;
+}
+
+static int contents_create(Results *r, const ResultsMeta *meta) {
+    TrialRow trial_fill;
+    FoldRow fold_fill;
+    r->trial_mem = compound_type(trial_fields, N_TRIAL_FIELDS, sizeof(TrialRow), 0);
+    r->fold_mem = compound_type(fold_fields, N_FOLD_FIELDS, sizeof(FoldRow), 0);
+    if (r->trial_mem < 0 || r->fold_mem < 0 || root_attrs_write(r->file, meta) < 0) return -1;
+    r->trials = table_create(r->file, "trials", trial_fields, N_TRIAL_FIELDS, r->trial_mem,
+                             &trial_fill);
+    r->folds = table_create(r->file, "folds", fold_fields, N_FOLD_FIELDS, r->fold_mem,
+                            &fold_fill);
+    if (r->trials < 0 || r->folds < 0) return -1;
+    hid_t g = H5Gcreate2(r->file, "curves", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0) return -1;
+    H5Gclose(g);
+    return 0;
+}
+
+int results_create(const char *path, const ResultsMeta *meta, Results **out, Err *e) {
+    *out = NULL;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* our message, not HDF5's stack dump */
+    if (meta->folds < 1) return err_set(e, AE_ERUN, "%s: folds must be >= 1", path);
+    Results *r = xcalloc(1, sizeof *r, e);
+    char *p = r ? xmalloc(strlen(path) + 1, e) : NULL;
+    if (!p) {
+        free(r);
+        return AE_ERUN;
+    }
+    r->path = strcpy(p, path);
+    r->n_folds = meta->folds;
+    r->trials = r->folds = r->trial_mem = r->fold_mem = -1;
+    r->file = file_create(path);
+    if (r->file < 0) {
+        err_set(e, AE_ERUN, "%s: cannot create (is the folder writable?)", path);
+        free(r->path);
+        free(r);
+        return AE_ERUN;
+    }
+    if (contents_create(r, meta) < 0) {
+        err_set(e, AE_ERUN, "%s: cannot write the results layout", path);
+        results_close(r, NULL);
+        return AE_ERUN;
+    }
+    *out = r;
+    return flush(r, e);
+}
+
+/* /TOP/TRIAL, each created on first use; the caller closes it. */
+static hid_t trial_group(hid_t file, const char *top, int trial) {
+    char name[24];
+    snprintf(name, sizeof name, "%d", trial);
+    hid_t t = h5u_group_open_or_create(file, top);
+    hid_t g = t < 0 ? -1 : h5u_group_open_or_create(t, name);
+    if (t >= 0) H5Gclose(t);
+    return g;
+}
+
+static int curve_write(Results *r, int trial, int fold, const double *curve, int epochs) {
+    static const double none[3] = {0}; /* HDF5 wants a buffer even for 0 rows */
+    char name[24];
+    snprintf(name, sizeof name, "%d", fold);
+    hid_t g = trial_group(r->file, "curves", trial);
+    if (g < 0) return -1;
+    hsize_t dims[2] = {(hsize_t)epochs, 3};
+    int rc = h5u_unlink_if_exists(g, name);
+    if (rc == 0)
+        rc = h5u_dataset_write(g, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, dims,
+                               curve && epochs > 0 ? curve : none);
+    H5Gclose(g);
+    return rc;
+}
+
+/* Opens a task file read-only and checks that it holds a /model to copy. */
+static hid_t task_open(const char *task_file, const char *results_path, Err *e) {
+    hid_t src = H5Fopen(task_file, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (src < 0) {
+        err_set(e, AE_ERUN, "%s: cannot open the task file %s", results_path, task_file);
+        return -1;
+    }
+    if (H5Lexists(src, "model", H5P_DEFAULT) <= 0) {
+        H5Fclose(src);
+        err_set(e, AE_ERUN, "%s: the task file %s has no /model", results_path, task_file);
+        return -1;
+    }
+    return src;
+}
+
+/* Copies src's /model (with any classifier subgroup) to dst/name, replacing it. */
+static int model_copy(hid_t src, hid_t dst, const char *name) {
+    if (h5u_unlink_if_exists(dst, name) < 0) return -1;
+    return H5Ocopy(src, "model", dst, name, H5P_DEFAULT, H5P_DEFAULT) < 0 ? -1 : 0;
+}
+
+/* Copies the task file's /model to /models/TRIAL/FOLD. */
+static int fold_model_copy(Results *r, hid_t src, int trial, int fold) {
+    char name[24];
+    snprintf(name, sizeof name, "%d", fold);
+    hid_t g = trial_group(r->file, "models", trial);
+    int rc = g < 0 ? -1 : model_copy(src, g, name);
+    if (g >= 0) H5Gclose(g);
+    return rc;
+}
+
+/* Row, curve and model, once the task file is known to be good. */
+static int fold_write(Results *r, const FoldRow *row, const double *curve, int epochs, hid_t src,
+                      const char *task_file, Err *e) {
+    hsize_t index = (hsize_t)row->trial * (hsize_t)r->n_folds + (hsize_t)row->fold;
+    if (table_write_row(r->folds, r->fold_mem, index, row) < 0)
+        return err_set(e, AE_ERUN, "%s: cannot write /folds row %llu", r->path,
+                       (unsigned long long)index);
+    if (curve_write(r, row->trial, row->fold, curve, epochs) < 0)
+        return err_set(e, AE_ERUN, "%s: cannot write /curves/%d/%d", r->path, row->trial,
+                       row->fold);
+    if (src >= 0 && fold_model_copy(r, src, row->trial, row->fold) < 0)
+        return err_set(e, AE_ERUN, "%s: cannot copy /model of %s to /models/%d/%d", r->path,
+                       task_file, row->trial, row->fold);
+    return flush(r, e);
+}
+
+int results_write_fold(Results *r, const FoldRow *row, const double *curve, int epochs,
+                       const char *task_file, Err *e) {
+    if (row->trial < 0 || row->fold < 0 || row->fold >= r->n_folds || epochs < 0)
+        return err_set(e, AE_ERUN, "%s: no /folds row for trial %d fold %d of %d (epochs %d)",
+                       r->path, row->trial, row->fold, r->n_folds, epochs);
+    /* A task file that cannot be read is refused before anything is written. */
+    hid_t src = task_file ? task_open(task_file, r->path, e) : -1;
+    if (task_file && src < 0) return AE_ERUN;
+    int rc = fold_write(r, row, curve, epochs, src, task_file, e);
+    if (src >= 0) H5Fclose(src);
+    return rc;
+}
+
+int results_write_trial(Results *r, const TrialRow *row, Err *e) {
+    if (row->trial < 0)
+        return err_set(e, AE_ERUN, "%s: no /trials row for trial %d", r->path, row->trial);
+    TrialRow w = *row;
+    w.config = or_empty(w.config); /* a NULL would read back as no string at all */
+    if (table_write_row(r->trials, r->trial_mem, (hsize_t)row->trial, &w) < 0)
+        return err_set(e, AE_ERUN, "%s: cannot write /trials row %d", r->path, row->trial);
+    return flush(r, e);
+}
+
+static int best_attrs_write(hid_t g, const BestRow *b) {
+    int rc = h5u_attr_int(g, "trial", b->trial);
+    rc |= h5u_attr_double(g, "objective", b->objective);
+    rc |= h5u_attr_double(g, "lr", b->lr);
+    rc |= h5u_attr_double(g, "batch_size", b->batch_size);
+    rc |= h5u_attr_double(g, "bottleneck", b->bottleneck);
+    rc |= h5u_attr_double(g, "lambda", b->lambda);
+    rc |= h5u_attr_double(g, "sigma", b->sigma);
+    rc |= h5u_attr_str(g, "config", or_empty(b->config));
+    rc |= h5u_attr_double(g, "test_mse", b->test_mse);
+    rc |= h5u_attr_double(g, "test_accuracy", b->test_accuracy);
+    rc |= h5u_attr_double(g, "test_latent_accuracy", b->test_latent_accuracy);
+    rc |= h5u_attr_double(g, "test_nrmse", b->test_nrmse);
+    rc |= h5u_attr_int(g, "epochs", b->epochs);
+    return rc;
+}
+
+int results_write_best(Results *r, const BestRow *b, const char *task_file, Err *e) {
+    /* The task file is checked before the old /best goes, so a bad one loses nothing. */
+    hid_t src = task_file ? task_open(task_file, r->path, e) : -1;
+    if (task_file && src < 0) return AE_ERUN;
+    int rc = h5u_unlink_if_exists(r->file, "best");
+    hid_t g = rc < 0 ? -1 : H5Gcreate2(r->file, "best", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    rc = g < 0 ? -1 : best_attrs_write(g, b);
+    if (rc == 0 && src >= 0) rc = model_copy(src, g, "model");
+    if (g >= 0) H5Gclose(g);
+    if (src >= 0) H5Fclose(src);
+    if (rc < 0) return err_set(e, AE_ERUN, "%s: cannot write /best", r->path);
+    return flush(r, e);
+}
+
+int results_set_status(Results *r, const char *status, Err *e) {
+    htri_t there = H5Aexists(r->file, "status");
+    if (there < 0 || (there && H5Adelete(r->file, "status") < 0) ||
+        h5u_attr_str(r->file, "status", status) < 0)
+        return err_set(e, AE_ERUN, "%s: cannot set status \"%s\"", r->path, status);
+    return flush(r, e);
+}
+
+int results_close(Results *r, Err *e) {
+    if (!r) return AE_OK;
+    int rc = AE_OK;
+    ids_close(r);
+    if (r->file >= 0) {
+        /* Only the file itself may still be open: anything else is an id we leaked,
+         * which would keep the file open past H5Fclose. */
+        ssize_t open_ids = H5Fget_obj_count(r->file, H5F_OBJ_ALL);
+        if (open_ids != 1)
+            rc = err_set(e, AE_ERUN, "%s: %zd HDF5 objects still open at close", r->path,
+                         open_ids - 1);
+        if (H5Fclose(r->file) < 0 && rc == AE_OK)
+            rc = err_set(e, AE_ERUN, "%s: cannot close (disk full?)", r->path);
+    }
+    free(r->path);
+    free(r);
+    return rc;
+}
+
+/* ---- aesweep info ---- */
+
+typedef struct {
+    const TrialRow *row;
+    double key; /* objective_mean, negated when larger is better */
+} Ranked;
+
+static int ranked_cmp(const void *pa, const void *pb) {
+    const Ranked *a = pa, *b = pb;
+    if (a->key != b->key) return a->key < b->key ? -1 : 1;
+    return (a->row->trial > b->row->trial) - (a->row->trial < b->row->trial);
+}
+
+/* The ok trials with an objective, best first; the caller frees the array. */
+static Ranked *rank_trials(const TrialRow *rows, hsize_t n, int maximize, int *n_ranked) {
+    Ranked *r = malloc((n ? n : 1) * sizeof *r);
+    *n_ranked = 0;
+    if (!r) return NULL;
+    for (hsize_t i = 0; i < n; i++) {
+        const TrialRow *t = &rows[i];
+        if (t->trial < 0 || t->status != 0 || isnan(t->objective_mean)) continue;
+        r[*n_ranked].row = t;
+        r[*n_ranked].key = maximize ? -t->objective_mean : t->objective_mean;
+        (*n_ranked)++;
+    }
+    qsort(r, (size_t)*n_ranked, sizeof *r, ranked_cmp);
+    return r;
+}
+
+enum { N_COLS = 13, CELL = 48 };
+static const char *const col_names[N_COLS] = {
+    "rank", "trial",      "stage", "round",  "objective", "lr",     "batch_size",
+    "bottleneck", "lambda", "sigma", "epochs", "seconds", "config"};
+
+/* Display width: UTF-8 continuation bytes (the ± sign) take no column. */
+static int text_width(const char *s) {
+    int w = 0;
+    for (; *s; s++) w += ((unsigned char)*s & 0xC0) != 0x80;
+    return w;
+}
+
+/* NaN is shown as "-": a missing value, not a number. */
+static void num_cell(char *cell, const char *fmt, double v) {
+    if (isnan(v))
+        snprintf(cell, CELL, "-");
+    else
+        snprintf(cell, CELL, fmt, v);
+}
+
+static void row_cells(char cells[N_COLS][CELL], int rank, const TrialRow *t) {
+    snprintf(cells[0], CELL, "%d", rank);
+    snprintf(cells[1], CELL, "%d", t->trial);
+    snprintf(cells[2], CELL, "%d", t->stage);
+    snprintf(cells[3], CELL, "%d", t->round);
+    snprintf(cells[4], CELL, "%.6g ± %.3g", t->objective_mean, t->objective_std);
+    num_cell(cells[5], "%.4g", t->lr);
+    num_cell(cells[6], "%g", t->batch_size);
+    num_cell(cells[7], "%g", t->bottleneck);
+    num_cell(cells[8], "%.4g", t->lambda);
+    num_cell(cells[9], "%.4g", t->sigma);
+    num_cell(cells[10], "%.1f", t->epochs);
+    num_cell(cells[11], "%.1f", t->seconds);
+    cells[12][0] = 0; /* config is printed from the row: it may be long */
+}
+
+/* Numbers right-aligned under their headers; config last, unpadded. */
+static void cells_print(FILE *out, char cells[N_COLS][CELL], const int *width, const char *config) {
+    for (int c = 0; c < N_COLS - 1; c++)
+        fprintf(out, "%*s%s  ", width[c] - text_width(cells[c]), "", cells[c]);
+    fprintf(out, "%s\n", config);
+}
+
+static void table_print(FILE *out, const Ranked *best, int n) {
+    char(*cells)[N_COLS][CELL] = malloc((size_t)(n + 1) * sizeof *cells);
+    if (!cells) return;
+    int width[N_COLS];
+    for (int c = 0; c < N_COLS; c++) {
+        snprintf(cells[0][c], CELL, "%s", col_names[c]);
+        width[c] = text_width(col_names[c]);
+    }
+    for (int i = 0; i < n; i++) {
+        row_cells(cells[i + 1], i + 1, best[i].row);
+        for (int c = 0; c < N_COLS; c++)
+            if (text_width(cells[i + 1][c]) > width[c]) width[c] = text_width(cells[i + 1][c]);
+    }
+    cells_print(out, cells[0], width, col_names[N_COLS - 1]);
+    for (int i = 0; i < n; i++)
+        cells_print(out, cells[i + 1], width, best[i].row->config ? best[i].row->config : "");
+    free(cells);
+}
+
+typedef struct {
+    char status[64], strategy[64], objective[128], direction[16];
+} InfoHead;
+
+static void head_print(FILE *out, const char *path, const InfoHead *h) {
+    fprintf(out, "file:       %s\n", path);
+    fprintf(out, "status:     %s\n", h->status);
+    fprintf(out, "strategy:   %s\n", h->strategy);
+    fprintf(out, "objective:  %s (%s)\n", h->objective, h->direction);
+}
+
+static void counts_print(FILE *out, const TrialRow *t, hsize_t nt, const FoldRow *f, hsize_t nf) {
+    long done = 0, by_status[3] = {0}, folds_done = 0;
+    for (hsize_t i = 0; i < nt; i++) {
+        if (t[i].trial < 0) continue;
+        done++;
+        if (t[i].status >= 0 && t[i].status <= 2) by_status[t[i].status]++;
+    }
+    for (hsize_t i = 0; i < nf; i++) folds_done += f[i].trial >= 0;
+    fprintf(out, "trials:     %ld done / %llu rows (ok %ld, diverged %ld, failed %ld)\n", done,
+            (unsigned long long)nt, by_status[0], by_status[1], by_status[2]);
+    fprintf(out, "folds:      %ld done / %llu rows\n", folds_done, (unsigned long long)nf);
+}
+
+static void best_print(FILE *out, hid_t f) {
+    if (H5Lexists(f, "best", H5P_DEFAULT) <= 0) return;
+    hid_t g = H5Gopen2(f, "best", H5P_DEFAULT);
+    if (g < 0) return;
+    double v[4] = {NAN, NAN, NAN, NAN};
+    const char *names[4] = {"trial", "objective", "test_mse", "test_accuracy"};
+    for (int i = 0; i < 4; i++) h5u_attr_read_double(g, names[i], &v[i]);
+    H5Gclose(g);
+    char cell[3][CELL];
+    for (int i = 0; i < 3; i++) num_cell(cell[i], "%.6g", v[i + 1]);
+    fprintf(out, "best:       trial %.0f refit, objective %s, test_mse %s, test_accuracy %s\n",
+            v[0], cell[0], cell[1], cell[2]);
+}
+
+/* Opens path read-only after checking that it is an aesweep results file. */
+static hid_t info_open(const char *path, InfoHead *h, Err *e) {
+    if (access(path, R_OK) != 0) {
+        err_set(e, AE_EINPUT, "%s: cannot read (%s)", path, strerror(errno));
+        return -1;
+    }
+#if H5_VERSION_GE(1, 12, 0)
+    htri_t is_hdf5 = H5Fis_accessible(path, H5P_DEFAULT);
+#else
+    htri_t is_hdf5 = H5Fis_hdf5(path);
+#endif
+    if (is_hdf5 <= 0) {
+        err_set(e, AE_EINPUT, "%s: not an HDF5 file", path);
+        return -1;
+    }
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    char format[64] = "";
+    if (f < 0 || h5u_attr_read_str(f, "format", format, sizeof format) < 0 ||
+        strcmp(format, "aesweep-results") != 0) {
+        err_set(e, AE_EINPUT, "%s: not an aesweep results file (format \"%s\")", path, format);
+        if (f >= 0) H5Fclose(f);
+        return -1;
+    }
+    h5u_attr_read_str(f, "status", h->status, sizeof h->status);
+    h5u_attr_read_str(f, "strategy", h->strategy, sizeof h->strategy);
+    h5u_attr_read_str(f, "objective", h->objective, sizeof h->objective);
+    h5u_attr_read_str(f, "objective_direction", h->direction, sizeof h->direction);
+    return f;
+}
+
+static void top_print(FILE *out, const InfoHead *h, const TrialRow *rows, hsize_t n, int top) {
+    int n_ranked;
+    Ranked *ranked = rank_trials(rows, n, strcmp(h->direction, "max") == 0, &n_ranked);
+    if (!ranked) return;
+    if (n_ranked == 0)
+        fprintf(out, "no successful trial yet\n");
+    else {
+        int shown = top < n_ranked ? top : n_ranked;
+        fprintf(out, "top %d of %d ok trials by %s (%s):\n", shown, n_ranked, h->objective,
+                strcmp(h->direction, "max") == 0 ? "largest first" : "smallest first");
+        table_print(out, ranked, shown);
+    }
+    free(ranked);
+}
+
+int results_info(const char *path, int top, FILE *out, Err *e) {
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    InfoHead h = {"?", "?", "?", "min"};
+    hid_t f = info_open(path, &h, e);
+    if (f < 0) return AE_EINPUT;
+    hid_t trial_mem = compound_type(trial_fields, N_TRIAL_FIELDS, sizeof(TrialRow), 0);
+    hid_t fold_mem = compound_type(fold_fields, N_FOLD_FIELDS, sizeof(FoldRow), 0);
+    void *trows = NULL, *frows = NULL;
+    hsize_t nt = 0, nf = 0;
+    int rc = AE_OK;
+    if (trial_mem < 0 || fold_mem < 0 ||
+        table_read(f, "trials", trial_mem, sizeof(TrialRow), &trows, &nt) < 0 ||
+        table_read(f, "folds", fold_mem, sizeof(FoldRow), &frows, &nf) < 0)
+        rc = err_set(e, AE_EINPUT, "%s: cannot read /trials and /folds (damaged file?)", path);
+    if (rc == AE_OK) {
+        head_print(out, path, &h);
+        counts_print(out, trows, nt, frows, nf);
+        if (top > 0) top_print(out, &h, trows, nt, top);
+        best_print(out, f);
+    }
+    table_free(trial_mem, trows, nt);
+    table_free(fold_mem, frows, nf);
+    if (trial_mem >= 0) H5Tclose(trial_mem);
+    if (fold_mem >= 0) H5Tclose(fold_mem);
+    H5Fclose(f);
+    return rc;
+}

@@ -1,0 +1,120 @@
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "experiment.h"
+#include "fsutil.h"
+#include "task_file.h"
+
+int experiment_open(Experiment *x, const char *job_path, const char *const *sets, int n_sets,
+                    const char *out_dir, Err *e) {
+    memset(x, 0, sizeof *x);
+    int rc = job_load(job_path, sets, n_sets, &x->job, e);
+    if (rc) return rc;
+    rc = space_parse(&x->job, &x->space, e);
+    const char *dir = out_dir ? out_dir : x->job.output.dir;
+    if (!rc && (snprintf(x->out_dir, sizeof x->out_dir, "%s", dir) >= (int)sizeof x->out_dir ||
+                snprintf(x->tasks_dir, sizeof x->tasks_dir, "%s/tasks", dir) >=
+                    (int)sizeof x->tasks_dir))
+        rc = err_set(e, AE_EINPUT, "%s: output.dir: path too long", job_path);
+    if (!rc) rc = job_data_load(&x->job, &x->data, e);
+    if (rc) {
+        experiment_close(x);
+        return rc;
+    }
+    return AE_OK;
+}
+
+void experiment_close(Experiment *x) {
+    job_data_free(&x->data);
+    space_free(&x->space);
+    job_free(&x->job);
+}
+
+void experiment_task_path(const Experiment *x, int trial, int fold, char *buf, size_t n) {
+    if (fold == FOLD_REFIT) snprintf(buf, n, "%s/best.h5", x->tasks_dir);
+    else snprintf(buf, n, "%s/t%06d_f%02d.h5", x->tasks_dir, trial, fold);
+}
+
+double report_objective(const Experiment *x, const TaskReport *r) {
+    switch (x->job.search.objective) {
+    case OBJ_VAL_ACCURACY: return r->val_accuracy;
+    case OBJ_LATENT_ACCURACY: return r->latent_accuracy;
+    default: return r->val_mse;
+    }
+}
+
+/* Splits "a=1\nb=2" into sets pointing into buf. */
+static int split_lines(char *buf, const char **sets, int max) {
+    int n = 0;
+    for (char *line = strtok(buf, "\n"); line && n < max; line = strtok(NULL, "\n"))
+        sets[n++] = line;
+    return n;
+}
+
+int experiment_run_task(const Experiment *x, int trial, int fold, const char *overrides,
+                        int epochs, volatile sig_atomic_t *stop, TaskReport *rep, double *curve,
+                        Err *e) {
+    char buf[8192], extra[2][64];
+    const char *sets[SEARCH_MAX_PARAMS + 2];
+    snprintf(buf, sizeof buf, "%s", overrides);
+    int n = split_lines(buf, sets, SEARCH_MAX_PARAMS);
+    if (fold == FOLD_REFIT) { /* the mean early-stopping epoch, all of it */
+        snprintf(extra[0], sizeof extra[0], "train.epochs=%d", epochs);
+        snprintf(extra[1], sizeof extra[1], "train.early_stopping.patience=0");
+        sets[n++] = extra[0];
+        sets[n++] = extra[1];
+    }
+    Job job;
+    int rc = job_parse(x->job.json, x->job.source, sets, n, &job, e);
+    if (rc) return rc;
+    const Job *j = &job;
+    int folds = j->search.folds;
+    Index train = {0}, val = {0};
+    TaskResult r;
+    memset(&r, 0, sizeof r);
+    rc = job_data_split(j, &x->data, folds, fold, &train, &val, e);
+    if (!rc) {
+        TaskConfig cfg;
+        /* The classifier runs in a fold when the objective needs it, and always in
+         * the refit (its test accuracy goes to /best). */
+        int classify = fold == FOLD_REFIT || j->search.objective == OBJ_VAL_ACCURACY;
+        job_task_config(j, task_seed(j, trial, fold), classify, &cfg);
+        cfg.train.stop = cfg.classifier.stop = stop;
+        rc = task_run(&cfg, &x->data.data, &train, &val, fold == FOLD_REFIT ? &x->data.test : NULL,
+                      &r, e);
+    }
+    char path[AE_PATH_MAX + 32];
+    experiment_task_path(x, trial, fold, path, sizeof path);
+    if (!rc && r.fit.status != TRAIN_INTERRUPTED) rc = task_file_write(path, j, &r, e);
+    if (!rc) {
+        const TrainResult *f = &r.fit;
+        *rep = (TaskReport){
+            .trial = trial, .fold = fold, .status = f->status, .epochs = f->epochs,
+            .best_epoch = f->best_epoch, .train_mse = f->train_mse, .val_mse = f->val_mse,
+            .val_accuracy = r.val_accuracy, .latent_accuracy = r.val_latent_accuracy,
+            .seconds = f->seconds, .test_mse = r.test_mse, .test_accuracy = r.test_accuracy,
+            .test_latent_accuracy = r.test_latent_accuracy, .test_nrmse = r.test_nrmse};
+        rep->objective = report_objective(x, rep);
+        memcpy(curve, f->curve, sizeof(double) * CURVE_COLS * (size_t)f->epochs);
+    }
+    task_result_free(&r);
+    index_free(&train);
+    index_free(&val);
+    job_free(&job);
+    return rc;
+}
+
+int experiment_make_dirs(const Experiment *x, Err *e) { return make_dirs(x->tasks_dir, e); }
+
+int experiment_max_epochs(const Experiment *x) {
+    int most = x->job.train.epochs;
+    int k = space_find(&x->space, "train.epochs");
+    const Param *p = k >= 0 ? &x->space.param[k] : NULL;
+    if (p && p->kind == PARAM_VALUES)
+        for (int i = 0; i < p->n_values; i++) most = fmax(most, atof(p->values[i]));
+    else if (p)
+        most = fmax(most, floor(p->max + 0.5));
+    return most;
+}

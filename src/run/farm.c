@@ -1,0 +1,542 @@
+/* The work farm: rank 0 plans trials and hands out (trial, fold) tasks as ranks
+ * ask; every other rank trains them. Waiting is Iprobe plus short sleeps on both
+ * sides, because Open MPI's blocking receive polls a core at 100%. */
+#include <math.h>
+#include <mpi.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "experiment.h"
+#include "results.h"
+#include "run.h"
+#include "sha256.h"
+
+enum { TAG_READY = 1, TAG_TASK, TAG_REPORT, TAG_STOP };
+
+#define OVERRIDES_MAX 4096
+
+typedef struct {
+    int trial, fold, epochs;
+    char overrides[OVERRIDES_MAX];
+} TaskMsg;
+
+static volatile sig_atomic_t stop_requested = 0;
+
+static void on_signal(int sig) {
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void catch_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+}
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* CPU time of this process, user and system. */
+static double cpu_seconds(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           1e-6 * (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+/* Waits for a message without burning a core; returns 0 when stop is set first
+ * (with stop_ok), else 1 with *st filled. */
+static int wait_message(int source, MPI_Status *st, int stop_ok) {
+    const struct timespec nap = {0, 1000000}; /* 1 ms: nothing at task scale */
+    for (;;) {
+        int flag = 0;
+        MPI_Iprobe(source, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, st);
+        if (flag) return 1;
+        if (stop_ok && stop_requested) return 0;
+        nanosleep(&nap, NULL);
+    }
+}
+
+/* ---- the worker ---- */
+
+/* A report travels as the fixed struct followed by the curve. */
+static void send_report(const TaskReport *rep, const double *curve, char *buf) {
+    size_t n = sizeof *rep + sizeof(double) * CURVE_COLS * (size_t)rep->epochs;
+    memcpy(buf, rep, sizeof *rep);
+    memcpy(buf + sizeof *rep, curve, n - sizeof *rep);
+    MPI_Send(buf, (int)n, MPI_BYTE, 0, TAG_REPORT, MPI_COMM_WORLD);
+}
+
+/* Runs one task; a failure becomes a report with status TRAIN_FAILED. */
+static void run_one(const Experiment *x, const TaskMsg *t, int rank, TaskReport *rep,
+                    double *curve) {
+    Err e = {0};
+    if (experiment_run_task(x, t->trial, t->fold, t->overrides, t->epochs, &stop_requested, rep,
+                            curve, &e)) {
+        fprintf(stderr, "aesweep: rank %d: trial %d fold %d failed: %s\n", rank, t->trial,
+                t->fold, e.msg);
+        *rep = (TaskReport){.trial = t->trial, .fold = t->fold, .status = TRAIN_FAILED};
+        rep->train_mse = rep->val_mse = rep->val_accuracy = rep->latent_accuracy = NAN;
+        rep->objective = rep->test_mse = rep->test_accuracy = NAN;
+        rep->test_latent_accuracy = rep->test_nrmse = NAN;
+    }
+    rep->rank = rank;
+}
+
+static int worker(const Experiment *x, int rank, int max_epochs) {
+    double *curve = malloc(sizeof(double) * CURVE_COLS * (size_t)max_epochs);
+    char *buf = malloc(sizeof(TaskReport) + sizeof(double) * CURVE_COLS * (size_t)max_epochs);
+    TaskMsg *t = malloc(sizeof *t);
+    if (!curve || !buf || !t) MPI_Abort(MPI_COMM_WORLD, 1);
+    MPI_Send(NULL, 0, MPI_BYTE, 0, TAG_READY, MPI_COMM_WORLD);
+    for (;;) {
+        MPI_Status st;
+        wait_message(0, &st, 0);
+        if (st.MPI_TAG == TAG_STOP) {
+            MPI_Recv(NULL, 0, MPI_BYTE, 0, TAG_STOP, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            break;
+        }
+        int n;
+        MPI_Get_count(&st, MPI_BYTE, &n);
+        MPI_Recv(t, n, MPI_BYTE, 0, TAG_TASK, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        TaskReport rep;
+        run_one(x, t, rank, &rep, curve);
+        send_report(&rep, curve, buf);
+    }
+    free(curve), free(buf), free(t);
+    return 0;
+}
+
+/* ---- the coordinator ---- */
+
+typedef struct {
+    const Experiment *x;
+    Search search;
+    Results *results;
+    int folds, size, max_epochs;
+    /* per trial: its overrides and the values that go into its row */
+    char **overrides, **configs; /* one per line (for tasks), on one line (for rows) */
+    TrialRow *rows;
+    TaskReport *reports; /* [trial * folds + fold] */
+    int *folds_done;
+    int cap;
+    /* the queue of (trial, fold), FIFO */
+    int *queue, q_head, q_tail, q_cap;
+    int outstanding;
+    long tasks_done, tasks_total;
+    double t0, cpu0; /* wall clock and CPU time at the start of the search */
+    int tty;
+    /* idle workers, and buffers reused for every message */
+    int *idle, n_idle;
+    char *buf;
+    double *curve;
+    TaskMsg *msg;
+} Coordinator;
+
+static int grow(Coordinator *c, int n_trials, Err *e) {
+    if (n_trials <= c->cap) return AE_OK;
+    int cap = c->cap ? c->cap : 64;
+    while (cap < n_trials) cap *= 2;
+    char **o = realloc(c->overrides, sizeof *o * (size_t)cap);
+    if (o) c->overrides = o;
+    char **cf = realloc(c->configs, sizeof *cf * (size_t)cap);
+    if (cf) c->configs = cf;
+    TrialRow *r = realloc(c->rows, sizeof *r * (size_t)cap);
+    if (r) c->rows = r;
+    TaskReport *rep = realloc(c->reports, sizeof *rep * (size_t)cap * c->folds);
+    if (rep) c->reports = rep;
+    int *d = realloc(c->folds_done, sizeof *d * (size_t)cap);
+    if (d) c->folds_done = d;
+    if (!o || !cf || !r || !rep || !d) return err_set(e, AE_ERUN, "out of memory");
+    for (int i = c->cap; i < cap; i++)
+        c->overrides[i] = c->configs[i] = NULL, c->folds_done[i] = 0;
+    c->cap = cap;
+    return AE_OK;
+}
+
+static int enqueue(Coordinator *c, int trial, int fold, Err *e) {
+    if (c->q_tail == c->q_cap) {
+        int cap = c->q_cap ? 2 * c->q_cap : 256;
+        int *q = realloc(c->queue, sizeof *q * 2 * (size_t)cap);
+        if (!q) return err_set(e, AE_ERUN, "out of memory");
+        c->queue = q;
+        c->q_cap = cap;
+    }
+    c->queue[2 * c->q_tail] = trial;
+    c->queue[2 * c->q_tail + 1] = fold;
+    c->q_tail++;
+    return AE_OK;
+}
+
+/* A new trial: its overrides, its row's fixed values, and its tasks queued. */
+static int add_trial(Coordinator *c, int id, Err *e) {
+    const Experiment *x = c->x;
+    const Trial *t = &c->search.trials[id];
+    char buf[OVERRIDES_MAX];
+    const char *sets[SEARCH_MAX_PARAMS];
+    int n = point_overrides(&x->space, &t->point, buf, sizeof buf, sets, SEARCH_MAX_PARAMS);
+    if (n < 0) return err_set(e, AE_EINPUT, "trial %d: overrides too long", id);
+    Job job;
+    if (job_parse(x->job.json, x->job.source, sets, n, &job, e)) return e->code;
+    /* one line per override for the task message, spaces for the table */
+    size_t len = 0;
+    for (int i = 0; i < n; i++) len += strlen(sets[i]) + 1;
+    char *text = malloc(len + 1);
+    if (!text) {
+        job_free(&job);
+        return err_set(e, AE_ERUN, "out of memory");
+    }
+    text[0] = 0;
+    for (int i = 0; i < n; i++) strcat(strcat(text, sets[i]), "\n");
+    c->overrides[id] = text;
+    /* The row shows them on one line. */
+    char *line = strdup(text);
+    if (!line) {
+        job_free(&job);
+        return err_set(e, AE_ERUN, "out of memory");
+    }
+    for (char *p = line; *p; p++)
+        if (*p == '\n') *p = p[1] ? ' ' : 0;
+    c->configs[id] = line;
+    c->rows[id] = (TrialRow){.trial = id, .stage = t->stage, .round = t->round,
+                             .lr = job.train.lr, .batch_size = job.train.batch_size,
+                             .bottleneck = job.model.bottleneck, .lambda = job.penalty.lambda,
+                             .sigma = job.penalty.sigma, .folds = c->folds, .status = -1};
+    job_free(&job);
+    for (int f = 0; f < c->folds; f++)
+        if (enqueue(c, id, f, e)) return e->code;
+    c->tasks_total += c->folds;
+    return AE_OK;
+}
+
+static int release(Coordinator *c, Err *e) {
+    int first, n = search_release(&c->search, &first, e);
+    if (n < 0) return e->code;
+    if (grow(c, first + n, e)) return e->code;
+    for (int i = first; i < first + n; i++)
+        if (add_trial(c, i, e)) return e->code;
+    return AE_OK;
+}
+
+static double mean_of(const TaskReport *r, int n, size_t off) {
+    double s = 0;
+    for (int i = 0; i < n; i++) s += *(const double *)((const char *)&r[i] + off);
+    return s / n;
+}
+
+/* All folds of a trial are in: its row, in fold order so the sums are exact. */
+static void finish_trial(Coordinator *c, int id) {
+    const TaskReport *r = &c->reports[(size_t)id * c->folds];
+    TrialRow *row = &c->rows[id];
+    int status = TRIAL_OK;
+    double secs = 0, epochs = 0;
+    for (int f = 0; f < c->folds; f++) {
+        if (r[f].status == TRAIN_FAILED) status = TRIAL_FAILED;
+        else if (r[f].status == TRAIN_DIVERGED && status == TRIAL_OK) status = TRIAL_DIVERGED;
+        secs += r[f].seconds;
+        epochs += r[f].best_epoch;
+    }
+    row->status = status;
+    row->seconds = secs;
+    row->epochs = epochs / c->folds;
+    row->train_mse = mean_of(r, c->folds, offsetof(TaskReport, train_mse));
+    row->val_mse = mean_of(r, c->folds, offsetof(TaskReport, val_mse));
+    row->val_accuracy = mean_of(r, c->folds, offsetof(TaskReport, val_accuracy));
+    double m = mean_of(r, c->folds, offsetof(TaskReport, objective)), v = 0;
+    for (int f = 0; f < c->folds; f++) v += (r[f].objective - m) * (r[f].objective - m);
+    row->objective_mean = status == TRIAL_OK ? m : NAN;
+    row->objective_std = status == TRIAL_OK ? sqrt(v / c->folds) : NAN;
+    row->config = c->configs[id];
+    search_complete(&c->search, id, row->objective_mean, status);
+}
+
+static void format_duration(double s, char *buf, size_t n) {
+    if (!isfinite(s) || s < 0) snprintf(buf, n, "?");
+    else if (s < 60) snprintf(buf, n, "%.0fs", s);
+    else if (s < 3600) snprintf(buf, n, "%dm%02ds", (int)s / 60, (int)s % 60);
+    else snprintf(buf, n, "%dh%02dm", (int)s / 3600, (int)s % 3600 / 60);
+}
+
+static void progress(Coordinator *c, const TaskReport *rep) {
+    const Experiment *x = c->x;
+    double el = now() - c->t0, rate = c->tasks_done / el * 60.0;
+    int more = !search_done(&c->search) && c->search.strategy == STRATEGY_BISECTION;
+    char eta[32], best[512] = "-", desc[400];
+    format_duration((c->tasks_total - c->tasks_done) / (rate / 60.0), eta, sizeof eta);
+    int b = search_best(&c->search);
+    if (b >= 0) {
+        point_describe(&x->space, &c->search.trials[b].point, desc, sizeof desc);
+        snprintf(best, sizeof best, "%.6g (trial %d: %s)", c->search.trials[b].objective, b, desc);
+    }
+    fprintf(stderr, "%s[%ld/%s%ld] trial %d fold %d %s %s %.6g | best %s | %.1f tasks/min | ETA %s%s\n",
+            c->tty ? "\r\033[K" : "", c->tasks_done, more ? ">=" : "", c->tasks_total, rep->trial,
+            rep->fold, train_status_name(rep->status), objective_names[x->job.search.objective],
+            rep->objective, best, rate, eta, more ? "+" : "");
+    if (c->tty) { /* a live bar under the log */
+        int w = 30, fill = c->tasks_total ? (int)(w * c->tasks_done / c->tasks_total) : 0;
+        fprintf(stderr, "[%.*s%*s] %ld/%ld ETA %s", fill, "##############################",
+                w - fill, "", c->tasks_done, c->tasks_total, eta);
+    }
+}
+
+static int handle_report(Coordinator *c, const TaskReport *rep, const double *curve, Err *e) {
+    const Experiment *x = c->x;
+    if (rep->status == TRAIN_INTERRUPTED) return AE_OK; /* not done: it will run again */
+    c->tasks_done++;
+    c->reports[(size_t)rep->trial * c->folds + rep->fold] = *rep;
+    FoldRow row = {.trial = rep->trial, .fold = rep->fold, .rank = rep->rank,
+                   .epochs = rep->epochs, .train_mse = rep->train_mse, .val_mse = rep->val_mse,
+                   .val_accuracy = rep->val_accuracy, .objective = rep->objective,
+                   .seconds = rep->seconds, .status = rep->status};
+    char path[AE_PATH_MAX + 32];
+    experiment_task_path(x, rep->trial, rep->fold, path, sizeof path);
+    int keep = x->job.output.weights == WEIGHTS_ALL && rep->status != TRAIN_FAILED;
+    if (results_write_fold(c->results, &row, curve, rep->epochs, keep ? path : NULL, e))
+        return e->code;
+    if (++c->folds_done[rep->trial] == c->folds) {
+        finish_trial(c, rep->trial);
+        if (results_write_trial(c->results, &c->rows[rep->trial], e)) return e->code;
+    }
+    progress(c, rep);
+    return AE_OK;
+}
+
+static void task_msg(const Coordinator *c, int trial, int fold, int epochs, TaskMsg *m) {
+    m->trial = trial;
+    m->fold = fold;
+    m->epochs = epochs;
+    snprintf(m->overrides, sizeof m->overrides, "%s", c->overrides[trial]);
+}
+
+/* Receives one message from any worker; the sender is idle afterwards. A
+ * report lands in rep and curve (*got set). Returns the sender, or -1 when a
+ * stop came first and nothing is outstanding. */
+static int receive(Coordinator *c, TaskReport *rep, double *curve, int *got) {
+    MPI_Status st;
+    *got = 0;
+    if (!wait_message(MPI_ANY_SOURCE, &st, c->outstanding == 0)) return -1;
+    int n;
+    MPI_Get_count(&st, MPI_BYTE, &n);
+    MPI_Recv(c->buf, n, MPI_BYTE, st.MPI_SOURCE, st.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    if (st.MPI_TAG == TAG_REPORT) {
+        c->outstanding--;
+        memcpy(rep, c->buf, sizeof *rep);
+        memcpy(curve, c->buf + sizeof *rep, (size_t)n - sizeof *rep);
+        *got = 1;
+    }
+    c->idle[c->n_idle++] = st.MPI_SOURCE;
+    return st.MPI_SOURCE;
+}
+
+/* Sends task m to the next idle worker. */
+static void dispatch(Coordinator *c, const TaskMsg *m) {
+    if (c->size == 1) return;
+    size_t n = offsetof(TaskMsg, overrides) + strlen(m->overrides) + 1;
+    MPI_Send(m, (int)n, MPI_BYTE, c->idle[--c->n_idle], TAG_TASK, MPI_COMM_WORLD);
+    c->outstanding++;
+}
+
+static int pop_task(Coordinator *c, TaskMsg *m) {
+    if (c->q_head == c->q_tail) return 0;
+    int trial = c->queue[2 * c->q_head], fold = c->queue[2 * c->q_head + 1];
+    c->q_head++;
+    task_msg(c, trial, fold, 0, m);
+    return 1;
+}
+
+/* The search proper: every task of every trial until the strategy is done. */
+static int farm(Coordinator *c, Err *e) {
+    int rc = AE_OK;
+    TaskReport rep;
+    while (rc == AE_OK) {
+        if (!stop_requested && (rc = release(c, e))) break;
+        int queued = c->q_tail - c->q_head;
+        if (c->outstanding == 0 && (stop_requested || (queued == 0 && search_done(&c->search))))
+            break;
+        if (c->size == 1) { /* rank 0 trains the tasks itself */
+            if (!pop_task(c, c->msg)) break;
+            run_one(c->x, c->msg, 0, &rep, c->curve);
+            rc = handle_report(c, &rep, c->curve, e);
+            continue;
+        }
+        while (c->n_idle > 0 && !stop_requested && pop_task(c, c->msg)) dispatch(c, c->msg);
+        int got;
+        if (receive(c, &rep, c->curve, &got) >= 0 && got) rc = handle_report(c, &rep, c->curve, e);
+    }
+    return rc;
+}
+
+/* The best trial refit on the whole training set for the mean early-stopping
+ * epoch of its folds, scored on the test set: /best. */
+static int refit(Coordinator *c, Err *e) {
+    const Experiment *x = c->x;
+    int best = search_best(&c->search);
+    if (best < 0) {
+        fprintf(stderr, "aesweep: no trial finished without diverging: no /best\n");
+        return AE_OK;
+    }
+    int epochs = (int)floor(c->rows[best].epochs + 0.5);
+    task_msg(c, best, FOLD_REFIT, epochs < 1 ? 1 : epochs, c->msg);
+    TaskReport rep;
+    if (c->size == 1) {
+        run_one(x, c->msg, 0, &rep, c->curve);
+    } else {
+        int got = 0;
+        while (c->n_idle == 0) receive(c, &rep, c->curve, &got);
+        dispatch(c, c->msg);
+        do receive(c, &rep, c->curve, &got);
+        while (!(got && rep.fold == FOLD_REFIT) && !(stop_requested && c->outstanding == 0));
+        if (!got || rep.fold != FOLD_REFIT) return AE_OK;
+    }
+    if (rep.status != TRAIN_OK) {
+        fprintf(stderr, "aesweep: the refit of trial %d ended %s: no /best\n", best,
+                train_status_name(rep.status));
+        return AE_OK;
+    }
+    const TrialRow *r = &c->rows[best];
+    BestRow b = {.trial = best, .objective = r->objective_mean, .lr = r->lr,
+                 .batch_size = r->batch_size, .bottleneck = r->bottleneck, .lambda = r->lambda,
+                 .sigma = r->sigma, .config = r->config, .test_mse = rep.test_mse,
+                 .test_accuracy = rep.test_accuracy,
+                 .test_latent_accuracy = rep.test_latent_accuracy, .test_nrmse = rep.test_nrmse,
+                 .epochs = rep.epochs};
+    char path[AE_PATH_MAX + 32];
+    experiment_task_path(x, best, FOLD_REFIT, path, sizeof path);
+    if (results_write_best(c->results, &b, path, e)) return e->code;
+    char desc[400];
+    point_describe(&x->space, &c->search.trials[best].point, desc, sizeof desc);
+    fprintf(stderr, "%sbest: trial %d (%s): %s %.6g over %d fold%s; refit %d epochs: test_mse %.6g"
+            " test_accuracy %.4f\n", c->tty ? "\r\033[K" : "", best, desc,
+            objective_names[x->job.search.objective], r->objective_mean, c->folds,
+            c->folds == 1 ? "" : "s", rep.epochs, rep.test_mse, rep.test_accuracy);
+    return AE_OK;
+}
+
+/* ---- set-up and the end ---- */
+
+static void coordinator_free(Coordinator *c) {
+    for (int i = 0; i < c->cap; i++) free(c->overrides[i]), free(c->configs[i]);
+    free(c->overrides), free(c->configs), free(c->rows), free(c->reports), free(c->folds_done), free(c->queue);
+    free(c->idle), free(c->buf), free(c->curve), free(c->msg);
+    search_free(&c->search);
+}
+
+static int coordinator_init(Coordinator *c, const Experiment *x, int size, Err *e) {
+    memset(c, 0, sizeof *c);
+    c->x = x;
+    c->size = size;
+    c->folds = x->job.search.folds;
+    c->max_epochs = experiment_max_epochs(x);
+    c->tty = isatty(2);
+    c->t0 = now();
+    c->cpu0 = cpu_seconds();
+    size_t bufsize = sizeof(TaskReport) + sizeof(double) * CURVE_COLS * (size_t)c->max_epochs;
+    c->idle = malloc(sizeof(int) * (size_t)size);
+    c->buf = malloc(bufsize > sizeof(TaskMsg) ? bufsize : sizeof(TaskMsg));
+    c->curve = malloc(sizeof(double) * CURVE_COLS * (size_t)c->max_epochs);
+    c->msg = malloc(sizeof *c->msg);
+    if (!c->idle || !c->buf || !c->curve || !c->msg) return err_set(e, AE_ERUN, "out of memory");
+    return search_init(&c->search, &x->job, &x->space, e);
+}
+
+/* Every worker gets STOP once all have reported in, so no message is left
+ * unreceived at MPI_Finalize. */
+static void stop_workers(Coordinator *c) {
+    TaskReport rep;
+    int got;
+    while (c->n_idle < c->size - 1 && receive(c, &rep, c->curve, &got) >= 0) {
+    }
+    for (int r = 1; r < c->size; r++) MPI_Send(NULL, 0, MPI_BYTE, r, TAG_STOP, MPI_COMM_WORLD);
+}
+
+static int open_results(const Experiment *x, int fresh, Results **out, Err *e) {
+    char path[AE_PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/results.h5", x->out_dir);
+    if (!fresh && access(path, F_OK) == 0)
+        return err_set(e, AE_EINPUT, "%s exists: pass --fresh to start over (resuming is not in "
+                       "this version yet)", path);
+    if (experiment_make_dirs(x, e)) return e->code;
+    char sha[65];
+    sha256_hex(x->job.json, strlen(x->job.json), sha);
+    int obj = x->job.search.objective;
+    ResultsMeta meta = {.job_json = x->job.json, .job_sha256 = sha,
+                        .strategy = strategy_names[x->job.search.strategy],
+                        .objective = objective_names[obj],
+                        .direction = obj == OBJ_VAL_MSE ? "min" : "max",
+                        .folds = x->job.search.folds};
+    return results_create(path, &meta, out, e);
+}
+
+static int coordinate(const Experiment *x, int size, int fresh, Err *e) {
+    Coordinator c;
+    Results *res = NULL;
+    int rc = open_results(x, fresh, &res, e);
+    if (rc == AE_OK) {
+        rc = coordinator_init(&c, x, size, e);
+        c.results = res;
+        fprintf(stderr, "aesweep run: %s: %s search, %d fold%s, %d rank%s -> %s/results.h5\n",
+                x->job.source, strategy_names[x->job.search.strategy], c.folds,
+                c.folds == 1 ? "" : "s", size, size == 1 ? "" : "s", x->out_dir);
+        if (rc == AE_OK) rc = farm(&c, e);
+        if (rc == AE_OK && !stop_requested) rc = refit(&c, e);
+        if (size > 1) stop_workers(&c);
+        Err e2 = {0};
+        const char *status = stop_requested ? "interrupted" : rc ? "failed" : "complete";
+        if (results_set_status(res, status, &e2) && rc == AE_OK) rc = e2.code, *e = e2;
+        if (results_close(res, &e2) && rc == AE_OK) rc = e2.code, *e = e2;
+        double cpu = cpu_seconds() - c.cpu0, wall = now() - c.t0;
+        fprintf(stderr, "%s%s: %ld tasks in %.1f s", c.tty ? "\r\033[K" : "", status,
+                c.tasks_done, wall);
+        if (size > 1)
+            fprintf(stderr, "; coordinator CPU %.2f s (%.2f%% of wall time)", cpu,
+                    100 * cpu / wall);
+        fprintf(stderr, "\n");
+        coordinator_free(&c);
+    }
+    if (rc == AE_OK && stop_requested) rc = AE_EINTR;
+    return rc;
+}
+
+int run_search(const RunOptions *o, int *argc, char ***argv) {
+    MPI_Init(argc, argv);
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    catch_signals();
+    Experiment x;
+    Err e = {0};
+    int open_rc = experiment_open(&x, o->job_path, o->sets, o->n_sets, o->out_dir, &e);
+    /* Every rank checks the job and its data; all stop if any failed. Rank 0
+     * speaks for all, other ranks only for a fault of their own. */
+    int worst, rc0 = open_rc, rc = open_rc;
+    MPI_Allreduce(&open_rc, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    MPI_Bcast(&rc0, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (open_rc && (rank == 0 || rc0 == AE_OK))
+        fprintf(stderr, "aesweep: %s%s\n", rank ? "rank: " : "", e.msg);
+    if (worst == AE_OK) {
+        if (rank == 0) {
+            rc = coordinate(&x, size, o->fresh, &e);
+            if (rc && rc != AE_EINTR) fprintf(stderr, "aesweep: %s\n", e.msg);
+        } else {
+            rc = worker(&x, rank, experiment_max_epochs(&x));
+        }
+    }
+    if (open_rc == AE_OK) experiment_close(&x);
+    /* The run's exit code is the coordinator's. */
+    int code = worst ? worst : rc;
+    MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    MPI_Finalize();
+    return code;
+}

@@ -1,0 +1,124 @@
+/* The driver: the strategies' points become trials, released as they are ready. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "search.h"
+
+int search_init(Search *s, const Job *job, const Space *space, Err *e) {
+    memset(s, 0, sizeof *s);
+    s->space = space;
+    s->strategy = (Strategy)job->search.strategy;
+    s->maximize = job->search.objective != OBJ_VAL_MSE;
+    s->seed = (uint64_t)job->seed;
+    if (s->strategy == STRATEGY_GRID) s->total = grid_size(space);
+    else if (s->strategy == STRATEGY_RANDOM) s->total = job->search.trials;
+    if (s->strategy == STRATEGY_BISECTION)
+        bisect_init(&s->bis, space, job->search.exhaustive_below, job->search.max_rounds,
+                    s->maximize);
+    if (s->total > 1000000)
+        return err_set(e, AE_EINPUT, "%s: search: %ld trials is more than 1000000", job->source,
+                       s->total);
+    return AE_OK;
+}
+
+void search_free(Search *s) {
+    free(s->trials);
+    memset(s, 0, sizeof *s);
+}
+
+static int add_trial(Search *s, const Point *p, int stage, int round, Err *e) {
+    if (s->n_trials == s->cap) {
+        int cap = s->cap ? 2 * s->cap : 64;
+        Trial *t = realloc(s->trials, sizeof *t * (size_t)cap);
+        if (!t) return err_set(e, AE_ERUN, "out of memory"), -1;
+        s->trials = t;
+        s->cap = cap;
+    }
+    s->trials[s->n_trials] =
+        (Trial){.point = *p, .stage = stage, .round = round, .objective = NAN,
+                .status = TRIAL_PENDING};
+    return s->n_trials++;
+}
+
+static int find_trial(const Search *s, const Point *p) {
+    for (int i = 0; i < s->n_trials; i++)
+        if (point_equal(s->space, &s->trials[i].point, p)) return i;
+    return -1;
+}
+
+/* The next bisection round whose points are not all known: new points become
+ * trials, known ones are reused, and rounds answered entirely by earlier trials
+ * advance at once. */
+static int release_round(Search *s, Err *e) {
+    while (bisect_round(&s->bis) > 0) {
+        Bisection *b = &s->bis;
+        s->n_round = b->n_round;
+        s->round_pending = 0;
+        for (int i = 0; i < b->n_round; i++) {
+            int t = find_trial(s, &b->round_points[i]);
+            if (t < 0 && (t = add_trial(s, &b->round_points[i], b->stage, b->round, e)) < 0)
+                return AE_ERUN;
+            s->round_trial[i] = t;
+            s->round_pending += s->trials[t].status == TRIAL_PENDING;
+        }
+        if (s->round_pending > 0) return AE_OK;
+        double obj[512];
+        for (int i = 0; i < b->n_round; i++) obj[i] = s->trials[s->round_trial[i]].objective;
+        bisect_advance(b, obj);
+    }
+    s->n_round = 0;
+    return AE_OK;
+}
+
+int search_release(Search *s, int *first, Err *e) {
+    *first = s->released;
+    if (s->strategy == STRATEGY_BISECTION) {
+        if (s->round_pending == 0 && release_round(s, e)) return -1;
+    } else {
+        for (long i = s->n_trials; i < s->total; i++) {
+            Point p;
+            if (s->strategy == STRATEGY_GRID) grid_point(s->space, i, &p);
+            else random_point(s->space, s->seed, i, &p);
+            if (add_trial(s, &p, -1, -1, e) < 0) return -1;
+        }
+    }
+    int n = s->n_trials - s->released;
+    s->released = s->n_trials;
+    return n;
+}
+
+void search_complete(Search *s, int trial, double objective, int status) {
+    Trial *t = &s->trials[trial];
+    int was_pending = t->status == TRIAL_PENDING;
+    t->status = status;
+    t->objective = status == TRIAL_OK ? objective : NAN;
+    if (s->strategy != STRATEGY_BISECTION || !was_pending) return;
+    for (int i = 0; i < s->n_round; i++)
+        if (s->round_trial[i] == trial) {
+            if (--s->round_pending == 0) {
+                double obj[512];
+                for (int k = 0; k < s->n_round; k++)
+                    obj[k] = s->trials[s->round_trial[k]].objective;
+                bisect_advance(&s->bis, obj);
+            }
+            break;
+        }
+}
+
+int search_done(const Search *s) {
+    for (int i = 0; i < s->n_trials; i++)
+        if (s->trials[i].status == TRIAL_PENDING) return 0;
+    if (s->strategy == STRATEGY_BISECTION) return s->bis.stage >= s->space->n_stages;
+    return s->n_trials >= s->total;
+}
+
+int search_best(const Search *s) {
+    int best = -1;
+    for (int i = 0; i < s->n_trials; i++)
+        if (s->trials[i].status == TRIAL_OK &&
+            (best < 0 || objective_better(s->trials[i].objective, s->trials[best].objective,
+                                          s->maximize)))
+            best = i;
+    return best;
+}

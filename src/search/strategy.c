@@ -1,0 +1,223 @@
+/* The three strategies of SPEC §4, as plain functions of their state. */
+#include <math.h>
+#include <string.h>
+
+#include "search.h"
+
+/* ---- scales ---- */
+
+static int integral(const Param *p) { return p->kind != PARAM_REAL; }
+
+/* The interval of a parameter in its scale: log10 for scale "log", indices for values. */
+static void full_interval(const Param *p, double *lo, double *hi) {
+    if (p->kind == PARAM_VALUES) {
+        *lo = 0;
+        *hi = p->n_values - 1;
+    } else {
+        *lo = p->log ? log10(p->min) : p->min;
+        *hi = p->log ? log10(p->max) : p->max;
+    }
+}
+
+/* Leaves the scale, unrounded. */
+static double unscale(const Param *p, double u) { return p->log ? pow(10.0, u) : u; }
+
+/* Leaves the scale; integers rounded half up. */
+static double value_at(const Param *p, double u) {
+    double x = unscale(p, u);
+    return integral(p) ? floor(x + 0.5) : x;
+}
+
+/* k of n evenly spaced positions in [lo, hi] (the middle one when n = 1). */
+static double spaced(double lo, double hi, int k, int n) {
+    return n == 1 ? (lo + hi) / 2 : lo + (hi - lo) * k / (n - 1);
+}
+
+/* ---- grid ---- */
+
+/* The distinct grid values of parameter p, in order; returns their count. */
+static int grid_values(const Param *p, double *out, int max) {
+    if (p->kind == PARAM_VALUES) {
+        for (int i = 0; i < p->n_values && i < max; i++) out[i] = i;
+        return p->n_values < max ? p->n_values : max;
+    }
+    double lo, hi;
+    full_interval(p, &lo, &hi);
+    int n = 0;
+    for (int k = 0; k < p->points && n < max; k++) {
+        double v = value_at(p, spaced(lo, hi, k, p->points));
+        if (n == 0 || out[n - 1] != v) out[n++] = v; /* monotone: duplicates are adjacent */
+    }
+    return n;
+}
+
+long grid_size(const Space *s) {
+    long n = 1;
+    double v[1000];
+    for (int i = 0; i < s->n_params; i++) n *= grid_values(&s->param[i], v, 1000);
+    return n;
+}
+
+void grid_point(const Space *s, long i, Point *out) {
+    double v[1000];
+    for (int k = s->n_params - 1; k >= 0; k--) { /* the last parameter varies fastest */
+        int n = grid_values(&s->param[k], v, 1000);
+        out->v[k] = v[i % n];
+        i /= n;
+    }
+    for (int k = s->n_params; k < SEARCH_MAX_PARAMS; k++) out->v[k] = NAN;
+}
+
+/* ---- random ---- */
+
+void random_point(const Space *s, uint64_t seed, long i, Point *out) {
+    Rng r;
+    rng_seed(&r, seed_mix(seed_mix(seed, RNG_SEARCH), (uint64_t)i));
+    for (int k = 0; k < SEARCH_MAX_PARAMS; k++) out->v[k] = NAN;
+    for (int k = 0; k < s->n_params; k++) {
+        const Param *p = &s->param[k];
+        if (p->kind == PARAM_VALUES) {
+            out->v[k] = (double)rng_below(&r, (uint64_t)p->n_values);
+        } else {
+            double lo, hi;
+            full_interval(p, &lo, &hi);
+            out->v[k] = value_at(p, lo + (hi - lo) * rng_uniform(&r));
+        }
+    }
+}
+
+/* ---- bisection ---- */
+
+void bisect_init(Bisection *b, const Space *s, int exhaustive_below, int max_rounds,
+                 int maximize) {
+    memset(b, 0, sizeof *b);
+    b->space = s;
+    b->exhaustive_below = exhaustive_below;
+    b->max_rounds = max_rounds;
+    b->maximize = maximize;
+    for (int k = 0; k < SEARCH_MAX_PARAMS; k++) b->held.v[k] = NAN;
+}
+
+static const Param *stage_param(const Bisection *b, int j) {
+    return &b->space->param[b->space->stage[b->stage][j]];
+}
+
+/* Integers in the interval [lo, hi] (in scale) of an integral parameter. */
+static double integers_in(const Param *p, double lo, double hi) {
+    return floor(unscale(p, hi) + 1e-9) - ceil(unscale(p, lo) - 1e-9) + 1;
+}
+
+/* The candidate values of stage parameter j for this round. */
+static int candidates(const Bisection *b, int j, double *out, int max) {
+    const Param *p = stage_param(b, j);
+    double lo = b->lo[j], hi = b->hi[j];
+    int n = 0;
+    if (!b->final_round) {
+        double u[3] = {lo, (lo + hi) / 2, hi};
+        for (int k = 0; k < 3; k++) {
+            double v = value_at(p, u[k]);
+            if (n == 0 || out[n - 1] != v) out[n++] = v;
+        }
+        return n;
+    }
+    if (!integral(p)) { /* 5 evenly spaced points of the interval, in its scale */
+        for (int k = 0; k < 5; k++) out[n++] = unscale(p, spaced(lo, hi, k, 5));
+        return n;
+    }
+    double first = ceil(unscale(p, lo) - 1e-9), last = floor(unscale(p, hi) + 1e-9);
+    double count = last - first + 1;
+    if (count < 1) { /* no integer strictly inside: the nearest one */
+        out[0] = value_at(p, (lo + hi) / 2);
+        return 1;
+    }
+    if (count <= max) {
+        for (double x = first; x <= last; x++) out[n++] = x;
+        return n;
+    }
+    /* More integers than a round can hold (max_rounds ended the narrowing early):
+     * evenly spaced integers of the interval. */
+    for (int k = 0; k < max; k++) {
+        double x = floor(first + (last - first) * k / (max - 1) + 0.5);
+        if (n == 0 || out[n - 1] != x) out[n++] = x;
+    }
+    return n;
+}
+
+static void start_stage(Bisection *b) {
+    b->round = 0;
+    for (int j = 0; j < b->space->stage_size[b->stage]; j++)
+        full_interval(stage_param(b, j), &b->lo[j], &b->hi[j]);
+}
+
+/* Narrowing ends when every parameter is integral with few integers left, or
+ * after max_rounds narrowing rounds. */
+static int narrowing_over(const Bisection *b) {
+    if (b->round >= b->max_rounds) return 1;
+    for (int j = 0; j < b->space->stage_size[b->stage]; j++) {
+        const Param *p = stage_param(b, j);
+        if (!integral(p) || integers_in(p, b->lo[j], b->hi[j]) > b->exhaustive_below) return 0;
+    }
+    return 1;
+}
+
+int bisect_round(Bisection *b) {
+    const Space *s = b->space;
+    if (b->stage >= s->n_stages) return 0;
+    if (b->round == 0 && !b->final_round) start_stage(b);
+    b->final_round = narrowing_over(b);
+    int d = s->stage_size[b->stage];
+    int cap = d == 1 ? 512 : 22; /* 22^2 < 512 */
+    double c[2][512];
+    int n[2] = {1, 1};
+    for (int j = 0; j < d; j++) n[j] = candidates(b, j, c[j], cap);
+    b->n_round = 0;
+    for (int a = 0; a < n[0]; a++)
+        for (int k = 0; k < n[1]; k++) {
+            Point p = b->held;
+            p.v[s->stage[b->stage][0]] = c[0][a];
+            if (d == 2) p.v[s->stage[b->stage][1]] = c[1][k];
+            b->round_points[b->n_round++] = p;
+        }
+    return b->n_round;
+}
+
+int objective_better(double a, double b, int maximize) {
+    if (isnan(a)) return 0;
+    if (isnan(b)) return 1;
+    return maximize ? a > b : a < b;
+}
+
+static void next_stage(Bisection *b) {
+    b->stage++;
+    b->round = 0;
+    b->final_round = 0;
+}
+
+void bisect_advance(Bisection *b, const double *objective) {
+    int best = -1;
+    for (int i = 0; i < b->n_round; i++)
+        if (objective_better(objective[i], best < 0 ? NAN : objective[best], b->maximize))
+            best = i;
+    const Space *s = b->space;
+    int d = s->stage_size[b->stage];
+    if (best < 0) { /* every point diverged or failed: keep what was held, move on */
+        next_stage(b);
+        return;
+    }
+    const Point *bp = &b->round_points[best];
+    for (int j = 0; j < d; j++) b->held.v[s->stage[b->stage][j]] = bp->v[s->stage[b->stage][j]];
+    if (b->final_round) {
+        next_stage(b);
+        return;
+    }
+    for (int j = 0; j < d; j++) {
+        const Param *p = stage_param(b, j);
+        double lo = b->lo[j], hi = b->hi[j], mid = (lo + hi) / 2;
+        double v = bp->v[s->stage[b->stage][j]];
+        double vlo = value_at(p, lo), vmid = value_at(p, mid), vhi = value_at(p, hi);
+        if (v == vlo && v != vmid) b->hi[j] = mid;
+        else if (v == vhi && v != vmid) b->lo[j] = mid;
+        else b->lo[j] = (lo + mid) / 2, b->hi[j] = (mid + hi) / 2;
+    }
+    b->round++;
+}

@@ -1,0 +1,85 @@
+#!/usr/bin/python3
+"""Compares results files of the same job run with different rank counts: every
+metric and weight must be bit-identical (SPEC §6); only `seconds` and `rank` may
+differ. Usage: compare.py A.h5 B.h5 [C.h5 ...]; exits 1 on the first difference."""
+import sys
+
+import h5py
+import numpy as np
+
+FREE = {"seconds", "rank"}
+
+
+def same(a, b):
+    """Bit-identical, NaN included."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype.kind in "fc":
+        return a.shape == b.shape and a.tobytes() == b.tobytes()
+    return a.shape == b.shape and np.array_equal(a, b)
+
+
+def table(f, name):
+    t = f[name][...]
+    return {k: t[k] for k in t.dtype.names if k not in FREE}
+
+
+def walk(group, prefix=""):
+    """Every dataset and attribute under a group, by path."""
+    out = {}
+    for k, v in group.attrs.items():
+        if k not in FREE:
+            out[f"{prefix}@{k}"] = v
+    for k, v in group.items():
+        if isinstance(v, h5py.Dataset):
+            out[f"{prefix}/{k}"] = v[...]
+        else:
+            out.update(walk(v, f"{prefix}/{k}"))
+    return out
+
+
+def compare(pa, pb):
+    with h5py.File(pa, "r") as a, h5py.File(pb, "r") as b:
+        problems = []
+        for name in ("trials", "folds"):
+            ta, tb = table(a, name), table(b, name)
+            for k in ta:
+                if not same(ta[k], tb[k]):
+                    problems.append(f"/{name}.{k}")
+        for name in ("best", "curves", "models"):
+            if (name in a) != (name in b):
+                problems.append(f"/{name} present in one file only")
+                continue
+            if name not in a:
+                continue
+            wa, wb = walk(a[name]), walk(b[name])
+            if set(wa) != set(wb):
+                problems.append(f"/{name}: different members")
+            for k in set(wa) & set(wb):
+                if not same(wa[k], wb[k]):
+                    problems.append(f"/{name}{k}")
+        for k in ("job", "job_sha256", "status", "strategy", "objective"):
+            if a.attrs[k] != b.attrs[k]:
+                problems.append(f"@{k}")
+        return problems
+
+
+def main():
+    files = sys.argv[1:]
+    with h5py.File(files[0], "r") as f:
+        assert f.attrs["status"] == "complete", f"{files[0]}: status {f.attrs['status']}"
+        n = len(f["trials"])
+        assert n > 0 and (f["trials"]["status"] >= 0).all(), "unfinished trials"
+        assert "best" in f and "model" in f["best"], "no /best/model"
+    bad = 0
+    for other in files[1:]:
+        problems = compare(files[0], other)
+        for p in problems:
+            print(f"{files[0]} vs {other}: {p} differs")
+        bad += len(problems)
+    if bad:
+        sys.exit(1)
+    print(f"identical except seconds and rank: {', '.join(files)} ({n} trials)")
+
+
+if __name__ == "__main__":
+    main()
