@@ -56,6 +56,10 @@ void point_describe(const Space *s, const Point *p, char *buf, size_t n);
 /* The job of a point: job_parse of the base job's JSON with the point's overrides. */
 int point_job(const Job *base, const Space *s, const Point *p, Job *out, Err *e);
 int point_equal(const Space *s, const Point *a, const Point *b);
+/* The job's own value of every parameter as a point (so that a point that sets a
+ * parameter to the job's value is recognised as the same configuration); NaN
+ * where the job's value is not one of a values list. */
+void space_defaults(const Job *job, const Space *s, Point *out);
 
 /* ---- strategies ---- */
 
@@ -83,8 +87,8 @@ typedef struct {
     Point round_points[512];
 } Bisection;
 
-void bisect_init(Bisection *b, const Space *s, int exhaustive_below, int max_rounds,
-                 int maximize);
+void bisect_init(Bisection *b, const Space *s, const Point *start, int exhaustive_below,
+                 int max_rounds, int maximize);
 /* The points of the current round (duplicates dropped) in b->round_points;
  * returns their count, 0 when the search is over. */
 int bisect_round(Bisection *b);

@@ -88,6 +88,9 @@ void job_classifier_config(const Job *job, ClassifierConfig *cfg);
 /* Can search.space set this key? Keys of the table that hold a value, except
  * name, data.dataset/path, search.* and output.*. *is_int tells integer keys. */
 int job_key_searchable(const char *path, int *is_int);
+/* The value of a number key in the parsed job (defaults included); NaN for keys
+ * that do not hold a number. */
+double job_number(const Job *job, const char *path);
 /* The known key nearest to path, or NULL when none is close. */
 const char *job_nearest_key(const char *path);
 

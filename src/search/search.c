@@ -13,9 +13,12 @@ int search_init(Search *s, const Job *job, const Space *space, Err *e) {
     s->seed = (uint64_t)job->seed;
     if (s->strategy == STRATEGY_GRID) s->total = grid_size(space);
     else if (s->strategy == STRATEGY_RANDOM) s->total = job->search.trials;
-    if (s->strategy == STRATEGY_BISECTION)
-        bisect_init(&s->bis, space, job->search.exhaustive_below, job->search.max_rounds,
+    if (s->strategy == STRATEGY_BISECTION) {
+        Point start;
+        space_defaults(job, space, &start);
+        bisect_init(&s->bis, space, &start, job->search.exhaustive_below, job->search.max_rounds,
                     s->maximize);
+    }
     if (s->total > 1000000)
         return err_set(e, AE_EINPUT, "%s: search: %ld trials is more than 1000000", job->source,
                        s->total);

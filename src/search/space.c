@@ -285,6 +285,32 @@ void point_describe(const Space *s, const Point *p, char *buf, size_t n) {
     }
 }
 
+void space_defaults(const Job *job, const Space *s, Point *out) {
+    cJSON *root = cJSON_Parse(job->json);
+    for (int k = 0; k < SEARCH_MAX_PARAMS; k++) out->v[k] = NAN;
+    for (int i = 0; i < s->n_params; i++) {
+        const Param *p = &s->param[i];
+        char key[64];
+        snprintf(key, sizeof key, "%s", p->key);
+        const cJSON *v = root;
+        for (char *part = strtok(key, "."); part && v; part = strtok(NULL, "."))
+            v = cJSON_GetObjectItemCaseSensitive(v, part);
+        if (!v) { /* not in the file: the parsed job's default, for numbers */
+            if (p->kind != PARAM_VALUES) out->v[i] = job_number(job, p->key);
+            continue;
+        }
+        if (p->kind != PARAM_VALUES) {
+            out->v[i] = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+            continue;
+        }
+        char *text = cJSON_PrintUnformatted(v);
+        for (int j = 0; text && j < p->n_values; j++)
+            if (!strcmp(text, p->values[j])) out->v[i] = j;
+        free(text);
+    }
+    cJSON_Delete(root);
+}
+
 int point_job(const Job *base, const Space *s, const Point *p, Job *out, Err *e) {
     char buf[8192];
     const char *sets[SEARCH_MAX_PARAMS];

@@ -88,14 +88,14 @@ void random_point(const Space *s, uint64_t seed, long i, Point *out) {
 
 /* ---- bisection ---- */
 
-void bisect_init(Bisection *b, const Space *s, int exhaustive_below, int max_rounds,
-                 int maximize) {
+void bisect_init(Bisection *b, const Space *s, const Point *start, int exhaustive_below,
+                 int max_rounds, int maximize) {
     memset(b, 0, sizeof *b);
     b->space = s;
     b->exhaustive_below = exhaustive_below;
     b->max_rounds = max_rounds;
     b->maximize = maximize;
-    for (int k = 0; k < SEARCH_MAX_PARAMS; k++) b->held.v[k] = NAN;
+    b->held = *start;
 }
 
 static const Param *stage_param(const Bisection *b, int j) {

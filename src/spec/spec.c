@@ -320,6 +320,14 @@ static int walk(const cJSON *obj, const char *prefix, const char *src, Job *job,
 
 const char *job_nearest_key(const char *path) { return nearest_key(path); }
 
+double job_number(const Job *job, const char *path) {
+    const Field *f = field_find(path);
+    const char *at = f ? (const char *)job + f->off : NULL;
+    if (f && f->type == F_NUM) return *(const double *)at;
+    if (f && f->type == F_INT) return *(const int *)at;
+    return NAN;
+}
+
 int job_key_searchable(const char *path, int *is_int) {
     const Field *f = field_find(path);
     if (!f || f->type == F_OBJ || f->type == F_RAW) return 0;
