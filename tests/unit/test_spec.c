@@ -45,7 +45,7 @@ static void test_full_example(void) {
     Err e = {0};
     const char *src = test_env("AESWEEP_SRC", ".");
     char path[1024];
-    snprintf(path, sizeof path, "%s/jobs/quickstart.json", src);
+    snprintf(path, sizeof path, "%s/jobs/spec_example.json", src);
     int rc = job_load(path, NULL, 0, &j, &e);
     CHECK(rc == AE_OK, "SPEC's example: %s", e.msg);
     if (rc) return;

@@ -1,0 +1,255 @@
+"""Malformed job specs, seen from the outside (SPEC §2, §3, §6).
+
+Each case is a small, otherwise valid job with one fault, written by the test to
+TEST_TMP. `aesweep validate JOB` and `aesweep run JOB --out DIR` (one process, no
+mpirun) must both exit 2 with a message on stderr that names the job file and
+the JSON path of the fault (`search.space.lr.min`), train nothing, create no
+DIR/results.h5, and leave an existing results file in DIR byte for byte as it
+was. A valid job run into a DIR that already holds a results file from before
+is refused (exit 2) unless --fresh, and that file is not touched either.
+
+Run with /usr/bin/python3 -m pytest. Environment as in test_model_file.py.
+"""
+import copy
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+AESWEEP = os.environ.get("AESWEEP", "/work/main/build/aesweep")
+FASHION_DIR = os.environ.get("FASHION_DIR", "/usr/share/datasets/fashion-mnist")
+TMP = Path(os.environ.get("TEST_TMP", "/tmp/aesweep_test")) / "spec_errors"
+ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+
+# Bytes of an older results file that a failing run must leave exactly as they are.
+OLD_RESULTS = b"an older results.h5: a bad job must not touch it\n" * 8
+
+# A valid job, as small as a job gets; each case breaks one thing of it.
+BASE = {
+    "name": "spec_errors",
+    "seed": 5,
+    "data": {"path": FASHION_DIR, "train_limit": 200, "test_limit": 100},
+    "model": {"hidden": [16], "bottleneck": 4},
+    "train": {"epochs": 1, "batch_size": 32, "early_stopping": {"patience": 0}},
+    "classifier": {"hidden": [8], "epochs": 1},
+    "search": {
+        "strategy": "random",
+        "folds": 2,
+        "trials": 2,
+        "objective": "val_mse",
+        "space": {
+            "lr": {"min": 1e-4, "max": 1e-2, "scale": "log"},
+            "batch_size": {"values": [32, 64]},
+        },
+    },
+    "output": {"dir": "runs/spec_errors", "weights": "best"},
+}
+
+BISECTION_SPACE = {
+    "lr": {"min": 1e-4, "max": 1e-2, "scale": "log"},
+    "batch_size": {"min": 16, "max": 64, "type": "int"},
+    "bottleneck": {"min": 2, "max": 8, "type": "int"},
+}
+
+# The JSON syntax error sits on line 4, column 3 (the "data" after a missing comma).
+SYNTAX_ERROR_TEXT = '{\n  "name": "syntax",\n  "seed": 1\n  "data": {"train_limit": 100}\n}\n'
+# A trailing comma: the parser trips on the "}" of line 4.
+TRAILING_COMMA_TEXT = '{\n  "name": "syntax",\n  "seed": 1,\n}\n'
+
+
+def with_(edits):
+    """BASE with each (path, value) set: path dotted, or a tuple of keys when a key
+    holds a dot itself; value DELETE removes the key."""
+    job = copy.deepcopy(BASE)
+    for path, value in edits:
+        *parents, leaf = path.split(".") if isinstance(path, str) else path
+        node = job
+        for p in parents:
+            node = node.setdefault(p, {})
+        if value is DELETE:
+            node.pop(leaf, None)
+        else:
+            node[leaf] = value
+    return job
+
+
+DELETE = object()
+EMPTY_DATA_DIR = TMP / "empty_data_folder"
+
+# id -> (the job: a dict, or raw text; the strings the message must hold)
+CASES = {
+    "json_syntax": (SYNTAX_ERROR_TEXT, [":4:3"]),
+    "json_trailing_comma": (TRAILING_COMMA_TEXT, [":4:"]),
+    "wrong_type": (with_([("train.lr", "fast")]), ["train.lr"]),
+    "wrong_type_object": (with_([("model", [16, 4])]), ["model"]),
+    "unknown_top_level_key": (
+        with_([("serach", BASE["search"]), ("search", DELETE)]),
+        ["serach", "did you mean search"],
+    ),
+    "unknown_nested_key": (with_([("model.hiden", [16])]), ["model.hiden", "model.hidden"]),
+    "min_above_max": (
+        with_([("search.space.lr", {"min": 0.1, "max": 0.01})]),
+        ["search.space.lr", "min"],
+    ),
+    "min_equals_max": (
+        with_([("search.space.lr", {"min": 0.01, "max": 0.01})]),
+        ["search.space.lr", "min"],
+    ),
+    "log_scale_min_zero": (
+        with_([("search.space.lambda", {"min": 0, "max": 1, "scale": "log"})]),
+        ["search.space.lambda"],
+    ),
+    "log_scale_min_negative": (
+        with_([("search.space.lr", {"min": -1e-3, "max": 1e-2, "scale": "log"})]),
+        ["search.space.lr"],
+    ),
+    "empty_values": (
+        with_([("search.space.batch_size", {"values": []})]),
+        ["search.space.batch_size.values"],
+    ),
+    "values_not_a_list": (
+        with_([("search.space.batch_size", {"values": 32})]),
+        ["search.space.batch_size.values"],
+    ),
+    "unknown_space_parameter": (
+        with_([("search.space.learning_rate", {"min": 1e-4, "max": 1e-2})]),
+        ["search.space.learning_rate"],
+    ),
+    "unknown_entry_key": (
+        with_([("search.space.lr", {"min": 1e-4, "max": 1e-2, "scal": "log"})]),
+        ["search.space.lr.scal"],
+    ),
+    "stage_with_three_params": (
+        with_([("search.strategy", "bisection"), ("search.space", BISECTION_SPACE),
+               ("search.stages", [["lr", "batch_size", "bottleneck"]])]),
+        ["search.stages"],
+    ),
+    "stage_param_not_in_space": (
+        with_([("search.strategy", "bisection"), ("search.space", BISECTION_SPACE),
+               ("search.stages", [["lr"], ["sigma"]])]),
+        ["search.stages", "sigma"],
+    ),
+    "grid_without_values_or_points": (
+        with_([("search.strategy", "grid")]),
+        ["search.space.lr"],
+    ),
+    "bad_strategy": (with_([("search.strategy", "bayesian")]), ["search.strategy"]),
+    "bad_objective": (with_([("search.objective", "val_loss")]), ["search.objective"]),
+    "folds_zero": (with_([("search.folds", 0)]), ["search.folds"]),
+    "invalid_value_in_values": (
+        with_([(("search", "space", "train.optimizer"), {"values": ["adam", "adamw"]})]),
+        ["search.space.train.optimizer.values", "adamw"],
+    ),
+    "lr_min_negative": (
+        with_([("search.space.lr", {"min": -0.1, "max": 0.1})]),
+        ["search.space.lr.min"],
+    ),
+    "missing_data_files": (
+        with_([("data.path", str(EMPTY_DATA_DIR))]),
+        ["data.path", str(EMPTY_DATA_DIR)],
+    ),
+    "swiss_roll_bottleneck_1": (
+        with_([("model.bottleneck", 1),
+               ("penalty", {"type": "csd", "lambda": 1, "sigma": 1, "prior": "swiss_roll"})]),
+        ["penalty.prior", "bottleneck"],
+    ),
+}
+
+
+def aesweep(args, cwd, timeout=60):
+    return subprocess.run([AESWEEP, *map(str, args)], cwd=cwd, env=ENV, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=timeout)
+
+
+def write_job(folder, name, job):
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
+    path.write_text(job if isinstance(job, str) else json.dumps(job, indent=2) + "\n")
+    return path
+
+
+def check_message(r, job_path, needles, what):
+    assert r.returncode == 2, f"{what}: exit {r.returncode}, expected 2; stderr:\n{r.stderr}"
+    err = r.stderr
+    assert str(job_path) in err, f"{what}: the message does not name the job file:\n{err}"
+    for s in needles:
+        assert s in err, f"{what}: the message does not name {s!r}:\n{err}"
+    assert "train_loss" not in err and "trial 0 fold" not in err, f"{what}: trained:\n{err}"
+
+
+def listing(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def scratch():
+    TMP.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(EMPTY_DATA_DIR, ignore_errors=True)
+    EMPTY_DATA_DIR.mkdir(parents=True)
+
+
+def test_base_job_is_valid():
+    """The cases differ from a job that validates: each fails for its own fault."""
+    case = TMP / "base"
+    job = write_job(case, "job", BASE)
+    r = aesweep(["validate", job], cwd=case)
+    assert r.returncode == 0, r.stderr
+    assert "2 trials" in r.stdout, r.stdout
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["no_results", "old_results"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_job_exits_2(case, existing):
+    text, needles = CASES[case]
+    folder = TMP / case / ("old" if existing else "new")
+    cwd = folder / "cwd"  # nothing may appear here either (no runs/... from output.dir)
+    shutil.rmtree(folder, ignore_errors=True)
+    cwd.mkdir(parents=True)
+    job = write_job(folder, "job", text)
+    out = folder / "out"
+    if existing:
+        out.mkdir()
+        (out / "results.h5").write_bytes(OLD_RESULTS)
+
+    r = aesweep(["validate", job], cwd=cwd)
+    check_message(r, job, needles, "validate")
+
+    r = aesweep(["run", job, "--out", out], cwd=cwd)
+    check_message(r, job, needles, "run")
+    if existing:
+        assert (out / "results.h5").read_bytes() == OLD_RESULTS, "the old results file changed"
+        assert listing(out) == ["results.h5"], f"files written: {listing(out)}"
+    else:
+        assert not (out / "results.h5").exists()
+        assert not out.exists() or listing(out) == [], f"files written: {listing(out)}"
+    assert listing(cwd) == [], f"files written to the working folder: {listing(cwd)}"
+
+
+def test_syntax_error_names_line_and_column():
+    """file:line:col, pointing at the token after the missing comma."""
+    folder = TMP / "syntax_position"
+    job = write_job(folder, "job", SYNTAX_ERROR_TEXT)
+    r = aesweep(["validate", job], cwd=folder)
+    assert r.returncode == 2, r.stderr
+    assert re.search(re.escape(str(job)) + r":4:3\b", r.stderr), r.stderr
+
+
+def test_existing_results_without_fresh_is_refused():
+    """A valid job into a DIR that holds results.h5 from before: exit 2, the file
+    untouched, and the message says how to start over (--fresh)."""
+    folder = TMP / "existing"
+    out = folder / "out"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.h5").write_bytes(OLD_RESULTS)
+    job = write_job(folder, "job", BASE)
+    r = aesweep(["run", job, "--out", out], cwd=folder)
+    assert r.returncode == 2, f"exit {r.returncode}; stderr:\n{r.stderr}"
+    assert "results.h5" in r.stderr and "--fresh" in r.stderr, r.stderr
+    assert "trial 0 fold" not in r.stderr, f"trained:\n{r.stderr}"
+    assert (out / "results.h5").read_bytes() == OLD_RESULTS
+    assert listing(out) == ["results.h5"], f"files written: {listing(out)}"
