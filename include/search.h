@@ -83,6 +83,9 @@ typedef struct {
     int final_round; /* the current round is the stage's last (exhaustive) one */
     double lo[2], hi[2]; /* the stage's intervals, in scale */
     Point held;      /* every parameter at its best so far (NaN: the job's value) */
+    Point stage_best; /* the best point evaluated in this stage, and its */
+    double stage_best_obj; /* objective and tie-break key */
+    int stage_best_key, has_stage_best;
     int n_round;
     Point round_points[512];
 } Bisection;
@@ -93,8 +96,11 @@ void bisect_init(Bisection *b, const Space *s, const Point *start, int exhaustiv
  * returns their count, 0 when the search is over. */
 int bisect_round(Bisection *b);
 /* objective[i] of round_points[i] (NaN: diverged or failed, never the best):
- * takes the best, narrows or ends the stage. */
-void bisect_advance(Bisection *b, const double *objective);
+ * takes the best, narrows or ends the stage. Ties go to the lower key[i] (the
+ * trial id; NULL: the round's order). The stage ends on the best point it has
+ * evaluated in any of its rounds, which is the last round's best unless an
+ * earlier round saw a better point outside the last interval. */
+void bisect_advance(Bisection *b, const double *objective, const int *key);
 
 /* ---- the driver: strategies as trials ---- */
 

@@ -91,6 +91,9 @@ int job_key_searchable(const char *path, int *is_int);
 /* The value of a number key in the parsed job (defaults included); NaN for keys
  * that do not hold a number. */
 double job_number(const Job *job, const char *path);
+/* The value of a key in the parsed job as JSON text (defaults included); returns
+ * 0 for keys that hold no value. */
+int job_value_json(const Job *job, const char *path, char *buf, size_t n);
 /* The known key nearest to path, or NULL when none is close. */
 const char *job_nearest_key(const char *path);
 

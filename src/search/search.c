@@ -68,7 +68,7 @@ static int release_round(Search *s, Err *e) {
         if (s->round_pending > 0) return AE_OK;
         double obj[512];
         for (int i = 0; i < b->n_round; i++) obj[i] = s->trials[s->round_trial[i]].objective;
-        bisect_advance(b, obj);
+        bisect_advance(b, obj, s->round_trial);
     }
     s->n_round = 0;
     return AE_OK;
@@ -103,7 +103,7 @@ void search_complete(Search *s, int trial, double objective, int status) {
                 double obj[512];
                 for (int k = 0; k < s->n_round; k++)
                     obj[k] = s->trials[s->round_trial[k]].objective;
-                bisect_advance(&s->bis, obj);
+                bisect_advance(&s->bis, obj, s->round_trial);
             }
             break;
         }

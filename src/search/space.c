@@ -286,29 +286,24 @@ void point_describe(const Space *s, const Point *p, char *buf, size_t n) {
 }
 
 void space_defaults(const Job *job, const Space *s, Point *out) {
-    cJSON *root = cJSON_Parse(job->json);
     for (int k = 0; k < SEARCH_MAX_PARAMS; k++) out->v[k] = NAN;
     for (int i = 0; i < s->n_params; i++) {
         const Param *p = &s->param[i];
-        char key[64];
-        snprintf(key, sizeof key, "%s", p->key);
-        const cJSON *v = root;
-        for (char *part = strtok(key, "."); part && v; part = strtok(NULL, "."))
-            v = cJSON_GetObjectItemCaseSensitive(v, part);
-        if (!v) { /* not in the file: the parsed job's default, for numbers */
-            if (p->kind != PARAM_VALUES) out->v[i] = job_number(job, p->key);
-            continue;
-        }
         if (p->kind != PARAM_VALUES) {
-            out->v[i] = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+            out->v[i] = job_number(job, p->key);
             continue;
         }
-        char *text = cJSON_PrintUnformatted(v);
-        for (int j = 0; text && j < p->n_values; j++)
-            if (!strcmp(text, p->values[j])) out->v[i] = j;
-        free(text);
+        /* The value of the parsed job (written in the file or by default),
+         * compared as JSON with each of the list's. */
+        char text[1024];
+        cJSON *mine = job_value_json(job, p->key, text, sizeof text) ? cJSON_Parse(text) : NULL;
+        for (int j = 0; mine && j < p->n_values && isnan(out->v[i]); j++) {
+            cJSON *v = cJSON_Parse(p->values[j]);
+            if (v && cJSON_Compare(mine, v, 1)) out->v[i] = j;
+            cJSON_Delete(v);
+        }
+        cJSON_Delete(mine);
     }
-    cJSON_Delete(root);
 }
 
 int point_job(const Job *base, const Space *s, const Point *p, Job *out, Err *e) {

@@ -187,25 +187,43 @@ int objective_better(double a, double b, int maximize) {
     return maximize ? a > b : a < b;
 }
 
+/* The stage's value is its best point; the next stage starts from it. */
 static void next_stage(Bisection *b) {
+    if (b->has_stage_best) b->held = b->stage_best;
     b->stage++;
     b->round = 0;
     b->final_round = 0;
+    b->has_stage_best = 0;
 }
 
-void bisect_advance(Bisection *b, const double *objective) {
+/* a beats b: a better objective, or an equal one with a lower key. */
+static int wins(const Bisection *b, double oa, int ka, double ob, int kb) {
+    if (objective_better(oa, ob, b->maximize)) return 1;
+    return !isnan(oa) && oa == ob && ka < kb;
+}
+
+void bisect_advance(Bisection *b, const double *objective, const int *key) {
     int best = -1;
-    for (int i = 0; i < b->n_round; i++)
-        if (objective_better(objective[i], best < 0 ? NAN : objective[best], b->maximize))
+    for (int i = 0; i < b->n_round; i++) {
+        int ki = key ? key[i] : i, kb = best < 0 ? 0 : key ? key[best] : best;
+        if (best < 0 ? !isnan(objective[i]) : wins(b, objective[i], ki, objective[best], kb))
             best = i;
+    }
     const Space *s = b->space;
     int d = s->stage_size[b->stage];
-    if (best < 0) { /* every point diverged or failed: keep what was held, move on */
+    if (best < 0) { /* every point diverged or failed: the stage ends on what it has */
         next_stage(b);
         return;
     }
     const Point *bp = &b->round_points[best];
-    for (int j = 0; j < d; j++) b->held.v[s->stage[b->stage][j]] = bp->v[s->stage[b->stage][j]];
+    int kbest = key ? key[best] : best;
+    if (!b->has_stage_best ||
+        wins(b, objective[best], kbest, b->stage_best_obj, b->stage_best_key)) {
+        b->stage_best = *bp;
+        b->stage_best_obj = objective[best];
+        b->stage_best_key = kbest;
+        b->has_stage_best = 1;
+    }
     if (b->final_round) {
         next_stage(b);
         return;

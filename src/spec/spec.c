@@ -328,6 +328,35 @@ double job_number(const Job *job, const char *path) {
     return NAN;
 }
 
+int job_value_json(const Job *job, const char *path, char *buf, size_t n) {
+    const Field *f = field_find(path);
+    if (!f || f->type == F_OBJ || f->type == F_RAW) return 0;
+    const char *at = (const char *)job + f->off;
+    switch (f->type) {
+    case F_NUM: snprintf(buf, n, "%.17g", *(const double *)at); break;
+    case F_INT: snprintf(buf, n, "%d", *(const int *)at); break;
+    case F_ENUM: snprintf(buf, n, "\"%s\"", f->names[*(const int *)at]); break;
+    case F_STR: { /* JSON-escaped through cJSON */
+        cJSON *s = cJSON_CreateString(at);
+        char *t = s ? cJSON_PrintUnformatted(s) : NULL;
+        snprintf(buf, n, "%s", t ? t : "\"\"");
+        free(t);
+        cJSON_Delete(s);
+        break;
+    }
+    case F_INTS: {
+        const IntList *l = (const IntList *)at;
+        size_t used = (size_t)snprintf(buf, n, "[");
+        for (int i = 0; i < l->n && used < n; i++)
+            used += (size_t)snprintf(buf + used, n - used, "%s%d", i ? "," : "", l->v[i]);
+        if (used < n) snprintf(buf + used, n - used, "]");
+        break;
+    }
+    default: return 0;
+    }
+    return 1;
+}
+
 int job_key_searchable(const char *path, int *is_int) {
     const Field *f = field_find(path);
     if (!f || f->type == F_OBJ || f->type == F_RAW) return 0;

@@ -593,7 +593,7 @@ static void test_no_retraining(void) {
                 job_free(&j);
             }
         }
-        bisect_advance(&b, obj);
+        bisect_advance(&b, obj, NULL);
         sum += m, rounds++;
     }
     CHECK(rounds == 9 && sum == 8 * 3 + 5, "strategy: %d rounds, %d points", rounds, sum);
