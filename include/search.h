@@ -122,6 +122,9 @@ typedef struct {
     Trial *trials;
     int n_trials, cap;
     int released;     /* trials handed out so far: ids [0, released) */
+    int pending;      /* trials not complete yet */
+    int best;         /* the best complete trial so far, or -1: kept as trials complete,
+                         so that the coordinator's work per result is O(1) */
     Bisection bis;
     int round_trial[512]; /* bisection: the trial of each round point */
     int n_round, round_pending;

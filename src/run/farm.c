@@ -1,6 +1,8 @@
-/* The work farm: rank 0 plans trials and hands out (trial, fold) tasks as ranks
- * ask; every other rank trains them. Waiting is Iprobe plus short sleeps on both
- * sides, because Open MPI's blocking receive polls a core at 100%. */
+/* The work farm: rank 0 plans trials and hands out (trial, fold) tasks; every
+ * other rank trains them. Each worker holds up to PREFETCH tasks, so it starts
+ * its next task the moment it finishes one, whenever rank 0 happens to look.
+ * That lets rank 0 wait with Iprobe and naps of up to 100 ms (Open MPI's
+ * blocking receive would poll a core at 100%) without ever idling a worker. */
 #include <math.h>
 #include <mpi.h>
 #include <signal.h>
@@ -16,7 +18,9 @@
 #include "run.h"
 #include "sha256.h"
 
-enum { TAG_READY = 1, TAG_TASK, TAG_REPORT, TAG_STOP };
+enum { TAG_TASK = 1, TAG_REPORT, TAG_STOP };
+
+#define PREFETCH 2 /* tasks a worker holds: the one it trains and the next */
 
 #define OVERRIDES_MAX 4096
 
@@ -57,9 +61,10 @@ static double cpu_seconds(void) {
 }
 
 /* Waits for a message without burning a core; returns 0 when stop is set first
- * (with stop_ok), else 1 with *st filled. The nap grows from 1 ms to 10 ms while
- * nothing comes: tasks take seconds, so the latency is nothing, and the waiting
- * rank wakes a hundred times a second instead of polling all the time. */
+ * (with stop_ok), else 1 with *st filled. The nap grows from 1 ms to 100 ms
+ * while nothing comes: every Iprobe runs Open MPI's progress engine, which costs
+ * tens of microseconds, and a rank that polled every millisecond would spend
+ * several percent of a core on waiting. */
 static int wait_message(int source, MPI_Status *st, int stop_ok) {
     long nap_ns = 1000000;
     for (;;) {
@@ -69,7 +74,7 @@ static int wait_message(int source, MPI_Status *st, int stop_ok) {
         if (stop_ok && stop_requested) return 0;
         struct timespec nap = {0, nap_ns};
         nanosleep(&nap, NULL);
-        if (nap_ns < 10000000) nap_ns += nap_ns / 2;
+        if (nap_ns < 100000000) nap_ns += nap_ns / 2;
     }
 }
 
@@ -104,7 +109,6 @@ static int worker(const Experiment *x, int rank, int max_epochs) {
     char *buf = malloc(sizeof(TaskReport) + sizeof(double) * CURVE_COLS * (size_t)max_epochs);
     TaskMsg *t = malloc(sizeof *t);
     if (!curve || !buf || !t) MPI_Abort(MPI_COMM_WORLD, 1);
-    MPI_Send(NULL, 0, MPI_BYTE, 0, TAG_READY, MPI_COMM_WORLD);
     for (;;) {
         MPI_Status st;
         wait_message(0, &st, 0);
@@ -142,8 +146,8 @@ typedef struct {
     long tasks_done, tasks_total;
     double t0, cpu0; /* wall clock and CPU time at the start of the search */
     int tty;
-    /* idle workers, and buffers reused for every message */
-    int *idle, n_idle;
+    /* tasks held by each worker, and buffers reused for every message */
+    int *load;
     char *buf;
     double *curve;
     TaskMsg *msg;
@@ -324,9 +328,9 @@ static void task_msg(const Coordinator *c, int trial, int fold, int epochs, Task
     snprintf(m->overrides, sizeof m->overrides, "%s", c->overrides[trial]);
 }
 
-/* Receives one message from any worker; the sender is idle afterwards. A
- * report lands in rep and curve (*got set). Returns the sender, or -1 when a
- * stop came first and nothing is outstanding. */
+/* Receives one message from any worker (a report, into rep and curve, *got
+ * set). Returns the sender, or -1 when a stop came first and nothing is
+ * outstanding. */
 static int receive(Coordinator *c, TaskReport *rep, double *curve, int *got) {
     MPI_Status st;
     *got = 0;
@@ -336,20 +340,19 @@ static int receive(Coordinator *c, TaskReport *rep, double *curve, int *got) {
     MPI_Recv(c->buf, n, MPI_BYTE, st.MPI_SOURCE, st.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
     if (st.MPI_TAG == TAG_REPORT) {
         c->outstanding--;
+        c->load[st.MPI_SOURCE]--;
         memcpy(rep, c->buf, sizeof *rep);
         memcpy(curve, c->buf + sizeof *rep, (size_t)n - sizeof *rep);
         *got = 1;
     }
-    c->idle[c->n_idle++] = st.MPI_SOURCE;
     return st.MPI_SOURCE;
 }
 
-/* Sends task m to the next idle worker. */
-static void dispatch(Coordinator *c, const TaskMsg *m) {
-    if (c->size == 1) return;
+static void dispatch(Coordinator *c, const TaskMsg *m, int dest) {
     size_t n = offsetof(TaskMsg, overrides) + strlen(m->overrides) + 1;
-    MPI_Send(m, (int)n, MPI_BYTE, c->idle[--c->n_idle], TAG_TASK, MPI_COMM_WORLD);
+    MPI_Send(m, (int)n, MPI_BYTE, dest, TAG_TASK, MPI_COMM_WORLD);
     c->outstanding++;
+    c->load[dest]++;
 }
 
 static int pop_task(Coordinator *c, TaskMsg *m) {
@@ -375,7 +378,10 @@ static int farm(Coordinator *c, Err *e) {
             rc = handle_report(c, &rep, c->curve, e);
             continue;
         }
-        while (c->n_idle > 0 && !stop_requested && pop_task(c, c->msg)) dispatch(c, c->msg);
+        /* First a task for every worker without one, then each worker's next. */
+        for (int held = 0; held < PREFETCH && !stop_requested; held++)
+            for (int r = 1; r < c->size; r++)
+                if (c->load[r] == held && pop_task(c, c->msg)) dispatch(c, c->msg, r);
         int got;
         if (receive(c, &rep, c->curve, &got) >= 0 && got) rc = handle_report(c, &rep, c->curve, e);
     }
@@ -398,8 +404,7 @@ static int refit(Coordinator *c, Err *e) {
         run_one(x, c->msg, 0, &rep, c->curve);
     } else {
         int got = 0;
-        while (c->n_idle == 0) receive(c, &rep, c->curve, &got);
-        dispatch(c, c->msg);
+        dispatch(c, c->msg, 1); /* every worker is free now */
         do receive(c, &rep, c->curve, &got);
         while (!(got && rep.fold == FOLD_REFIT) && !(stop_requested && c->outstanding == 0));
         if (!got || rep.fold != FOLD_REFIT) return AE_OK;
@@ -433,7 +438,7 @@ static int refit(Coordinator *c, Err *e) {
 static void coordinator_free(Coordinator *c) {
     for (int i = 0; i < c->cap; i++) free(c->overrides[i]), free(c->configs[i]);
     free(c->overrides), free(c->configs), free(c->rows), free(c->reports), free(c->folds_done), free(c->queue);
-    free(c->idle), free(c->buf), free(c->curve), free(c->msg);
+    free(c->load), free(c->buf), free(c->curve), free(c->msg);
     search_free(&c->search);
 }
 
@@ -447,20 +452,20 @@ static int coordinator_init(Coordinator *c, const Experiment *x, int size, Err *
     c->t0 = now();
     c->cpu0 = cpu_seconds();
     size_t bufsize = sizeof(TaskReport) + sizeof(double) * CURVE_COLS * (size_t)c->max_epochs;
-    c->idle = malloc(sizeof(int) * (size_t)size);
+    c->load = calloc((size_t)size, sizeof(int));
     c->buf = malloc(bufsize > sizeof(TaskMsg) ? bufsize : sizeof(TaskMsg));
     c->curve = malloc(sizeof(double) * CURVE_COLS * (size_t)c->max_epochs);
     c->msg = malloc(sizeof *c->msg);
-    if (!c->idle || !c->buf || !c->curve || !c->msg) return err_set(e, AE_ERUN, "out of memory");
+    if (!c->load || !c->buf || !c->curve || !c->msg) return err_set(e, AE_ERUN, "out of memory");
     return search_init(&c->search, &x->job, &x->space, e);
 }
 
-/* Every worker gets STOP once all have reported in, so no message is left
+/* Every worker gets STOP once nothing is outstanding, so no message is left
  * unreceived at MPI_Finalize. */
 static void stop_workers(Coordinator *c) {
     TaskReport rep;
     int got;
-    while (c->n_idle < c->size - 1 && receive(c, &rep, c->curve, &got) >= 0) {
+    while (c->outstanding > 0 && receive(c, &rep, c->curve, &got) >= 0) {
     }
     for (int r = 1; r < c->size; r++) MPI_Send(NULL, 0, MPI_BYTE, r, TAG_STOP, MPI_COMM_WORLD);
 }

@@ -11,6 +11,7 @@ int search_init(Search *s, const Job *job, const Space *space, Err *e) {
     s->strategy = (Strategy)job->search.strategy;
     s->maximize = job->search.objective != OBJ_VAL_MSE;
     s->seed = (uint64_t)job->seed;
+    s->best = -1;
     if (s->strategy == STRATEGY_GRID) s->total = grid_size(space);
     else if (s->strategy == STRATEGY_RANDOM) s->total = job->search.trials;
     if (s->strategy == STRATEGY_BISECTION) {
@@ -41,6 +42,7 @@ static int add_trial(Search *s, const Point *p, int stage, int round, Err *e) {
     s->trials[s->n_trials] =
         (Trial){.point = *p, .stage = stage, .round = round, .objective = NAN,
                 .status = TRIAL_PENDING};
+    s->pending++;
     return s->n_trials++;
 }
 
@@ -96,6 +98,13 @@ void search_complete(Search *s, int trial, double objective, int status) {
     int was_pending = t->status == TRIAL_PENDING;
     t->status = status;
     t->objective = status == TRIAL_OK ? objective : NAN;
+    s->pending -= was_pending;
+    if (status == TRIAL_OK) {
+        const Trial *b = s->best >= 0 ? &s->trials[s->best] : NULL;
+        if (!b || objective_better(t->objective, b->objective, s->maximize) ||
+            (t->objective == b->objective && trial < s->best))
+            s->best = trial;
+    }
     if (s->strategy != STRATEGY_BISECTION || !was_pending) return;
     for (int i = 0; i < s->n_round; i++)
         if (s->round_trial[i] == trial) {
@@ -110,18 +119,9 @@ void search_complete(Search *s, int trial, double objective, int status) {
 }
 
 int search_done(const Search *s) {
-    for (int i = 0; i < s->n_trials; i++)
-        if (s->trials[i].status == TRIAL_PENDING) return 0;
+    if (s->pending > 0) return 0;
     if (s->strategy == STRATEGY_BISECTION) return s->bis.stage >= s->space->n_stages;
     return s->n_trials >= s->total;
 }
 
-int search_best(const Search *s) {
-    int best = -1;
-    for (int i = 0; i < s->n_trials; i++)
-        if (s->trials[i].status == TRIAL_OK &&
-            (best < 0 || objective_better(s->trials[i].objective, s->trials[best].objective,
-                                          s->maximize)))
-            best = i;
-    return best;
-}
+int search_best(const Search *s) { return s->best; }
