@@ -15,6 +15,7 @@ typedef struct {
     JobData data;
     char out_dir[AE_PATH_MAX];
     char tasks_dir[AE_PATH_MAX];
+    char sha[65]; /* SHA-256 of the job's JSON: which search a file belongs to */
 } Experiment;
 
 /* Loads and checks everything a run needs before any training: the job (with
@@ -24,11 +25,6 @@ int experiment_open(Experiment *x, const char *job_path, const char *const *sets
                     const char *out_dir, Err *e);
 void experiment_close(Experiment *x);
 
-typedef struct {
-    int trial, fold, rank, status, epochs, best_epoch;
-    double train_mse, val_mse, val_accuracy, latent_accuracy, objective, seconds;
-    double test_mse, test_accuracy, test_latent_accuracy, test_nrmse;
-} TaskReport;
 
 #define CURVE_MAX_EPOCHS 100000
 
@@ -36,7 +32,7 @@ typedef struct {
  * for FOLD_REFIT, `epochs` fixes the number of epochs. Writes the task file
  * (experiment_task_path) and fills rep and curve[epochs * 3] (curve has room for
  * train.epochs rows). Divergence and interruption are statuses in rep. */
-int experiment_run_task(const Experiment *x, int trial, int fold, const char *overrides,
+int experiment_run_task(const Experiment *x, int trial, int fold, int rank, const char *overrides,
                         int epochs, volatile sig_atomic_t *stop, TaskReport *rep, double *curve,
                         Err *e);
 /* The most epochs a task of the search can run (for curve buffers). */

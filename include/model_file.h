@@ -24,10 +24,13 @@ typedef struct {
     const Model *classifier; /* NULL when none: written as /model/classifier */
     const int *confusion;    /* [n_classes, n_classes] or NULL: written as /confusion */
     int n_classes;
+    const char *const (*strings)[2]; /* more root attributes: {name, value} text pairs */
+    int n_strings;
 } ModelFileInfo;
 
-/* Writes to a temporary name beside path and renames it into place when complete,
- * so path never holds a half-written file. */
+/* Writes to a temporary name beside path, syncs it, renames it into place and
+ * syncs the folder (the pattern of Redis' persistence): path never holds a
+ * half-written file, and once this returns the file survives a crash. */
 int model_file_write(const char *path, const ModelFileInfo *info, Err *e);
 
 #endif

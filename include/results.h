@@ -60,6 +60,10 @@ int results_write_best(Results *r, const BestRow *b, const char *task_file, Err 
 int results_set_status(Results *r, const char *status, Err *e);
 int results_close(Results *r, Err *e);
 
+/* The job_sha256 of an existing results file; AE_EINPUT when the file is not a
+ * readable aesweep results file (missing, truncated, something else). */
+int results_read_sha(const char *path, char sha[65], Err *e);
+
 /* aesweep info: status, counts and the `top` best trials of a results file as an
  * aligned table. */
 int results_info(const char *path, int top, FILE *out, Err *e);

@@ -26,6 +26,19 @@ typedef struct {
     Model model, classifier; /* owned; classifier.n_layers is 0 when none */
 } TaskResult;
 
+/* What a task reports to the coordinator and keeps in its file: a fixed-size
+ * summary of a TaskResult (the curve travels beside it). */
+typedef struct {
+    int trial, fold, rank, status, epochs, best_epoch;
+    double train_mse, val_mse, val_accuracy, latent_accuracy, objective, seconds;
+    double test_mse, test_accuracy, test_latent_accuracy, test_nrmse;
+    double write_seconds; /* writing and syncing the task file */
+    int fatal;            /* the task file could not be written: the run must stop */
+} TaskReport;
+
+/* The summary of a finished task (objective left NaN: the job decides it). */
+void task_report(const TaskResult *r, int trial, int fold, TaskReport *out);
+
 /* test may be NULL or empty (a fold: no test metrics). Divergence and
  * interruption are statuses in r->fit.status, not errors. */
 int task_run(const TaskConfig *cfg, const Dataset *d, const Index *train, const Index *val,

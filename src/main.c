@@ -19,7 +19,7 @@ static const char usage[] =
     "                [--leaky-slope 0.01] [--penalty none|class_target|csd] [--seconds 3]\n"
     "                [--threads 1]\n"
     "        time training steps on synthetic data; prints one JSON line\n"
-    "  aesweep run JOB.json [--out DIR] [--fresh] [--set KEY=VALUE]...\n"
+    "  aesweep run JOB.json [--out DIR] [--resume | --fresh] [--set KEY=VALUE]...\n"
     "        the search (under mpirun: rank 0 coordinates, the other ranks train);\n"
     "        results in OUT/results.h5\n"
     "  aesweep validate JOB.json     check the job and print the plan; no training\n"

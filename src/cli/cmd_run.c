@@ -11,12 +11,16 @@
 #define MAX_SETS 64
 
 static const char run_usage_text[] =
-    "usage: aesweep run JOB.json [--out DIR] [--fresh] [--set KEY=VALUE]...\n"
+    "usage: aesweep run JOB.json [--out DIR] [--resume | --fresh] [--set KEY=VALUE]...\n"
     "Under MPI: mpirun -np N aesweep run JOB.json (rank 0 coordinates, the others train;\n"
-    "with one rank, rank 0 trains). Results: OUT/results.h5 (OUT = --out or output.dir).\n";
+    "with one rank, rank 0 trains). Results: OUT/results.h5 (OUT = --out or output.dir).\n"
+    "A rerun of the same job into the same OUT resumes: finished tasks are not retrained.\n"
+    "--fresh moves an earlier run in OUT aside (OUT.old.N) and starts over.\n"
+    "Stop a run cleanly with kill -USR1 <mpirun pid> (exit code 3; rerun to resume).\n";
 
 int cmd_run(int argc, char **argv) {
     RunOptions o = {0};
+    int resume = 0;
     const char *sets[MAX_SETS];
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -31,7 +35,7 @@ int cmd_run(int argc, char **argv) {
         } else if (!strcmp(a, "--fresh")) {
             o.fresh = 1;
         } else if (!strcmp(a, "--resume")) {
-            return cli_fail(2, "run: --resume is not in this version yet");
+            resume = 1; /* what a rerun does anyway; said aloud, it excludes --fresh */
         } else if (a[0] == '-' || o.job_path) {
             fputs(run_usage_text, stderr);
             return cli_fail(2, "run: unexpected argument '%s'", a);
@@ -43,6 +47,7 @@ int cmd_run(int argc, char **argv) {
         fputs(run_usage_text, stderr);
         return 2;
     }
+    if (resume && o.fresh) return cli_fail(2, "run: --resume and --fresh exclude each other");
     o.sets = sets;
     cli_blas_threads(0);
     return run_search(&o, &argc, &argv);

@@ -134,7 +134,7 @@ int cmd_train(int argc, char **argv) {
         code = cli_fail(3, "interrupted after %d epochs; nothing written", r.fit.epochs);
         goto done;
     }
-    if (task_file_write(out, &job, &r, &e)) {
+    if (task_file_write(out, &job, &r, NULL, &e)) {
         code = cli_fail(e.code, "%s", e.msg);
         goto done;
     }

@@ -15,12 +15,12 @@ int make_dirs(const char *dir, Err *e) {
         if (*p != '/') continue;
         *p = 0;
         if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return err_set(e, AE_EINPUT, "%s: cannot create folder: %s", buf, strerror(errno));
+            return err_set(e, AE_ERUN, "%s: cannot create folder: %s", buf, strerror(errno));
         *p = '/';
     }
     if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-        return err_set(e, AE_EINPUT, "%s: cannot create folder: %s", buf, strerror(errno));
-    if (access(buf, W_OK) != 0) return err_set(e, AE_EINPUT, "%s: folder is not writable", buf);
+        return err_set(e, AE_ERUN, "%s: cannot create folder: %s", buf, strerror(errno));
+    if (access(buf, W_OK) != 0) return err_set(e, AE_ERUN, "%s: folder is not writable", buf);
     return AE_OK;
 }
 

@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
 #include <stdio.h>
@@ -57,6 +58,8 @@ static int contents_write(hid_t f, const ModelFileInfo *info) {
     rc |= h5u_attr_str(f, "status", info->status);
     for (int i = 0; i < info->n_values && rc == 0; i++)
         rc |= h5u_attr_double(f, info->values[i].name, info->values[i].value);
+    for (int i = 0; i < info->n_strings && rc == 0; i++)
+        rc |= h5u_attr_str(f, info->strings[i][0], info->strings[i][1]);
     if (rc == 0) rc = model_with_classifier_write(f, info);
     if (rc == 0 && info->confusion) {
         hsize_t dims[2] = {(hsize_t)info->n_classes, (hsize_t)info->n_classes};
@@ -70,6 +73,15 @@ static int contents_write(hid_t f, const ModelFileInfo *info) {
     return rc;
 }
 
+/* fsync of a file or a folder by name. */
+static int sync_path(const char *path) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
 int model_file_write(const char *path, const ModelFileInfo *info, Err *e) {
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
@@ -80,17 +92,24 @@ int model_file_write(const char *path, const ModelFileInfo *info, Err *e) {
     if (H5Fclose(f) < 0) rc = -1;
     if (rc != 0) {
         unlink(tmp);
-        return err_set(e, AE_ERUN, "%s: HDF5 write failed", tmp);
+        return err_set(e, AE_ERUN, "%s: HDF5 write failed (disk full?)", tmp);
     }
-    /* The data must be on disk before the name says the file is complete. */
-    int fd = open(tmp, O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
+    /* The data must be on disk before the name says the file is complete, and
+     * the name on disk before anyone counts the file. */
+    if (sync_path(tmp) != 0) {
+        unlink(tmp);
+        return err_set(e, AE_ERUN, "%s: cannot sync to disk: %s", tmp, strerror(errno));
     }
     if (rename(tmp, path) != 0) {
+        int err = errno;
         unlink(tmp);
-        return err_set(e, AE_ERUN, "%s: cannot rename into place", path);
+        return err_set(e, AE_ERUN, "%s: cannot rename into place: %s", path, strerror(err));
     }
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = 0;
+    if (sync_path(slash ? dir : ".") != 0)
+        return err_set(e, AE_ERUN, "%s: cannot sync the folder: %s", dir, strerror(errno));
     return AE_OK;
 }

@@ -628,3 +628,14 @@ int results_info(const char *path, int top, FILE *out, Err *e) {
     H5Fclose(f);
     return rc;
 }
+
+int results_read_sha(const char *path, char sha[65], Err *e) {
+    InfoHead h;
+    hid_t f = info_open(path, &h, e);
+    if (f < 0) return AE_EINPUT;
+    int rc = h5u_attr_read_str(f, "job_sha256", sha, 65) < 0
+                 ? err_set(e, AE_EINPUT, "%s: no job_sha256", path)
+                 : AE_OK;
+    H5Fclose(f);
+    return rc;
+}

@@ -1,9 +1,11 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "experiment.h"
+#include "sha256.h"
 #include "fsutil.h"
 #include "task_file.h"
 
@@ -19,6 +21,7 @@ int experiment_open(Experiment *x, const char *job_path, const char *const *sets
                     (int)sizeof x->tasks_dir))
         rc = err_set(e, AE_EINPUT, "%s: output.dir: path too long", job_path);
     if (!rc) rc = job_data_load(&x->job, &x->data, e);
+    if (!rc) sha256_hex(x->job.json, strlen(x->job.json), x->sha);
     if (rc) {
         experiment_close(x);
         return rc;
@@ -53,9 +56,20 @@ static int split_lines(char *buf, const char **sets, int max) {
     return n;
 }
 
-int experiment_run_task(const Experiment *x, int trial, int fold, const char *overrides,
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+int experiment_run_task(const Experiment *x, int trial, int fold, int rank, const char *overrides,
                         int epochs, volatile sig_atomic_t *stop, TaskReport *rep, double *curve,
                         Err *e) {
+    /* Until the task has run, its report is a failure. */
+    *rep = (TaskReport){.trial = trial, .fold = fold, .rank = rank, .status = TRAIN_FAILED};
+    rep->train_mse = rep->val_mse = rep->val_accuracy = rep->latent_accuracy = NAN;
+    rep->objective = rep->seconds = rep->test_mse = rep->test_accuracy = NAN;
+    rep->test_latent_accuracy = rep->test_nrmse = NAN;
     char buf[8192], extra[2][64];
     const char *sets[SEARCH_MAX_PARAMS + 2];
     snprintf(buf, sizeof buf, "%s", overrides);
@@ -87,17 +101,19 @@ int experiment_run_task(const Experiment *x, int trial, int fold, const char *ov
     }
     char path[AE_PATH_MAX + 32];
     experiment_task_path(x, trial, fold, path, sizeof path);
-    if (!rc && r.fit.status != TRAIN_INTERRUPTED) rc = task_file_write(path, j, &r, e);
     if (!rc) {
-        const TrainResult *f = &r.fit;
-        *rep = (TaskReport){
-            .trial = trial, .fold = fold, .status = f->status, .epochs = f->epochs,
-            .best_epoch = f->best_epoch, .train_mse = f->train_mse, .val_mse = f->val_mse,
-            .val_accuracy = r.val_accuracy, .latent_accuracy = r.val_latent_accuracy,
-            .seconds = f->seconds, .test_mse = r.test_mse, .test_accuracy = r.test_accuracy,
-            .test_latent_accuracy = r.test_latent_accuracy, .test_nrmse = r.test_nrmse};
+        task_report(&r, trial, fold, rep);
+        rep->rank = rank;
         rep->objective = report_objective(x, rep);
-        memcpy(curve, f->curve, sizeof(double) * CURVE_COLS * (size_t)f->epochs);
+        memcpy(curve, r.fit.curve, sizeof(double) * CURVE_COLS * (size_t)r.fit.epochs);
+    }
+    if (!rc && r.fit.status != TRAIN_INTERRUPTED) {
+        /* Durable before anyone counts it: an interrupted task leaves nothing. */
+        TaskIdentity id = {trial, fold, rank, x->sha, overrides};
+        double t0 = now();
+        rc = task_file_write(path, j, &r, &id, e);
+        rep->write_seconds = now() - t0;
+        if (rc) rep->status = TRAIN_FAILED, rep->fatal = 1;
     }
     task_result_free(&r);
     index_free(&train);

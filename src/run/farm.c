@@ -15,6 +15,7 @@
 
 #include "experiment.h"
 #include "results.h"
+#include "resume.h"
 #include "run.h"
 #include "sha256.h"
 
@@ -31,8 +32,11 @@ typedef struct {
 
 static volatile sig_atomic_t stop_requested = 0;
 
+/* The first signal asks for a clean stop; a second SIGINT (an impatient ^C)
+ * leaves at once. Every file is written under a temporary name and renamed, so
+ * even that damages nothing: results.h5 is rebuilt from the task files. */
 static void on_signal(int sig) {
-    (void)sig;
+    if (sig == SIGINT && stop_requested) _exit(AE_EINTR);
     stop_requested = 1;
 }
 
@@ -44,6 +48,8 @@ static void catch_signals(void) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
+    /* A file-size limit (ulimit -f) must fail a write, not kill the process. */
+    signal(SIGXFSZ, SIG_IGN);
 }
 
 static double now(void) {
@@ -88,20 +94,15 @@ static void send_report(const TaskReport *rep, const double *curve, char *buf) {
     MPI_Send(buf, (int)n, MPI_BYTE, 0, TAG_REPORT, MPI_COMM_WORLD);
 }
 
-/* Runs one task; a failure becomes a report with status TRAIN_FAILED. */
+/* Runs one task; a failure is a report with status TRAIN_FAILED (and fatal set
+ * when its file could not be written). */
 static void run_one(const Experiment *x, const TaskMsg *t, int rank, TaskReport *rep,
                     double *curve) {
     Err e = {0};
-    if (experiment_run_task(x, t->trial, t->fold, t->overrides, t->epochs, &stop_requested, rep,
-                            curve, &e)) {
+    if (experiment_run_task(x, t->trial, t->fold, rank, t->overrides, t->epochs, &stop_requested,
+                            rep, curve, &e))
         fprintf(stderr, "aesweep: rank %d: trial %d fold %d failed: %s\n", rank, t->trial,
                 t->fold, e.msg);
-        *rep = (TaskReport){.trial = t->trial, .fold = t->fold, .status = TRAIN_FAILED};
-        rep->train_mse = rep->val_mse = rep->val_accuracy = rep->latent_accuracy = NAN;
-        rep->objective = rep->test_mse = rep->test_accuracy = NAN;
-        rep->test_latent_accuracy = rep->test_nrmse = NAN;
-    }
-    rep->rank = rank;
 }
 
 static int worker(const Experiment *x, int rank, int max_epochs) {
@@ -148,6 +149,10 @@ typedef struct {
     int tty;
     /* tasks held by each worker, and buffers reused for every message */
     int *load;
+    /* resume: tasks already on disk, and counts */
+    const DurableSet *durable;
+    long kept;
+    double write_seconds;
     char *buf;
     double *curve;
     TaskMsg *msg;
@@ -301,15 +306,22 @@ static void progress(Coordinator *c, const TaskReport *rep) {
 
 static int handle_report(Coordinator *c, const TaskReport *rep, const double *curve, Err *e) {
     const Experiment *x = c->x;
-    if (rep->status == TRAIN_INTERRUPTED) return AE_OK; /* not done: it will run again */
+    char path[AE_PATH_MAX + 32];
+    experiment_task_path(x, rep->trial, rep->fold, path, sizeof path);
+    if (rep->fatal)
+        return err_set(e, AE_ERUN, "%s: rank %d could not write this task file (its message "
+                       "says why); stopping", path, rep->rank);
+    if (rep->status == TRAIN_INTERRUPTED) { /* a signal on some rank stops the whole run */
+        stop_requested = 1;
+        return AE_OK; /* not done: a resumed run trains it */
+    }
     c->tasks_done++;
+    c->write_seconds += rep->write_seconds;
     c->reports[(size_t)rep->trial * c->folds + rep->fold] = *rep;
     FoldRow row = {.trial = rep->trial, .fold = rep->fold, .rank = rep->rank,
                    .epochs = rep->epochs, .train_mse = rep->train_mse, .val_mse = rep->val_mse,
                    .val_accuracy = rep->val_accuracy, .objective = rep->objective,
                    .seconds = rep->seconds, .status = rep->status};
-    char path[AE_PATH_MAX + 32];
-    experiment_task_path(x, rep->trial, rep->fold, path, sizeof path);
     int keep = x->job.output.weights == WEIGHTS_ALL && rep->status != TRAIN_FAILED;
     if (results_write_fold(c->results, &row, curve, rep->epochs, keep ? path : NULL, e))
         return e->code;
@@ -355,12 +367,21 @@ static void dispatch(Coordinator *c, const TaskMsg *m, int dest) {
     c->load[dest]++;
 }
 
-static int pop_task(Coordinator *c, TaskMsg *m) {
-    if (c->q_head == c->q_tail) return 0;
-    int trial = c->queue[2 * c->q_head], fold = c->queue[2 * c->q_head + 1];
-    c->q_head++;
-    task_msg(c, trial, fold, 0, m);
-    return 1;
+/* The next task that needs training. Tasks already on disk (a resumed run) are
+ * handled on the way, exactly as if a worker had just reported them. */
+static int pop_task(Coordinator *c, TaskMsg *m, int *rc, Err *e) {
+    while (c->q_head < c->q_tail && *rc == AE_OK) {
+        int trial = c->queue[2 * c->q_head], fold = c->queue[2 * c->q_head + 1];
+        c->q_head++;
+        const Durable *d = durable_find(c->durable, trial, fold, c->overrides[trial]);
+        if (!d) {
+            task_msg(c, trial, fold, 0, m);
+            return 1;
+        }
+        c->kept++;
+        *rc = handle_report(c, &d->rep, d->curve, e);
+    }
+    return 0;
 }
 
 /* The search proper: every task of every trial until the strategy is done. */
@@ -373,7 +394,7 @@ static int farm(Coordinator *c, Err *e) {
         if (c->outstanding == 0 && (stop_requested || (queued == 0 && search_done(&c->search))))
             break;
         if (c->size == 1) { /* rank 0 trains the tasks itself */
-            if (!pop_task(c, c->msg)) break;
+            if (!pop_task(c, c->msg, &rc, e)) continue;
             run_one(c->x, c->msg, 0, &rep, c->curve);
             rc = handle_report(c, &rep, c->curve, e);
             continue;
@@ -381,9 +402,10 @@ static int farm(Coordinator *c, Err *e) {
         /* First a task for every worker without one, then each worker's next. */
         for (int held = 0; held < PREFETCH && !stop_requested; held++)
             for (int r = 1; r < c->size; r++)
-                if (c->load[r] == held && pop_task(c, c->msg)) dispatch(c, c->msg, r);
+                if (c->load[r] == held && pop_task(c, c->msg, &rc, e)) dispatch(c, c->msg, r);
         int got;
-        if (receive(c, &rep, c->curve, &got) >= 0 && got) rc = handle_report(c, &rep, c->curve, e);
+        if (rc == AE_OK && c->outstanding > 0 && receive(c, &rep, c->curve, &got) >= 0 && got)
+            rc = handle_report(c, &rep, c->curve, e);
     }
     return rc;
 }
@@ -400,7 +422,10 @@ static int refit(Coordinator *c, Err *e) {
     int epochs = (int)floor(c->rows[best].epochs + 0.5);
     task_msg(c, best, FOLD_REFIT, epochs < 1 ? 1 : epochs, c->msg);
     TaskReport rep;
-    if (c->size == 1) {
+    const Durable *done = c->durable->has_best ? &c->durable->best : NULL;
+    if (done && done->rep.trial == best && !strcmp(done->config, c->overrides[best])) {
+        rep = done->rep; /* refit before the interruption */
+    } else if (c->size == 1) {
         run_one(x, c->msg, 0, &rep, c->curve);
     } else {
         int got = 0;
@@ -470,17 +495,14 @@ static void stop_workers(Coordinator *c) {
     for (int r = 1; r < c->size; r++) MPI_Send(NULL, 0, MPI_BYTE, r, TAG_STOP, MPI_COMM_WORLD);
 }
 
-static int open_results(const Experiment *x, int fresh, Results **out, Err *e) {
+/* results.h5 is always rebuilt: from the durable task files of an earlier run of
+ * the same job (resume), or from nothing. */
+static int open_results(const Experiment *x, int fresh, DurableSet *d, Results **out, Err *e) {
     char path[AE_PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/results.h5", x->out_dir);
-    if (!fresh && access(path, F_OK) == 0)
-        return err_set(e, AE_EINPUT, "%s exists: pass --fresh to start over (resuming is not in "
-                       "this version yet)", path);
-    if (experiment_make_dirs(x, e)) return e->code;
-    char sha[65];
-    sha256_hex(x->job.json, strlen(x->job.json), sha);
+    if (resume_prepare(x, fresh, d, e) || experiment_make_dirs(x, e)) return e->code;
     int obj = x->job.search.objective;
-    ResultsMeta meta = {.job_json = x->job.json, .job_sha256 = sha,
+    ResultsMeta meta = {.job_json = x->job.json, .job_sha256 = x->sha,
                         .strategy = strategy_names[x->job.search.strategy],
                         .objective = objective_names[obj],
                         .direction = obj == OBJ_VAL_MSE ? "min" : "max",
@@ -491,10 +513,18 @@ static int open_results(const Experiment *x, int fresh, Results **out, Err *e) {
 static int coordinate(const Experiment *x, int size, int fresh, Err *e) {
     Coordinator c;
     Results *res = NULL;
-    int rc = open_results(x, fresh, &res, e);
+    DurableSet durable;
+    int rc = open_results(x, fresh, &durable, &res, e);
+    if (durable.aside[0]) fprintf(stderr, "aesweep: --fresh: the earlier run is kept in %s\n",
+                                  durable.aside);
+    if (durable.n || durable.discarded)
+        fprintf(stderr, "aesweep: resuming: %d finished task%s on disk, %d incomplete file%s "
+                "removed\n", durable.n, durable.n == 1 ? "" : "s", durable.discarded,
+                durable.discarded == 1 ? "" : "s");
     if (rc == AE_OK) {
         rc = coordinator_init(&c, x, size, e);
         c.results = res;
+        c.durable = &durable;
         fprintf(stderr, "aesweep run: %s: %s search, %d fold%s, %d rank%s -> %s/results.h5\n",
                 x->job.source, strategy_names[x->job.search.strategy], c.folds,
                 c.folds == 1 ? "" : "s", size, size == 1 ? "" : "s", x->out_dir);
@@ -513,8 +543,14 @@ static int coordinate(const Experiment *x, int size, int fresh, Err *e) {
             fprintf(stderr, "; coordinator CPU %.2f s (%.2f%% of wall time)", cpu,
                     100 * cpu / wall);
         fprintf(stderr, "\n");
+        long trained = c.tasks_done - c.kept;
+        if (trained > 0)
+            fprintf(stderr, "%ld task%s trained, %ld kept from their files; a task file took %.1f "
+                    "ms to write and sync on average\n", trained, trained == 1 ? "" : "s",
+                    c.kept, 1e3 * c.write_seconds / trained);
         coordinator_free(&c);
     }
+    durable_free(&durable);
     if (rc == AE_OK && stop_requested) rc = AE_EINTR;
     return rc;
 }

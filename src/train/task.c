@@ -81,6 +81,18 @@ static double nrmse(const Images *data, const Index *ix, double mse) {
     return hi > lo ? sqrt(mse) / ((hi - lo) / 255.0) : NAN;
 }
 
+void task_report(const TaskResult *r, int trial, int fold, TaskReport *out) {
+    const TrainResult *f = &r->fit;
+    *out = (TaskReport){.trial = trial, .fold = fold, .status = f->status, .epochs = f->epochs,
+                        .best_epoch = f->best_epoch, .train_mse = f->train_mse,
+                        .val_mse = f->val_mse, .val_accuracy = r->val_accuracy,
+                        .latent_accuracy = r->val_latent_accuracy, .objective = NAN,
+                        .seconds = f->seconds, .test_mse = r->test_mse,
+                        .test_accuracy = r->test_accuracy,
+                        .test_latent_accuracy = r->test_latent_accuracy,
+                        .test_nrmse = r->test_nrmse};
+}
+
 void task_result_free(TaskResult *r) {
     train_result_free(&r->fit);
     classifier_result_free(&r->cls);
