@@ -258,20 +258,26 @@ int results_create(const char *path, const ResultsMeta *meta, Results **out, Err
     r->path = strcpy(p, path);
     r->n_folds = meta->folds;
     r->trials = r->folds = r->trial_mem = r->fold_mem = -1;
-    r->file = file_create(path);
+    /* Built under a temporary name and renamed once its layout is on disk, so
+     * that path is either absent or a readable results file, whenever the
+     * process dies. The open file keeps working across the rename. */
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    r->file = file_create(tmp);
     if (r->file < 0) {
-        err_set(e, AE_ERUN, "%s: cannot create (is the folder writable?)", path);
+        err_set(e, AE_ERUN, "%s: cannot create (is the folder writable?)", tmp);
         free(r->path);
         free(r);
         return AE_ERUN;
     }
-    if (contents_create(r, meta) < 0) {
-        err_set(e, AE_ERUN, "%s: cannot write the results layout", path);
+    if (contents_create(r, meta) < 0 || flush(r, e) != AE_OK || rename(tmp, path) != 0) {
+        err_set(e, AE_ERUN, "%s: cannot write the results layout (disk full?)", path);
         results_close(r, NULL);
+        unlink(tmp);
         return AE_ERUN;
     }
     *out = r;
-    return flush(r, e);
+    return AE_OK;
 }
 
 /* /TOP/TRIAL, each created on first use; the caller closes it. */

@@ -127,7 +127,14 @@ int resume_prepare(const Experiment *x, int fresh, DurableSet *d, Err *e) {
         return err_set(e, AE_EINPUT, "%s holds another job's results (job_sha256 %.12s..., this "
                        "job %.12s...): pass --fresh (the old files are kept aside) or use another "
                        "--out", results, sha, x->sha);
-    return scan_tasks(x, d, known, e);
+    int rc = scan_tasks(x, d, known, e);
+    /* An unreadable results.h5 is repaired from task files; with none to show
+     * it is this job's, it may be anything, and is not ours to overwrite. */
+    if (rc == AE_OK && has_results && !known && d->n == 0 && !d->has_best)
+        rc = err_set(e, AE_EINPUT, "%s exists but is not a readable aesweep results file, and "
+                     "no task files of this job are there to rebuild it from: pass --fresh (it "
+                     "is kept aside) or use another --out", results);
+    return rc;
 }
 
 const Durable *durable_find(const DurableSet *d, int trial, int fold, const char *config) {
