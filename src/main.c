@@ -1,6 +1,7 @@
 /* aesweep: hyperparameter search for stacked autoencoders across MPI ranks. */
 #include <cblas.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,9 @@ int cli_blas_threads(int requested) {
 }
 
 int main(int argc, char **argv) {
+    /* A file-size limit (ulimit -f) must fail a write with EFBIG, which every
+     * writer reports with the file's name, not kill the process half-way. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         fputs(usage, stderr);
         return 2;

@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "h5util.h"
@@ -305,8 +308,40 @@ static int curve_write(Results *r, int trial, int fold, const double *curve, int
     return rc;
 }
 
-/* Opens a task file read-only and checks that it holds a /model to copy. */
+/* Is there room to grow the results file by about `bytes`, under both the
+ * file system's free space and the process's file-size limit (ulimit -f)?
+ * HDF5 1.10's H5Ocopy can crash when a write fails half-way, so a copy that
+ * cannot fit is refused before it starts. */
+static int room_for(const char *results_path, off_t bytes, Err *e) {
+    struct stat st;
+    struct statvfs fs;
+    off_t need = bytes + bytes / 8 + (1 << 20); /* HDF5's own overhead, and a margin */
+    off_t size = stat(results_path, &st) == 0 ? st.st_size : 0;
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_FSIZE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY &&
+        (off_t)lim.rlim_cur < size + need)
+        return err_set(e, AE_ERUN, "%s: the file-size limit (%llu bytes) leaves no room for "
+                       "%lld more bytes", results_path, (unsigned long long)lim.rlim_cur,
+                       (long long)need);
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", results_path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = 0;
+    if (statvfs(slash ? dir : ".", &fs) == 0 && (off_t)(fs.f_bavail * fs.f_frsize) < need)
+        return err_set(e, AE_ERUN, "%s: the disk is full (%lld bytes free, %lld needed)",
+                       results_path, (long long)(fs.f_bavail * fs.f_frsize), (long long)need);
+    return AE_OK;
+}
+
+/* Opens a task file read-only and checks that it holds a /model to copy, and
+ * that the results file has room for it. */
 static hid_t task_open(const char *task_file, const char *results_path, Err *e) {
+    struct stat st;
+    if (stat(task_file, &st) != 0) {
+        err_set(e, AE_ERUN, "%s: cannot open the task file %s", results_path, task_file);
+        return -1;
+    }
+    if (room_for(results_path, st.st_size, e)) return -1;
     hid_t src = H5Fopen(task_file, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (src < 0) {
         err_set(e, AE_ERUN, "%s: cannot open the task file %s", results_path, task_file);

@@ -48,8 +48,6 @@ static void catch_signals(void) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
-    /* A file-size limit (ulimit -f) must fail a write, not kill the process. */
-    signal(SIGXFSZ, SIG_IGN);
 }
 
 static double now(void) {
