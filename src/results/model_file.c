@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <hdf5.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -82,26 +83,68 @@ static int sync_path(const char *path) {
     return rc;
 }
 
+/* The whole file is built in memory (HDF5's core driver) and written with plain
+ * write/fsync: a full disk or a file-size limit is then an errno with the file's
+ * name, and never a half-closed HDF5 file (HDF5 1.10 crashes at exit on one). */
+static int build_image(const ModelFileInfo *info, void **image, size_t *size) {
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0 || H5Pset_fapl_core(fapl, 1 << 20, 0) < 0) {
+        if (fapl >= 0) H5Pclose(fapl);
+        return -1;
+    }
+    hid_t f = H5Fcreate("aesweep-model-image", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    if (f < 0) return -1;
+    int rc = contents_write(f, info);
+    if (rc == 0 && H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) rc = -1;
+    ssize_t n = rc == 0 ? H5Fget_file_image(f, NULL, 0) : -1;
+    *image = n > 0 ? malloc((size_t)n) : NULL;
+    if (!*image || H5Fget_file_image(f, *image, (size_t)n) != n) rc = -1;
+    if (H5Fclose(f) < 0) rc = -1;
+    if (rc) {
+        free(*image);
+        *image = NULL;
+    }
+    *size = (size_t)n;
+    return rc;
+}
+
+static int write_all(int fd, const char *p, size_t n) {
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
 int model_file_write(const char *path, const ModelFileInfo *info, Err *e) {
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* our message, not HDF5's stack dump */
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f < 0) return err_set(e, AE_ERUN, "%s: cannot create (is the folder writable?)", tmp);
-    int rc = contents_write(f, info);
-    if (H5Fclose(f) < 0) rc = -1;
-    if (rc != 0) {
-        unlink(tmp);
-        return err_set(e, AE_ERUN, "%s: HDF5 write failed (disk full?)", tmp);
+    void *image;
+    size_t size;
+    if (build_image(info, &image, &size) != 0)
+        return err_set(e, AE_ERUN, "%s: HDF5 could not build the file", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+        free(image);
+        return err_set(e, AE_ERUN, "%s: cannot create: %s", tmp, strerror(errno));
     }
     /* The data must be on disk before the name says the file is complete, and
      * the name on disk before anyone counts the file. */
-    if (sync_path(tmp) != 0) {
+    int bad = write_all(fd, image, size) != 0 || fsync(fd) != 0;
+    int err = errno;
+    free(image);
+    if (close(fd) != 0 && !bad) bad = 1, err = errno;
+    if (bad) {
         unlink(tmp);
-        return err_set(e, AE_ERUN, "%s: cannot sync to disk: %s", tmp, strerror(errno));
+        return err_set(e, AE_ERUN, "%s: cannot write %zu bytes: %s", tmp, size, strerror(err));
     }
     if (rename(tmp, path) != 0) {
-        int err = errno;
+        err = errno;
         unlink(tmp);
         return err_set(e, AE_ERUN, "%s: cannot rename into place: %s", path, strerror(err));
     }

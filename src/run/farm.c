@@ -548,6 +548,8 @@ static int coordinate(const Experiment *x, int size, int fresh, Err *e) {
                     c.kept, 1e3 * c.write_seconds / trained);
         coordinator_free(&c);
     }
+    else if (size > 1) /* the workers wait for word: tell them there is nothing to do */
+        for (int r = 1; r < size; r++) MPI_Send(NULL, 0, MPI_BYTE, r, TAG_STOP, MPI_COMM_WORLD);
     durable_free(&durable);
     if (rc == AE_OK && stop_requested) rc = AE_EINTR;
     return rc;
