@@ -130,19 +130,14 @@ int cmd_bench(int argc, char **argv) {
     Penalty pen = {0};
     int *idx = NULL;
     uint8_t *labels = NULL;
+    int code = 0;
     if (model_init_autoencoder(&m, s, &e) || work_init(&w, &m, batch, 0, &e) ||
         penalty_init(&pen, &cfg.penalty, batch, s->bottleneck, 1, &e) ||
         !(labels = xmalloc((size_t)batch, &e)) ||
         synthetic_images(&im, BENCH_BATCHES * batch, widths[0], &e) ||
         !(idx = xmalloc(sizeof(int) * (size_t)im.n, &e))) {
-        int code = cli_fail(e.code, "bench: %s", e.msg);
-        free(idx);
-        free(labels);
-        penalty_free(&pen);
-        images_free(&im);
-        work_free(&w);
-        model_free(&m);
-        return code;
+        code = cli_fail(e.code, "bench: %s", e.msg);
+        goto done;
     }
     for (int i = 0; i < im.n; i++) idx[i] = i;
     model_init_weights(&m, 1);
@@ -171,11 +166,12 @@ int cmd_bench(int argc, char **argv) {
     printf("],\"batch\":%d,\"threads\":%d,\"samples_per_s\":%.1f,\"gflops\":%.2f,"
            "\"penalty\":\"%s\"}\n",
            batch, threads, sps, sps * flops_per_sample / 1e9, penalty_names[penalty]);
+done:
     free(idx);
     free(labels);
     penalty_free(&pen);
     images_free(&im);
     work_free(&w);
     model_free(&m);
-    return 0;
+    return code;
 }

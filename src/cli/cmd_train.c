@@ -11,28 +11,12 @@
 #include "cli/cli.h"
 #include "model_file.h"
 #include "spec.h"
+#include "stop.h"
 #include "fsutil.h"
 #include "plan.h"
 #include "task_file.h"
 
 #define MAX_SETS 64
-
-static volatile sig_atomic_t stop_requested = 0;
-
-static void on_signal(int sig) {
-    (void)sig;
-    stop_requested = 1;
-}
-
-static void catch_signals(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL);
-}
 
 static void print_epoch(void *ctx, int epoch, int epochs, double train_loss, double val_loss) {
     (void)ctx;
@@ -125,7 +109,7 @@ int cmd_train(int argc, char **argv) {
     job_task_config(&job, (uint64_t)job.seed, 1, &cfg);
     cfg.train.stop = cfg.classifier.stop = &stop_requested;
     cfg.train.on_epoch = print_epoch;
-    catch_signals();
+    stop_on_signals();
     if (task_run(&cfg, &d.data, &train, &val, &d.test, &r, &e)) {
         code = cli_fail(e.code, "%s", e.msg);
         goto done;

@@ -18,6 +18,7 @@
 #include "resume.h"
 #include "run.h"
 #include "sha256.h"
+#include "stop.h"
 
 enum { TAG_TASK = 1, TAG_REPORT, TAG_STOP };
 
@@ -29,26 +30,6 @@ typedef struct {
     int trial, fold, epochs;
     char overrides[OVERRIDES_MAX];
 } TaskMsg;
-
-static volatile sig_atomic_t stop_requested = 0;
-
-/* The first signal asks for a clean stop; a second SIGINT (an impatient ^C)
- * leaves at once. Every file is written under a temporary name and renamed, so
- * even that damages nothing: results.h5 is rebuilt from the task files. */
-static void on_signal(int sig) {
-    if (sig == SIGINT && stop_requested) _exit(AE_EINTR);
-    stop_requested = 1;
-}
-
-static void catch_signals(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL);
-}
 
 static double now(void) {
     struct timespec t;
@@ -560,7 +541,7 @@ int run_search(const RunOptions *o, int *argc, char ***argv) {
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
-    catch_signals();
+    stop_on_signals();
     Experiment x;
     Err e = {0};
     int open_rc = experiment_open(&x, o->job_path, o->sets, o->n_sets, o->out_dir, &e);

@@ -21,6 +21,8 @@ import h5py
 import numpy as np
 import pytest
 
+from modelgroup import forward, layers_of
+
 SRC = Path(os.environ.get("AESWEEP_SRC", Path(__file__).resolve().parents[2]))
 AESWEEP = os.environ.get("AESWEEP", "/work/main/build/aesweep")
 FASHION_DIR = os.environ.get("FASHION_DIR", "/usr/share/datasets/fashion-mnist")
@@ -124,43 +126,6 @@ def trained(request):
     assert not leftovers, f"temporary files left behind: {leftovers}"
     expected = apply_sets(json.loads(JOB.read_text()), sets)
     return out, expected
-
-
-def activation(name, slope):
-    if name == "linear":
-        return lambda z: z
-    if name == "relu":
-        return lambda z: np.maximum(z, 0.0)
-    if name == "leaky_relu":
-        return lambda z: np.where(z > 0.0, z, slope * z)
-    if name == "sigmoid":
-        return lambda z: 1.0 / (1.0 + np.exp(-z))
-    if name == "tanh":
-        return np.tanh
-    raise AssertionError(f"unknown activation {name!r} in the model file")
-
-
-def layers_of(model):
-    n = int(model.attrs["layers"])
-    names = sorted(k for k in model.keys() if k.startswith("layer_"))
-    assert names == [f"layer_{i:02d}" for i in range(n)]
-    return [model[k] for k in names]
-
-
-def forward(model, pixels):
-    """The forward pass rebuilt from the file alone, in float64; returns the
-    output and the code (output of layer bottleneck_layer)."""
-    x = pixels.astype(np.float64) * float(model.attrs["input_scale"])
-    target = x
-    code = None
-    for i, g in enumerate(layers_of(model)):
-        W = g["W"][...].astype(np.float64)
-        b = g["b"][...].astype(np.float64)
-        act = activation(g.attrs["activation"], float(g.attrs["leaky_slope"]))
-        x = act(x @ W.T + b)
-        if i == int(model.attrs["bottleneck_layer"]):
-            code = x
-    return x, target, code
 
 
 def expected_activations(job):

@@ -27,6 +27,8 @@ import h5py
 import numpy as np
 import pytest
 
+from modelgroup import activation, forward, layers_of
+
 SRC = Path(os.environ.get("AESWEEP_SRC", Path(__file__).resolve().parents[2]))
 AESWEEP = os.environ.get("AESWEEP", "/work/main/build/aesweep")
 DEBIAN_FASHION = "/usr/share/datasets/fashion-mnist"
@@ -128,41 +130,6 @@ def test_labels():
 
 
 # ---- the model layout of SPEC §5, rebuilt with numpy -------------------------------
-
-
-def activation(name, slope):
-    if name == "linear":
-        return lambda z: z
-    if name == "relu":
-        return lambda z: np.maximum(z, 0.0)
-    if name == "leaky_relu":
-        return lambda z: np.where(z > 0.0, z, slope * z)
-    if name == "sigmoid":
-        return lambda z: 1.0 / (1.0 + np.exp(-z))
-    if name == "tanh":
-        return np.tanh
-    raise AssertionError(f"unknown activation {name!r} in the model group")
-
-
-def layers_of(model):
-    n = int(model.attrs["layers"])
-    names = sorted(k for k in model.keys() if k.startswith("layer_"))
-    assert names == [f"layer_{i:02d}" for i in range(n)], names
-    return [model[k] for k in names]
-
-
-def forward(model, pixels):
-    """x = pixels * input_scale; y = act(x @ W.T + b) per layer, in float64.
-    Returns the output, the input (the target) and the code."""
-    x = pixels.astype(np.float64) * float(model.attrs["input_scale"])
-    target, code = x, None
-    for i, g in enumerate(layers_of(model)):
-        W = g["W"][...].astype(np.float64)
-        b = g["b"][...].astype(np.float64)
-        x = activation(g.attrs["activation"], float(g.attrs["leaky_slope"]))(x @ W.T + b)
-        if i == int(model.attrs["bottleneck_layer"]):
-            code = x
-    return x, target, code
 
 
 def check_model(model, job, bottleneck):
