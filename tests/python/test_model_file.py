@@ -9,7 +9,6 @@ Run with /usr/bin/python3 -m pytest (Debian's h5py/numpy). Environment:
 AESWEEP (the binary), FASHION_DIR (the IDX folder), TEST_TMP (scratch folder),
 AESWEEP_SRC (the source tree, for the job file).
 """
-import copy
 import gzip
 import json
 import math
@@ -21,6 +20,7 @@ import h5py
 import numpy as np
 import pytest
 
+from jobsets import apply_sets, set_args
 from modelgroup import forward, layers_of
 
 SRC = Path(os.environ.get("AESWEEP_SRC", Path(__file__).resolve().parents[2]))
@@ -56,31 +56,6 @@ def run_aesweep(*args, timeout=300):
         text=True,
         timeout=timeout,
     )
-
-
-def set_args(sets):
-    out = []
-    for s in sets:
-        out += ["--set", s]
-    return out
-
-
-def apply_sets(job, sets):
-    """The job as aesweep should record it: each KEY=VALUE applied, VALUE as JSON
-    when it parses, else as a string (SPEC §2, --set)."""
-    job = copy.deepcopy(job)
-    for s in sets:
-        key, value = s.split("=", 1)
-        try:
-            value = json.loads(value)
-        except ValueError:
-            pass
-        *parents, leaf = key.split(".")
-        node = job
-        for p in parents:
-            node = node.setdefault(p, {})
-        node[leaf] = value
-    return job
 
 
 def all_sets(config_sets):

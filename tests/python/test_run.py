@@ -12,7 +12,6 @@ Run with /usr/bin/python3 -m pytest (Debian's h5py/numpy). Environment:
 AESWEEP (the binary), FASHION_DIR (the IDX folder), TEST_TMP (scratch folder),
 AESWEEP_SRC (the source tree, for the job file).
 """
-import copy
 import gzip
 import hashlib
 import json
@@ -27,6 +26,7 @@ import h5py
 import numpy as np
 import pytest
 
+from jobsets import apply_sets, set_args
 from modelgroup import activation, forward, layers_of
 
 SRC = Path(os.environ.get("AESWEEP_SRC", Path(__file__).resolve().parents[2]))
@@ -59,30 +59,6 @@ pytestmark = pytest.mark.skipif(
 def aesweep(*args, timeout=120):
     return subprocess.run([AESWEEP, *map(str, args)], env=ENV, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, timeout=timeout)
-
-
-def set_args(sets):
-    return [a for s in sets for a in ("--set", s)]
-
-
-def apply_sets(job, sets):
-    """The job as aesweep records it: each KEY=VALUE applied (VALUE as JSON when it
-    parses); data.path and data.dataset replace each other (SPEC §2, --set)."""
-    job = copy.deepcopy(job)
-    for s in sets:
-        key, value = s.split("=", 1)
-        try:
-            value = json.loads(value)
-        except ValueError:
-            pass
-        *parents, leaf = key.split(".")
-        node = job
-        for p in parents:
-            node = node.setdefault(p, {})
-        if parents == ["data"] and leaf in ("path", "dataset"):
-            node.pop("dataset" if leaf == "path" else "path", None)
-        node[leaf] = value
-    return job
 
 
 @pytest.fixture(scope="module")
