@@ -26,6 +26,9 @@ typedef struct {
  * loaded and the rest removed. A folder holding another job's results (by
  * job_sha256) is refused (AE_EINPUT) unless fresh. */
 int resume_prepare(const Experiment *x, int fresh, DurableSet *d, Err *e);
+/* The same refusal, read only (nothing moved or removed), for `validate` to
+ * make before a job waits in a queue; *task_files counts the task files there. */
+int resume_check(const Experiment *x, int *task_files, Err *e);
 /* The durable task (trial, fold) trained with config, or NULL. */
 const Durable *durable_find(const DurableSet *d, int trial, int fold, const char *config);
 void durable_free(DurableSet *d);

@@ -101,6 +101,8 @@ int bisect_round(Bisection *b);
  * evaluated in any of its rounds, which is the last round's best unless an
  * earlier round saw a better point outside the last interval. */
 void bisect_advance(Bisection *b, const double *objective, const int *key);
+/* The most points the last round of a stage can hold (what `validate` plans for). */
+long bisect_last_round_max(const Space *s, int stage, int exhaustive_below, int max_rounds);
 
 /* ---- the driver: strategies as trials ---- */
 

@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 #include "experiment.h"
 #include "results.h"
+#include "resume.h"
 #include "run.h"
 
 #define MAX_SETS 64
@@ -18,37 +19,52 @@ static const char run_usage_text[] =
     "--fresh moves an earlier run in OUT aside (OUT.old.N) and starts over.\n"
     "Stop a run cleanly with kill -USR1 <mpirun pid> (exit code 3; rerun to resume).\n";
 
-int cmd_run(int argc, char **argv) {
-    RunOptions o = {0};
+static const char validate_usage_text[] =
+    "usage: aesweep validate JOB.json [--out DIR] [--resume | --fresh] [--set KEY=VALUE]...\n"
+    "Checks the job as `aesweep run` with the same arguments would, and prints the plan;\n"
+    "no training. With OUT holding another job's results (and no --fresh), exits 2 as\n"
+    "run would: a queued job is checked before it waits.\n";
+
+/* The arguments run and validate share. Returns -1 to go on, else an exit code. */
+static int parse_run_args(int argc, char **argv, const char *usage, RunOptions *o,
+                          const char **sets) {
     int resume = 0;
-    const char *sets[MAX_SETS];
+    memset(o, 0, sizeof *o);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(run_usage_text, stdout);
+            fputs(usage, stdout);
             return 0;
         } else if (!strcmp(a, "--set") && i + 1 < argc) {
-            if (o.n_sets == MAX_SETS) return cli_fail(2, "too many --set (at most %d)", MAX_SETS);
-            sets[o.n_sets++] = argv[++i];
+            if (o->n_sets == MAX_SETS) return cli_fail(2, "too many --set (at most %d)", MAX_SETS);
+            sets[o->n_sets++] = argv[++i];
         } else if (!strcmp(a, "--out") && i + 1 < argc) {
-            o.out_dir = argv[++i];
+            o->out_dir = argv[++i];
         } else if (!strcmp(a, "--fresh")) {
-            o.fresh = 1;
+            o->fresh = 1;
         } else if (!strcmp(a, "--resume")) {
             resume = 1; /* what a rerun does anyway; said aloud, it excludes --fresh */
-        } else if (a[0] == '-' || o.job_path) {
-            fputs(run_usage_text, stderr);
-            return cli_fail(2, "run: unexpected argument '%s'", a);
+        } else if (a[0] == '-' || o->job_path) {
+            fputs(usage, stderr);
+            return cli_fail(2, "%s: unexpected argument '%s'", argv[0], a);
         } else {
-            o.job_path = a;
+            o->job_path = a;
         }
     }
-    if (!o.job_path) {
-        fputs(run_usage_text, stderr);
+    if (!o->job_path) {
+        fputs(usage, stderr);
         return 2;
     }
-    if (resume && o.fresh) return cli_fail(2, "run: --resume and --fresh exclude each other");
-    o.sets = sets;
+    if (resume && o->fresh) return cli_fail(2, "%s: --resume and --fresh exclude each other", argv[0]);
+    o->sets = sets;
+    return -1;
+}
+
+int cmd_run(int argc, char **argv) {
+    RunOptions o;
+    const char *sets[MAX_SETS];
+    int rc = parse_run_args(argc, argv, run_usage_text, &o, sets);
+    if (rc >= 0) return rc;
     cli_blas_threads(0);
     return run_search(&o, &argc, &argv);
 }
@@ -74,13 +90,9 @@ static long print_stages(const Experiment *x) {
     long most = 0;
     for (int k = 0; k < s->n_stages; k++) {
         int d = s->stage_size[k];
-        long per_round = d == 1 ? 3 : 9, last = 1;
-        for (int j = 0; j < d; j++) {
-            const Param *p = &s->param[s->stage[k][j]];
-            long n = p->kind == PARAM_REAL ? 5 : x->job.search.exhaustive_below;
-            if (p->kind == PARAM_VALUES && p->n_values < n) n = p->n_values;
-            last *= n;
-        }
+        long per_round = d == 1 ? 3 : 9;
+        long last = bisect_last_round_max(s, k, x->job.search.exhaustive_below,
+                                          x->job.search.max_rounds);
         long stage_most = per_round * x->job.search.max_rounds + last;
         most += stage_most;
         printf("  stage %d: %s%s%s (at most %d rounds of <= %ld points, then <= %ld)\n", k + 1,
@@ -92,19 +104,19 @@ static long print_stages(const Experiment *x) {
 }
 
 int cmd_validate(int argc, char **argv) {
-    if (argc < 2 || argv[1][0] == '-') {
-        fputs("usage: aesweep validate JOB.json [--set KEY=VALUE]...\n", argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
+    RunOptions o;
     const char *sets[MAX_SETS];
-    int n_sets = 0;
-    for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--set") && i + 1 < argc && n_sets < MAX_SETS) sets[n_sets++] = argv[++i];
-        else return cli_fail(2, "validate: unexpected argument '%s'", argv[i]);
-    }
+    int rc = parse_run_args(argc, argv, validate_usage_text, &o, sets);
+    if (rc >= 0) return rc;
     Experiment x;
     Err e = {0};
-    if (experiment_open(&x, argv[1], sets, n_sets, NULL, &e)) return cli_fail(e.code, "%s", e.msg);
+    int task_files = 0;
+    if (experiment_open(&x, o.job_path, sets, o.n_sets, o.out_dir, &e))
+        return cli_fail(e.code, "%s", e.msg);
+    if (!o.fresh && resume_check(&x, &task_files, &e)) {
+        experiment_close(&x);
+        return cli_fail(e.code, "%s", e.msg);
+    }
     const Job *j = &x.job;
     int folds = j->search.folds;
     printf("job        %s (%s)\n", j->source, j->name);
@@ -131,7 +143,10 @@ int cmd_validate(int argc, char **argv) {
         printf("plan       %ld trials x %d fold%s = %ld tasks + 1 refit\n", trials, folds,
                folds == 1 ? "" : "s", trials * folds);
     }
-    printf("output     %s/results.h5\n", x.out_dir);
+    printf("output     %s/results.h5", x.out_dir);
+    if (o.fresh) printf(" (an earlier run there is moved aside)\n");
+    else if (task_files) printf(" (resumes: %d task file%s there)\n", task_files, task_files == 1 ? "" : "s");
+    else printf("\n");
     experiment_close(&x);
     return 0;
 }

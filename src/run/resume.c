@@ -74,13 +74,18 @@ static int add_task(DurableSet *d, const Durable *t, int *cap) {
     return 0;
 }
 
+/* tNNNNNN_fFF.h5, as experiment_task_path names them. */
+static int is_task_name(const char *name) {
+    int trial, fold, end = 0;
+    return sscanf(name, "t%6d_f%2d.h5%n", &trial, &fold, &end) == 2 && name[end] == 0;
+}
+
 static int scan_tasks(const Experiment *x, DurableSet *d, int known_job, Err *e) {
     DIR *dir = opendir(x->tasks_dir);
     if (!dir) return AE_OK; /* nothing yet */
     int cap = 0, max_epochs = experiment_max_epochs(x), rc = AE_OK;
     struct dirent *ent;
     while (rc == AE_OK && (ent = readdir(dir))) {
-        int trial, fold, end = 0;
         char path[AE_PATH_MAX + 300];
         snprintf(path, sizeof path, "%s/%s", x->tasks_dir, ent->d_name);
         if (strstr(ent->d_name, ".tmp.")) { /* a write that never finished */
@@ -89,8 +94,7 @@ static int scan_tasks(const Experiment *x, DurableSet *d, int known_job, Err *e)
             continue;
         }
         int is_best = !strcmp(ent->d_name, "best.h5");
-        int is_task = sscanf(ent->d_name, "t%6d_f%2d.h5%n", &trial, &fold, &end) == 2 &&
-                      ent->d_name[end] == 0;
+        int is_task = is_task_name(ent->d_name);
         if (!is_best && !is_task) continue;
         Durable t;
         int kept = load_one(x, path, max_epochs, &t);
@@ -113,20 +117,42 @@ static int scan_tasks(const Experiment *x, DurableSet *d, int known_job, Err *e)
     return rc;
 }
 
-int resume_prepare(const Experiment *x, int fresh, DurableSet *d, Err *e) {
-    memset(d, 0, sizeof *d);
-    char results[AE_PATH_MAX + 16];
-    snprintf(results, sizeof results, "%s/results.h5", x->out_dir);
-    int has_results = exists(results), has_tasks = exists(x->tasks_dir);
-    if (fresh) return has_results || has_tasks ? move_aside(x, d, e) : AE_OK;
-    /* Whose folder is it? The results file says, if it can still be read. */
+/* Whose folder is OUT? Its results file says, if it can still be read (*known). */
+static int check_owner(const Experiment *x, const char *results, int *known, Err *e) {
     char sha[65];
     Err ignored = {0};
-    int known = has_results && results_read_sha(results, sha, &ignored) == AE_OK;
-    if (known && strcmp(sha, x->sha) != 0)
+    *known = exists(results) && results_read_sha(results, sha, &ignored) == AE_OK;
+    if (*known && strcmp(sha, x->sha) != 0)
         return err_set(e, AE_EINPUT, "%s holds another job's results (job_sha256 %.12s..., this "
                        "job %.12s...): pass --fresh (the old files are kept aside) or use another "
                        "--out", results, sha, x->sha);
+    return AE_OK;
+}
+
+static void results_path(const Experiment *x, char *path, size_t size) {
+    snprintf(path, size, "%s/results.h5", x->out_dir);
+}
+
+int resume_check(const Experiment *x, int *task_files, Err *e) {
+    char results[AE_PATH_MAX + 16];
+    int known;
+    results_path(x, results, sizeof results);
+    *task_files = 0;
+    if (check_owner(x, results, &known, e)) return e->code;
+    DIR *dir = opendir(x->tasks_dir);
+    struct dirent *ent;
+    while (dir && (ent = readdir(dir))) *task_files += is_task_name(ent->d_name);
+    if (dir) closedir(dir);
+    return AE_OK;
+}
+
+int resume_prepare(const Experiment *x, int fresh, DurableSet *d, Err *e) {
+    memset(d, 0, sizeof *d);
+    char results[AE_PATH_MAX + 16];
+    results_path(x, results, sizeof results);
+    int has_results = exists(results), has_tasks = exists(x->tasks_dir), known;
+    if (fresh) return has_results || has_tasks ? move_aside(x, d, e) : AE_OK;
+    if (check_owner(x, results, &known, e)) return e->code;
     int rc = scan_tasks(x, d, known, e);
     /* An unreadable results.h5 is repaired from task files; with none to show
      * it is this job's, it may be anything, and is not ours to overwrite. */

@@ -143,6 +143,27 @@ static int candidates(const Bisection *b, int j, double *out, int max) {
     return n;
 }
 
+long bisect_last_round_max(const Space *s, int stage, int exhaustive_below, int max_rounds) {
+    int d = s->stage_size[stage];
+    long most = 1;
+    for (int j = 0; j < d; j++) {
+        const Param *p = &s->param[s->stage[stage][j]];
+        double n = 5, lo, hi;
+        if (integral(p)) {
+            /* Each narrowing round halves the interval in scale; narrowing stops
+             * early only with <= exhaustive_below integers left. An interval of
+             * log width w holds the most integers at the top of the range. */
+            full_interval(p, &lo, &hi);
+            double w = (hi - lo) / pow(2, max_rounds);
+            double after = integers_in(p, hi - w, hi);
+            n = fmin(integers_in(p, lo, hi), fmax(exhaustive_below, after));
+            n = fmin(fmax(n, 1), d == 1 ? 512 : 22); /* what candidates() holds */
+        }
+        most *= (long)n;
+    }
+    return most;
+}
+
 static void start_stage(Bisection *b) {
     b->round = 0;
     for (int j = 0; j < b->space->stage_size[b->stage]; j++)

@@ -652,6 +652,70 @@ static void test_no_retraining(void) {
     }
 }
 
+/* ---- 5b. validate's plan: the most points a stage's last round can hold ---- */
+
+/* The objective pulls every stage parameter toward the same fraction t of its
+ * range, in its scale: over many t the last interval lands everywhere. */
+static double toward(const Space *s, const Point *p, double t) {
+    double sum = 0;
+    for (int j = 0; j < s->n_params; j++) {
+        const Param *q = &s->param[j];
+        double lo = q->kind == PARAM_VALUES ? 0 : q->log ? log10(q->min) : q->min;
+        double hi = q->kind == PARAM_VALUES ? q->n_values - 1 : q->log ? log10(q->max) : q->max;
+        double x = q->kind != PARAM_VALUES && q->log ? log10(p->v[j]) : p->v[j];
+        if (!isnan(x)) sum += sq((x - lo) / (hi - lo) - t);
+    }
+    return sum;
+}
+
+static void test_last_round_bound(void) {
+    const char *values = "\"batch_size\": {\"values\": [8, 16, 32, 64, 128, 256, 512]}";
+    struct { const char *space, *stages; int exhaustive_below, max_rounds; long tight; } cases[] = {
+        /* jobs/quickstart.json's stage 2: [8, 64] halved twice holds 15 integers */
+        {"\"bottleneck\": {\"min\": 8, \"max\": 64, \"type\": \"int\"}", "", 4, 2, 15},
+        {"\"bottleneck\": {\"min\": 2, \"max\": 512, \"type\": \"int\", \"scale\": \"log\"}", "",
+         8, 3, 0},
+        {values, "", 2, 1, 0},
+        {"\"bottleneck\": {\"min\": 8, \"max\": 64, \"type\": \"int\"}, "
+         "\"lr\": {\"min\": 1e-4, \"max\": 1e-2, \"scale\": \"log\"}",
+         ", \"stages\": [[\"bottleneck\", \"lr\"]]", 4, 2, 0},
+        {"\"bottleneck\": {\"min\": 1, \"max\": 100, \"type\": \"int\"}, "
+         "\"batch_size\": {\"min\": 16, \"max\": 1024, \"type\": \"int\", \"scale\": \"log\"}",
+         ", \"stages\": [[\"bottleneck\", \"batch_size\"]]", 8, 1, 0},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        char job[1024];
+        snprintf(job, sizeof job,
+                 "{\"search\": {\"strategy\": \"bisection\", \"exhaustive_below\": %d, "
+                 "\"max_rounds\": %d, \"space\": {%s}%s}}",
+                 cases[k].exhaustive_below, cases[k].max_rounds, cases[k].space, cases[k].stages);
+        Fix f;
+        if (!fix_open(&f, job)) continue;
+        long bound = bisect_last_round_max(&f.space, 0, cases[k].exhaustive_below,
+                                           cases[k].max_rounds);
+        int most = 0;
+        for (int t = 0; t <= 40; t++) {
+            Bisection b;
+            Point start;
+            space_defaults(&f.job, &f.space, &start);
+            bisect_init(&b, &f.space, &start, cases[k].exhaustive_below, cases[k].max_rounds, 0);
+            int m, rounds = 0;
+            while ((m = bisect_round(&b)) > 0 && rounds++ < 100) {
+                if (b.final_round && m > most) most = m;
+                double obj[512];
+                for (int i = 0; i < m; i++) obj[i] = toward(&f.space, &b.round_points[i], t / 40.0);
+                bisect_advance(&b, obj, NULL);
+            }
+        }
+        CHECK(most <= bound, "case %zu: a last round of %d points, over the bound %ld", k, most,
+              bound);
+        CHECK(!cases[k].tight || (most == cases[k].tight && bound == cases[k].tight),
+              "case %zu: last round at most %d, bound %ld, expected both %ld", k, most, bound,
+              cases[k].tight);
+        fix_close(&f);
+    }
+}
+
 /* ---- 6. a diverged trial never wins ---- */
 
 static void test_diverged(void) {
@@ -1042,6 +1106,7 @@ int main(void) {
     test_bisection_2d();
     test_bisection_values();
     test_no_retraining();
+    test_last_round_bound();
     test_diverged();
     test_random();
     test_grid();
