@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "h5util.h"
@@ -612,12 +613,23 @@ static hid_t info_open(const char *path, InfoHead *h, Err *e) {
         err_set(e, AE_EINPUT, "%s: not an HDF5 file", path);
         return -1;
     }
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), f = -1;
+#if H5_VERSION_GE(1, 10, 7)
+    /* A running search keeps results.h5 open under HDF5's file lock: a reader
+     * that asked for the lock too could not look at it until the run ended. */
+    if (fapl >= 0) H5Pset_file_locking(fapl, 0, 1);
+#endif
+    if (fapl >= 0) f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    H5Pclose(fapl);
+    if (f < 0) {
+        err_set(e, AE_EINPUT, "%s: HDF5 cannot open it (damaged, or being rewritten?)", path);
+        return -1;
+    }
     char format[64] = "";
-    if (f < 0 || h5u_attr_read_str(f, "format", format, sizeof format) < 0 ||
+    if (h5u_attr_read_str(f, "format", format, sizeof format) < 0 ||
         strcmp(format, "aesweep-results") != 0) {
         err_set(e, AE_EINPUT, "%s: not an aesweep results file (format \"%s\")", path, format);
-        if (f >= 0) H5Fclose(f);
+        H5Fclose(f);
         return -1;
     }
     h5u_attr_read_str(f, "status", h->status, sizeof h->status);
@@ -642,8 +654,7 @@ static void top_print(FILE *out, const InfoHead *h, const TrialRow *rows, hsize_
     free(ranked);
 }
 
-int results_info(const char *path, int top, FILE *out, Err *e) {
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+static int info_once(const char *path, int top, FILE *out, Err *e) {
     InfoHead h = {"?", "?", "?", "min"};
     hid_t f = info_open(path, &h, e);
     if (f < 0) return AE_EINPUT;
@@ -668,6 +679,17 @@ int results_info(const char *path, int top, FILE *out, Err *e) {
     if (fold_mem >= 0) H5Tclose(fold_mem);
     H5Fclose(f);
     return rc;
+}
+
+int results_info(const char *path, int top, FILE *out, Err *e) {
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    /* While a run writes the file, a read can meet it half-way through an
+     * update (about 1 read in 150 does): the next one, a moment later, will not. */
+    for (int attempt = 1;; attempt++) {
+        int rc = info_once(path, top, out, e);
+        if (rc == AE_OK || attempt == 10) return rc;
+        nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);
+    }
 }
 
 int results_read_sha(const char *path, char sha[65], Err *e) {

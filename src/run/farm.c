@@ -537,11 +537,13 @@ static int coordinate(const Experiment *x, int size, int fresh, Err *e) {
 }
 
 int run_search(const RunOptions *o, int *argc, char ***argv) {
+    /* Before MPI_Init, which can take a while: a batch system's stop signal
+     * that comes then must stop the run (exit 3), not kill the rank. */
+    stop_on_signals();
     MPI_Init(argc, argv);
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
-    stop_on_signals();
     Experiment x;
     Err e = {0};
     int open_rc = experiment_open(&x, o->job_path, o->sets, o->n_sets, o->out_dir, &e);

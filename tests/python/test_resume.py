@@ -31,6 +31,8 @@ from pathlib import Path
 import h5py
 import pytest
 
+from jobsets import set_args
+
 SRC = Path(os.environ.get("AESWEEP_SRC", Path(__file__).resolve().parents[2]))
 AESWEEP = os.environ.get("AESWEEP", "/work/main/build/aesweep")
 DEBIAN_FASHION = "/usr/share/datasets/fashion-mnist"
@@ -72,11 +74,8 @@ FIGURES = {"write_ms": []}
 
 
 def run_cmd(out, *extra):
-    cmd = [MPIRUN, "-np", str(RANKS), "--oversubscribe", AESWEEP, "run", str(JOB), "--out",
-           str(out)]
-    for s in SETS:
-        cmd += ["--set", s]
-    return cmd + [str(a) for a in extra]
+    return [MPIRUN, "-np", str(RANKS), "--oversubscribe", AESWEEP, "run", str(JOB), "--out",
+            str(out), *set_args(SETS), *map(str, extra)]
 
 
 def session_pids(sid):
@@ -363,12 +362,27 @@ def test_kill9_then_resume_is_identical(reference, instant):
 # ---- signals ----------------------------------------------------------------------------
 
 
+def watch_while_running(out, seen):
+    """The file a run holds open (under HDF5's lock) can be watched meanwhile: with
+    `aesweep info`, and with h5py when it leaves the lock alone."""
+    r = subprocess.run([AESWEEP, "info", out / "results.h5"], env=ENV, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"^status: +running$", r.stdout, re.M), r.stdout
+    folds = int(re.search(r"^folds: +(\d+) done", r.stdout, re.M).group(1))
+    assert folds >= seen, r.stdout
+    with h5py.File(out / "results.h5", "r", locking=False) as f:
+        assert f.attrs["status"] == "running"
+        assert len(f["folds"]) >= seen
+
+
 def test_sigusr1_exits_3_interrupted_then_resumes(reference):
     out = TMP / "usr1"
     live = Live(out)
     try:
         live.wait_for("4 tasks", lambda: live.done() >= 4)
         seen = live.done()
+        watch_while_running(out, seen)
         t = time.monotonic()
         live.p.send_signal(signal.SIGUSR1)
         rc = live.wait(60)
@@ -507,10 +521,25 @@ def test_truncated_files_are_repaired(reference):
 # ---- another job -----------------------------------------------------------------------
 
 
+def validate(out, *extra):
+    return subprocess.run([AESWEEP, "validate", str(JOB), "--out", str(out),
+                           *set_args(SETS), *extra], capture_output=True, text=True, env=ENV,
+                          timeout=30)
+
+
 def test_changed_job_refused_then_fresh_keeps_old(reference):
     out = TMP / "changed"
     shutil.copytree(reference.parent, out)
     before = tree_digest(out)
+    # validate says beforehand what run will do with the folder, and touches nothing.
+    v = validate(out)
+    assert v.returncode == 0 and f"(resumes: {TOTAL} task files there)" in v.stdout, v.stdout
+    v = validate(out, "--set", "seed=9")
+    assert v.returncode == 2, f"validate of another job's folder: exit {v.returncode}"
+    assert str(out / "results.h5") in v.stderr and "--fresh" in v.stderr, v.stderr
+    v = validate(out, "--set", "seed=9", "--fresh")
+    assert v.returncode == 0 and "moved aside" in v.stdout, v.stdout + v.stderr
+    assert tree_digest(out) == before, "validate changed the folder"
     r = run_to_end(out, "--set", "seed=9", timeout=20)
     assert r.rc == 2, f"another job into a used folder: exit {r.rc}\n{r.stderr}"
     assert str(out / "results.h5") in r.stderr and "--fresh" in r.stderr, r.stderr
