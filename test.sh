@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing (Debian packages), builds, and runs every test:
 #   1. the Release build's ctest suite (unit tests, real Fashion-MNIST, the binary,
-#      the Python reader of model files);
+#      the Python reader of model files, real mpirun runs), then the real Slurm test
+#      (needs root: a private munged + slurmctld + slurmd; SKIPPED otherwise);
 #   2. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer;
 #   3. the fast unit tests and a small `aesweep train` under valgrind.
 # Idempotent and non-interactive. Set AESWEEP_QUICK=1 to run only step 1.
@@ -17,7 +18,10 @@ step "Release build"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$jobs"
 step "ctest (Release)"
-(cd build && ctest --output-on-failure -j "$jobs")
+(cd build && ctest --output-on-failure -j "$jobs" -LE slurm)
+# Its own step, in full: what it checks as it goes, or why it was SKIPPED.
+step "Slurm: a real single-node cluster (tests/slurm/run.sh, about 2 minutes)"
+(cd build && ctest -L slurm --output-on-failure -V | sed -n -e 's/^[0-9]*: //p' -e '/Test *#/p')
 
 [ "${AESWEEP_QUICK:-0}" = 1 ] && exit 0
 
@@ -29,7 +33,7 @@ step "ctest (ASan + UBSan)"
 # told apart by library (tests/lsan_mpi.supp) while aesweep's are all reported.
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0 \
     LSAN_OPTIONS=suppressions="$PWD/../tests/lsan_mpi.supp":print_suppressions=0 \
-    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j "$jobs")
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j "$jobs" -LE slurm)
 
 step "valgrind"
 vg() { valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite "$@"; }
