@@ -55,7 +55,8 @@ static int parse_run_args(int argc, char **argv, const char *usage, RunOptions *
         fputs(usage, stderr);
         return 2;
     }
-    if (resume && o->fresh) return cli_fail(2, "%s: --resume and --fresh exclude each other", argv[0]);
+    if (resume && o->fresh)
+        return cli_fail(2, "%s: --resume and --fresh exclude each other", argv[0]);
     o->sets = sets;
     return -1;
 }
@@ -145,7 +146,8 @@ int cmd_validate(int argc, char **argv) {
     }
     printf("output     %s/results.h5", x.out_dir);
     if (o.fresh) printf(" (an earlier run there is moved aside)\n");
-    else if (task_files) printf(" (resumes: %d task file%s there)\n", task_files, task_files == 1 ? "" : "s");
+    else if (task_files)
+        printf(" (resumes: %d task file%s there)\n", task_files, task_files == 1 ? "" : "s");
     else printf("\n");
     experiment_close(&x);
     return 0;

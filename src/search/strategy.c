@@ -107,6 +107,10 @@ static double integers_in(const Param *p, double lo, double hi) {
     return floor(unscale(p, hi) + 1e-9) - ceil(unscale(p, lo) - 1e-9) + 1;
 }
 
+/* The most candidates per parameter a round of a d-parameter stage holds: the
+ * product must fit round_points (22^2 < 512). */
+static int round_cap(int d) { return d == 1 ? 512 : 22; }
+
 /* The candidate values of stage parameter j for this round. */
 static int candidates(const Bisection *b, int j, double *out, int max) {
     const Param *p = stage_param(b, j);
@@ -157,7 +161,7 @@ long bisect_last_round_max(const Space *s, int stage, int exhaustive_below, int 
             double w = (hi - lo) / pow(2, max_rounds);
             double after = integers_in(p, hi - w, hi);
             n = fmin(integers_in(p, lo, hi), fmax(exhaustive_below, after));
-            n = fmin(fmax(n, 1), d == 1 ? 512 : 22); /* what candidates() holds */
+            n = fmin(fmax(n, 1), round_cap(d));
         }
         most *= (long)n;
     }
@@ -187,7 +191,7 @@ int bisect_round(Bisection *b) {
     if (b->round == 0 && !b->final_round) start_stage(b);
     b->final_round = narrowing_over(b);
     int d = s->stage_size[b->stage];
-    int cap = d == 1 ? 512 : 22; /* 22^2 < 512 */
+    int cap = round_cap(d);
     double c[2][512];
     int n[2] = {1, 1};
     for (int j = 0; j < d; j++) n[j] = candidates(b, j, c[j], cap);
