@@ -26,7 +26,17 @@ typedef struct {
     int trial, fold, rank, epochs;
     double train_mse, val_mse, val_accuracy, objective, seconds;
     int status;
+    double finished; /* s since the run started, when rank 0 got it; NaN: kept from a file */
 } FoldRow;
+
+/* /rounds: one row per bisection round and stage parameter, as the round
+ * started: the interval [lo, hi] in value units (indices for a values list);
+ * chosen: the stage's value, on its last round once the stage has ended. */
+typedef struct {
+    int stage, round, final;
+    const char *param;
+    double lo, hi, chosen;
+} RoundRow;
 
 typedef struct {
     const char *job_json;
@@ -43,6 +53,8 @@ typedef struct {
     const char *config;
     double test_mse, test_accuracy, test_latent_accuracy, test_nrmse;
     int epochs;
+    const int *test_index; /* the test images scored (indices into the test set), */
+    int n_test;            /* written as /best/test_index so analysis can redo it */
 } BestRow;
 
 typedef struct Results Results;
@@ -56,6 +68,8 @@ int results_write_fold(Results *r, const FoldRow *row, const double *curve, int 
 int results_write_trial(Results *r, const TrialRow *row, Err *e);
 /* /best: the attributes, and /best/model copied from the refit's task file. */
 int results_write_best(Results *r, const BestRow *b, const char *task_file, Err *e);
+/* /rounds, rewritten whole (a bisection has a few dozen rounds). */
+int results_write_rounds(Results *r, const RoundRow *rows, int n, Err *e);
 /* Root attribute status: "running", "complete" or "interrupted". */
 int results_set_status(Results *r, const char *status, Err *e);
 int results_close(Results *r, Err *e);

@@ -101,6 +101,8 @@ int bisect_round(Bisection *b);
  * evaluated in any of its rounds, which is the last round's best unless an
  * earlier round saw a better point outside the last interval. */
 void bisect_advance(Bisection *b, const double *objective, const int *key);
+/* The interval of stage parameter j this round, in value units (unrounded). */
+void bisect_interval(const Bisection *b, int j, double *lo, double *hi);
 /* The most points the last round of a stage can hold (what `validate` plans for). */
 long bisect_last_round_max(const Space *s, int stage, int exhaustive_below, int max_rounds);
 
@@ -114,6 +116,16 @@ typedef struct {
     double objective; /* mean over folds; NaN unless TRIAL_OK */
     int status;
 } Trial;
+
+/* One bisection round as it started: the stage's parameters (indices into the
+ * space) and their intervals in value units (indices for values lists); chosen:
+ * the stage's value of each, on its last round once the stage has ended (NaN
+ * before). */
+typedef struct {
+    int stage, round, final, n_params;
+    int param[2];
+    double lo[2], hi[2], chosen[2];
+} RoundLog;
 
 typedef struct {
     const Space *space;
@@ -130,6 +142,8 @@ typedef struct {
     Bisection bis;
     int round_trial[512]; /* bisection: the trial of each round point */
     int n_round, round_pending;
+    RoundLog *rounds;     /* bisection: every round so far, in order */
+    int n_rounds, rounds_cap;
 } Search;
 
 int search_init(Search *s, const Job *job, const Space *space, Err *e);

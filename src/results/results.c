@@ -55,9 +55,16 @@ static const Field trial_fields[] = {
 static const Field fold_fields[] = {
     FF(trial, F_INT),     FF(fold, F_INT),    FF(rank, F_INT),         FF(epochs, F_INT),
     FF(train_mse, F_DBL), FF(val_mse, F_DBL), FF(val_accuracy, F_DBL), FF(objective, F_DBL),
-    FF(seconds, F_DBL),   FF(status, F_INT),
+    FF(seconds, F_DBL),   FF(status, F_INT),  FF(finished, F_DBL),
 };
 #undef FF
+#define RF(f, k) {#f, offsetof(RoundRow, f), k}
+static const Field round_fields[] = {
+    RF(stage, F_INT), RF(round, F_INT),  RF(final, F_INT),   RF(param, F_STR),
+    RF(lo, F_DBL),    RF(hi, F_DBL),     RF(chosen, F_DBL),
+};
+#undef RF
+#define N_ROUND_FIELDS ((int)(sizeof round_fields / sizeof round_fields[0]))
 #define N_TRIAL_FIELDS ((int)(sizeof trial_fields / sizeof trial_fields[0]))
 #define N_FOLD_FIELDS ((int)(sizeof fold_fields / sizeof fold_fields[0]))
 
@@ -436,9 +443,27 @@ int results_write_best(Results *r, const BestRow *b, const char *task_file, Err 
     hid_t g = rc < 0 ? -1 : H5Gcreate2(r->file, "best", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     rc = g < 0 ? -1 : best_attrs_write(g, b);
     if (rc == 0 && src >= 0) rc = model_copy(src, g, "model");
+    if (rc == 0 && b->test_index) {
+        hsize_t n = (hsize_t)b->n_test;
+        rc = h5u_dataset_write(g, "test_index", H5T_STD_I32LE, H5T_NATIVE_INT, 1, &n,
+                               b->test_index);
+    }
     if (g >= 0) H5Gclose(g);
     if (src >= 0) H5Fclose(src);
     if (rc < 0) return err_set(e, AE_ERUN, "%s: cannot write /best", r->path);
+    return flush(r, e);
+}
+
+int results_write_rounds(Results *r, const RoundRow *rows, int n, Err *e) {
+    RoundRow fill;
+    hid_t mem = compound_type(round_fields, N_ROUND_FIELDS, sizeof(RoundRow), 0);
+    int rc = mem < 0 ? -1 : h5u_unlink_if_exists(r->file, "rounds");
+    hid_t d = rc < 0 ? -1 : table_create(r->file, "rounds", round_fields, N_ROUND_FIELDS, mem, &fill);
+    rc = d < 0 ? -1 : 0;
+    for (int i = 0; i < n && rc == 0; i++) rc = table_write_row(d, mem, (hsize_t)i, &rows[i]);
+    if (d >= 0) H5Dclose(d);
+    if (mem >= 0) H5Tclose(mem);
+    if (rc < 0) return err_set(e, AE_ERUN, "%s: cannot write /rounds", r->path);
     return flush(r, e);
 }
 

@@ -131,6 +131,7 @@ typedef struct {
     /* resume: tasks already on disk, and counts */
     const DurableSet *durable;
     long kept;
+    int rounds_written; /* the search's rounds already in /rounds */
     double write_seconds;
     char *buf;
     double *curve;
@@ -213,9 +214,30 @@ static int add_trial(Coordinator *c, int id, Err *e) {
     return AE_OK;
 }
 
+/* /rounds from the search's round log: the intervals of every round so far, and
+ * each finished stage's values. */
+static int write_rounds(Coordinator *c, Err *e) {
+    const Search *s = &c->search;
+    RoundRow *rows = malloc(sizeof *rows * 2 * (size_t)(s->n_rounds + 1));
+    if (!rows) return err_set(e, AE_ERUN, "out of memory");
+    int n = 0;
+    for (int i = 0; i < s->n_rounds; i++) {
+        const RoundLog *r = &s->rounds[i];
+        for (int j = 0; j < r->n_params; j++)
+            rows[n++] = (RoundRow){.stage = r->stage, .round = r->round, .final = r->final,
+                                   .param = s->space->param[r->param[j]].name,
+                                   .lo = r->lo[j], .hi = r->hi[j], .chosen = r->chosen[j]};
+    }
+    c->rounds_written = s->n_rounds;
+    int rc = results_write_rounds(c->results, rows, n, e);
+    free(rows);
+    return rc;
+}
+
 static int release(Coordinator *c, Err *e) {
     int first, n = search_release(&c->search, &first, e);
     if (n < 0) return e->code;
+    if (c->search.n_rounds != c->rounds_written && write_rounds(c, e)) return e->code;
     if (grow(c, first + n, e)) return e->code;
     for (int i = first; i < first + n; i++)
         if (add_trial(c, i, e)) return e->code;
@@ -283,7 +305,9 @@ static void progress(Coordinator *c, const TaskReport *rep) {
     }
 }
 
-static int handle_report(Coordinator *c, const TaskReport *rep, const double *curve, Err *e) {
+/* kept: the task comes from its file (a resumed run), not from training now. */
+static int handle_report(Coordinator *c, const TaskReport *rep, const double *curve, int kept,
+                         Err *e) {
     const Experiment *x = c->x;
     char path[AE_PATH_MAX + 32];
     experiment_task_path(x, rep->trial, rep->fold, path, sizeof path);
@@ -300,7 +324,9 @@ static int handle_report(Coordinator *c, const TaskReport *rep, const double *cu
     FoldRow row = {.trial = rep->trial, .fold = rep->fold, .rank = rep->rank,
                    .epochs = rep->epochs, .train_mse = rep->train_mse, .val_mse = rep->val_mse,
                    .val_accuracy = rep->val_accuracy, .objective = rep->objective,
-                   .seconds = rep->seconds, .status = rep->status};
+                   .seconds = rep->seconds, .status = rep->status,
+                   /* by rank 0's clock alone: workers' clocks may disagree */
+                   .finished = kept ? NAN : now() - c->t0};
     int keep = x->job.output.weights == WEIGHTS_ALL && rep->status != TRAIN_FAILED;
     if (results_write_fold(c->results, &row, curve, rep->epochs, keep ? path : NULL, e))
         return e->code;
@@ -358,7 +384,7 @@ static int pop_task(Coordinator *c, TaskMsg *m, int *rc, Err *e) {
             return 1;
         }
         c->kept++;
-        *rc = handle_report(c, &d->rep, d->curve, e);
+        *rc = handle_report(c, &d->rep, d->curve, 1, e);
     }
     return 0;
 }
@@ -375,7 +401,7 @@ static int farm(Coordinator *c, Err *e) {
         if (c->size == 1) { /* rank 0 trains the tasks itself */
             if (!pop_task(c, c->msg, &rc, e)) continue;
             run_one(c->x, c->msg, 0, &rep, c->curve);
-            rc = handle_report(c, &rep, c->curve, e);
+            rc = handle_report(c, &rep, c->curve, 0, e);
             continue;
         }
         /* First a task for every worker without one, then each worker's next. */
@@ -384,7 +410,7 @@ static int farm(Coordinator *c, Err *e) {
                 if (c->load[r] == held && pop_task(c, c->msg, &rc, e)) dispatch(c, c->msg, r);
         int got;
         if (rc == AE_OK && c->outstanding > 0 && receive(c, &rep, c->curve, &got) >= 0 && got)
-            rc = handle_report(c, &rep, c->curve, e);
+            rc = handle_report(c, &rep, c->curve, 0, e);
     }
     return rc;
 }
@@ -424,7 +450,8 @@ static int refit(Coordinator *c, Err *e) {
                  .sigma = r->sigma, .config = r->config, .test_mse = rep.test_mse,
                  .test_accuracy = rep.test_accuracy,
                  .test_latent_accuracy = rep.test_latent_accuracy, .test_nrmse = rep.test_nrmse,
-                 .epochs = rep.epochs};
+                 .epochs = rep.epochs, .test_index = x->data.test.idx,
+                 .n_test = x->data.test.n};
     char path[AE_PATH_MAX + 32];
     experiment_task_path(x, best, FOLD_REFIT, path, sizeof path);
     if (results_write_best(c->results, &b, path, e)) return e->code;
@@ -512,6 +539,9 @@ static int coordinate(const Experiment *x, int size, int fresh, Err *e) {
         if (rc == AE_OK && !stop_requested) rc = refit(&c, e);
         if (size > 1) stop_workers(&c);
         Err e2 = {0};
+        /* the last stage's values, which no later round has written */
+        if (c.search.strategy == STRATEGY_BISECTION && write_rounds(&c, &e2) && rc == AE_OK)
+            rc = e2.code, *e = e2;
         const char *status = stop_requested ? "interrupted" : rc ? "failed" : "complete";
         if (results_set_status(res, status, &e2) && rc == AE_OK) rc = e2.code, *e = e2;
         if (results_close(res, &e2) && rc == AE_OK) rc = e2.code, *e = e2;

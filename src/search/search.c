@@ -28,6 +28,7 @@ int search_init(Search *s, const Job *job, const Space *space, Err *e) {
 
 void search_free(Search *s) {
     free(s->trials);
+    free(s->rounds);
     memset(s, 0, sizeof *s);
 }
 
@@ -52,12 +53,48 @@ static int find_trial(const Search *s, const Point *p) {
     return -1;
 }
 
+/* A round into the log, as it starts: its stage, its intervals. */
+static int log_round(Search *s, Err *e) {
+    const Bisection *b = &s->bis;
+    if (s->n_rounds == s->rounds_cap) {
+        int cap = s->rounds_cap ? 2 * s->rounds_cap : 16;
+        RoundLog *r = realloc(s->rounds, sizeof *r * (size_t)cap);
+        if (!r) return err_set(e, AE_ERUN, "out of memory");
+        s->rounds = r;
+        s->rounds_cap = cap;
+    }
+    RoundLog *r = &s->rounds[s->n_rounds++];
+    *r = (RoundLog){.stage = b->stage, .round = b->round, .final = b->final_round,
+                    .n_params = s->space->stage_size[b->stage],
+                    .chosen = {NAN, NAN}};
+    for (int j = 0; j < r->n_params; j++) {
+        r->param[j] = s->space->stage[b->stage][j];
+        bisect_interval(b, j, &r->lo[j], &r->hi[j]);
+    }
+    return AE_OK;
+}
+
+/* The round is complete: the strategy takes its best point. When that ends the
+ * stage, the log's last round gets the stage's chosen values. */
+static void advance(Search *s) {
+    Bisection *b = &s->bis;
+    int stage = b->stage;
+    double obj[512];
+    for (int i = 0; i < s->n_round; i++) obj[i] = s->trials[s->round_trial[i]].objective;
+    bisect_advance(b, obj, s->round_trial);
+    if (b->stage != stage && s->n_rounds > 0) {
+        RoundLog *r = &s->rounds[s->n_rounds - 1];
+        for (int j = 0; j < r->n_params; j++) r->chosen[j] = b->held.v[r->param[j]];
+    }
+}
+
 /* The next bisection round whose points are not all known: new points become
  * trials, known ones are reused, and rounds answered entirely by earlier trials
  * advance at once. */
 static int release_round(Search *s, Err *e) {
     while (bisect_round(&s->bis) > 0) {
         Bisection *b = &s->bis;
+        if (log_round(s, e)) return AE_ERUN;
         s->n_round = b->n_round;
         s->round_pending = 0;
         for (int i = 0; i < b->n_round; i++) {
@@ -68,9 +105,7 @@ static int release_round(Search *s, Err *e) {
             s->round_pending += s->trials[t].status == TRIAL_PENDING;
         }
         if (s->round_pending > 0) return AE_OK;
-        double obj[512];
-        for (int i = 0; i < b->n_round; i++) obj[i] = s->trials[s->round_trial[i]].objective;
-        bisect_advance(b, obj, s->round_trial);
+        advance(s);
     }
     s->n_round = 0;
     return AE_OK;
@@ -108,12 +143,7 @@ void search_complete(Search *s, int trial, double objective, int status) {
     if (s->strategy != STRATEGY_BISECTION || !was_pending) return;
     for (int i = 0; i < s->n_round; i++)
         if (s->round_trial[i] == trial) {
-            if (--s->round_pending == 0) {
-                double obj[512];
-                for (int k = 0; k < s->n_round; k++)
-                    obj[k] = s->trials[s->round_trial[k]].objective;
-                bisect_advance(&s->bis, obj, s->round_trial);
-            }
+            if (--s->round_pending == 0) advance(s);
             break;
         }
 }

@@ -147,6 +147,12 @@ static int candidates(const Bisection *b, int j, double *out, int max) {
     return n;
 }
 
+void bisect_interval(const Bisection *b, int j, double *lo, double *hi) {
+    const Param *p = stage_param(b, j);
+    *lo = unscale(p, b->lo[j]);
+    *hi = unscale(p, b->hi[j]);
+}
+
 long bisect_last_round_max(const Space *s, int stage, int exhaustive_below, int max_rounds) {
     int d = s->stage_size[stage];
     long most = 1;

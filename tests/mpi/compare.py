@@ -7,7 +7,8 @@ import sys
 import h5py
 import numpy as np
 
-FREE = {"seconds", "rank"}
+# finished: when rank 0 got the task, by its clock; like seconds, it varies run to run.
+FREE = {"seconds", "rank", "finished"}
 
 
 def same(a, b):
@@ -40,7 +41,12 @@ def walk(group, prefix=""):
 def compare(pa, pb):
     with h5py.File(pa, "r") as a, h5py.File(pb, "r") as b:
         problems = []
-        for name in ("trials", "folds"):
+        for name in ("trials", "folds", "rounds"):
+            if (name in a) != (name in b):
+                problems.append(f"/{name} present in one file only")
+                continue
+            if name not in a:  # /rounds: bisection only
+                continue
             ta, tb = table(a, name), table(b, name)
             for k in ta:
                 if not same(ta[k], tb[k]):

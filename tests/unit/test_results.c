@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "results/h5util.h"
 #include "model_file.h"
 #include "results.h"
 #include "sha256.h"
@@ -91,10 +92,15 @@ static TrialRow trial_row(int trial, double obj, int status, const char *config)
     return t;
 }
 
+static const int TEST_INDEX[5] = {3, 1, 4, 1, 5};
+static const RoundRow ROUNDS[3] = {{0, 0, 0, "lr", 1e-4, 1e-2, NAN},
+                                   {0, 1, 1, "lr", 1e-3, 1e-2, 3e-3},
+                                   {1, 0, 1, "train.optimizer", 0, 3, 2}};
+
 static FoldRow fold_row(int trial, int fold, double x) {
     FoldRow f = {.trial = trial, .fold = fold, .rank = 1 + fold, .epochs = 3 + trial,
                  .train_mse = x, .val_mse = x + 1, .val_accuracy = x + 2, .objective = x + 3,
-                 .seconds = x + 4, .status = trial == 2 ? 1 : 0};
+                 .seconds = x + 4, .status = trial == 2 ? 1 : 0, .finished = x + 5};
     return f;
 }
 
@@ -147,11 +153,16 @@ static int write_all(Fixture *fx) {
     BestRow best = {.trial = 1, .objective = 0.2, .lr = 0.002, .batch_size = 33,
                     .bottleneck = 9, .lambda = 0.1, .sigma = 1.5,
                     .config = config_of(1), .test_mse = 0.25, .test_accuracy = 0.8125,
-                    .test_latent_accuracy = 0.75, .test_nrmse = NAN, .epochs = 12};
+                    .test_latent_accuracy = 0.75, .test_nrmse = NAN, .epochs = 12,
+                    .test_index = TEST_INDEX, .n_test = 5};
     rc |= results_write_best(r, &first, fx->task, &e);
     rc |= results_write_best(r, &best, fx->task, &e); /* replaces the first */
+    /* /rounds is rewritten whole: the second table replaces the first. */
+    RoundRow r1[1] = {{0, 0, 0, "lr", 1e-4, 1e-2, NAN}};
+    rc |= results_write_rounds(r, r1, 1, &e);
+    rc |= results_write_rounds(r, ROUNDS, 3, &e);
     rc |= results_set_status(r, "complete", &e);
-    CHECK(rc == AE_OK, "write_best/set_status: %s", e.msg);
+    CHECK(rc == AE_OK, "write_best/write_rounds/set_status: %s", e.msg);
 
     /* Misuse is an error with the file's name, and leaves the file usable. */
     FoldRow bad = fold_row(1, 3, 0);
@@ -268,7 +279,7 @@ static hid_t fold_mem_type(void) {
 #define I(f) H5Tinsert(t, #f, HOFFSET(FoldRow, f), H5T_NATIVE_INT)
 #define D(f) H5Tinsert(t, #f, HOFFSET(FoldRow, f), H5T_NATIVE_DOUBLE)
     I(trial), I(fold), I(rank), I(epochs), D(train_mse), D(val_mse), D(val_accuracy);
-    D(objective), D(seconds), I(status);
+    D(objective), D(seconds), I(status), D(finished);
 #undef I
 #undef D
     return t;
@@ -335,9 +346,9 @@ static void check_trials(hid_t f) {
 static void check_folds(hid_t f) {
     static const char *const names[] = {"trial",   "fold",         "rank",      "epochs",
                                         "train_mse", "val_mse",    "val_accuracy", "objective",
-                                        "seconds", "status"};
+                                        "seconds", "status", "finished"};
     hid_t d = H5Dopen2(f, "folds", H5P_DEFAULT);
-    check_members(d, names, "iiiidddddi", 10);
+    check_members(d, names, "iiiidddddid", 11);
     hid_t s = H5Dget_space(d);
     hsize_t n = 0;
     H5Sget_simple_extent_dims(s, &n, NULL);
@@ -355,7 +366,7 @@ static void check_folds(hid_t f) {
                       g->epochs == w->epochs && g->status == w->status &&
                       g->train_mse == w->train_mse && g->val_mse == w->val_mse &&
                       g->val_accuracy == w->val_accuracy && g->objective == w->objective &&
-                      g->seconds == w->seconds,
+                      g->seconds == w->seconds && g->finished == w->finished,
                   "fold row (%d, %d): got trial %d fold %d train_mse %g", w->trial, w->fold,
                   g->trial, g->fold, g->train_mse);
         }
@@ -368,6 +379,38 @@ static void check_folds(hid_t f) {
     } else
         CHECK(0, "/folds unreadable");
     H5Tclose(mt);
+    H5Sclose(s);
+    H5Dclose(d);
+}
+
+static void check_rounds(hid_t f) {
+    static const char *const names[] = {"stage", "round", "final", "param", "lo", "hi", "chosen"};
+    hid_t d = H5Dopen2(f, "rounds", H5P_DEFAULT);
+    CHECK(d >= 0, "/rounds missing");
+    if (d < 0) return;
+    check_members(d, names, "iiisddd", 7);
+    hid_t s = H5Dget_space(d);
+    CHECK(H5Sget_simple_extent_npoints(s) == 3, "/rounds: %lld rows, want the second write's 3",
+          (long long)H5Sget_simple_extent_npoints(s));
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(RoundRow)), str = H5Tcopy(H5T_C_S1);
+    H5Tset_size(str, H5T_VARIABLE);
+    H5Tinsert(t, "round", HOFFSET(RoundRow, round), H5T_NATIVE_INT);
+    H5Tinsert(t, "param", HOFFSET(RoundRow, param), str);
+    H5Tinsert(t, "chosen", HOFFSET(RoundRow, chosen), H5T_NATIVE_DOUBLE);
+    RoundRow got[3];
+    memset(got, 0, sizeof got);
+    if (H5Sget_simple_extent_npoints(s) == 3 &&
+        H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, got) >= 0) {
+        for (int i = 0; i < 3; i++)
+            CHECK(got[i].round == ROUNDS[i].round && same(got[i].chosen, ROUNDS[i].chosen) &&
+                      got[i].param && strcmp(got[i].param, ROUNDS[i].param) == 0,
+                  "/rounds row %d: round %d param %s chosen %g", i, got[i].round,
+                  got[i].param ? got[i].param : "(null)", got[i].chosen);
+        h5u_reclaim(t, s, got);
+    } else
+        CHECK(0, "/rounds unreadable");
+    H5Tclose(str);
+    H5Tclose(t);
     H5Sclose(s);
     H5Dclose(d);
 }
@@ -433,6 +476,16 @@ static void check_groups(hid_t f, const Fixture *fx) {
               isnan(attr_double(b, "test_nrmse")),
           "/best test metrics");
     check_attr_str(b, "config", config_of(1));
+    int idx[8] = {0};
+    hid_t d = H5Dopen2(b, "test_index", H5P_DEFAULT), ds = d < 0 ? -1 : H5Dget_space(d);
+    hid_t dt = d < 0 ? -1 : H5Dget_type(d);
+    CHECK(d >= 0 && H5Sget_simple_extent_npoints(ds) == 5 && H5Tequal(dt, H5T_STD_I32LE) > 0 &&
+              H5Dread(d, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, idx) >= 0 &&
+              memcmp(idx, TEST_INDEX, sizeof TEST_INDEX) == 0,
+          "/best/test_index is not the test images scored");
+    if (dt >= 0) H5Tclose(dt);
+    if (ds >= 0) H5Sclose(ds);
+    if (d >= 0) H5Dclose(d);
     H5Gclose(b);
     check_weights(f, "best/model", &fx->ae);
     check_weights(f, "best/model/classifier", &fx->clf);
@@ -450,6 +503,7 @@ static void check_file(const Fixture *fx) {
     check_root(f);
     check_trials(f);
     check_folds(f);
+    check_rounds(f);
     check_groups(f, fx);
     CHECK(H5Fget_obj_count(f, H5F_OBJ_ALL) == 1, "the test leaked HDF5 ids");
     H5Fclose(f);

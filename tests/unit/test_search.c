@@ -271,6 +271,26 @@ static void test_bisection_lr(void) {
         CHECK(f.rounds[r].n_new == new_per_round[r], "round %d: %d new, expected %d", r,
               f.rounds[r].n_new, new_per_round[r]);
     }
+    /* The round log (what /rounds holds): the intervals by hand above, in lr, and
+     * the chosen value on the last round only. */
+    const double lo10[] = {-5, -4, -4}, hi10[] = {-1, -2, -3};
+    CHECK(f.s.n_rounds == 9, "round log: %d rounds, expected 9", f.s.n_rounds);
+    for (int r = 0; r < f.s.n_rounds && r < 9; r++) {
+        const RoundLog *l = &f.s.rounds[r];
+        CHECK(l->stage == 0 && l->round == r && l->final == (r == 8) && l->n_params == 1 &&
+                  l->param[0] == 0 && isnan(l->chosen[0]) == (r < 8),
+              "round log %d: stage %d round %d final %d chosen %g", r, l->stage, l->round,
+              l->final, l->chosen[0]);
+        if (r < 3)
+            CHECK(near(log10(l->lo[0]), lo10[r]) && near(log10(l->hi[0]), hi10[r]),
+                  "round log %d: [%g, %g]", r, l->lo[0], l->hi[0]);
+    }
+    if (f.s.n_rounds == 9) {
+        const RoundLog *l = &f.s.rounds[8];
+        CHECK(near(log10(l->lo[0]), -3.5234375) && near(log10(l->hi[0]), -3.5078125) &&
+                  near(log10(l->chosen[0]), -3.5234375),
+              "round log, last: [%g, %g] chosen %g", l->lo[0], l->hi[0], l->chosen[0]);
+    }
     if (f.n_rounds == 9) { /* the last round: 5 evenly spaced points in log10 */
         for (int k = 0; k < 5; k++)
             CHECK_CLOSE(log10(f.rounds[8].points[k].v[0]), -3.5234375 + k / 256.0, 1e-12,
