@@ -1,0 +1,269 @@
+"""An aesweep results file (SPEC §5) in numpy, and its models rebuilt from the file alone.
+
+    import aesweep_results as ar
+    r = ar.load("runs/quickstart/results.h5")
+    r.trials, r.folds          # numpy structured arrays, one row per trial / task
+    r.job                      # the job spec (dict), as the run recorded it
+    r.curve(trial, fold)       # float64 [epochs, 3]: train_loss, val_loss, val_metric
+    r.best                     # /best's attributes (dict), or None
+    m = r.best_model           # a Model, or None (no /best/model)
+    codes = m.encode(pixels)   # pixels: uint8 [n, 784] as in the IDX files
+    m.decode(codes), m.reconstruct(pixels), m.classify(codes)
+    images, labels = r.test_set()  # the images /best was scored on
+
+Needs only h5py and numpy. A file that a search is still writing can be read
+too: it is opened without HDF5's file lock (locking=False).
+"""
+import gzip
+import json
+import math
+import os
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+DEBIAN_DATASETS = "/usr/share/datasets"
+
+
+# ---- models ---------------------------------------------------------------------------
+
+
+def activation(name, slope=0.01):
+    """The layer activations of SPEC §5 as numpy functions; softmax over the last axis."""
+    if name == "linear":
+        return lambda z: z
+    if name == "relu":
+        return lambda z: np.maximum(z, 0.0)
+    if name == "leaky_relu":
+        return lambda z: np.where(z > 0.0, z, slope * z)
+    if name == "sigmoid":
+        return lambda z: 1.0 / (1.0 + np.exp(-z))
+    if name == "tanh":
+        return np.tanh
+    if name == "softmax":
+        def softmax(z):
+            e = np.exp(z - z.max(axis=-1, keepdims=True))
+            return e / e.sum(axis=-1, keepdims=True)
+        return softmax
+    raise ValueError(f"unknown activation {name!r} in the model group")
+
+
+def layer_groups(group):
+    """The layer_NN subgroups of a model group, in order; checks their numbering."""
+    n = int(group.attrs["layers"])
+    names = sorted(k for k in group.keys() if k.startswith("layer_"))
+    if names != [f"layer_{i:02d}" for i in range(n)]:
+        raise ValueError(f"{group.name}: layers {names}, expected layer_00..layer_{n - 1:02d}")
+    return [group[k] for k in names]
+
+
+class Layer:
+    def __init__(self, g):
+        self.W = g["W"][...].astype(np.float64)  # [out, in], as torch.nn.Linear.weight
+        self.b = g["b"][...].astype(np.float64)
+        self.activation = str(g.attrs["activation"])
+        self.f = activation(self.activation, float(g.attrs.get("leaky_slope", 0.01)))
+
+    def __call__(self, x):
+        return self.f(x @ self.W.T + self.b)
+
+
+def run_layers(layers, x):
+    for layer in layers:
+        x = layer(x)
+    return x
+
+
+class Model:
+    """A model group rebuilt in float64: the autoencoder, and the classifier on its
+    codes when the group has one."""
+
+    def __init__(self, group):
+        self.layers = [Layer(g) for g in layer_groups(group)]
+        self.bottleneck_layer = int(group.attrs["bottleneck_layer"])
+        self.input_scale = float(group.attrs["input_scale"])
+        self.input_dim = int(group.attrs["input_dim"])
+        self.bottleneck = self.layers[self.bottleneck_layer].W.shape[0]
+        self.classifier = ([Layer(g) for g in layer_groups(group["classifier"])]
+                           if "classifier" in group else None)
+
+    def inputs(self, pixels):
+        """uint8 pixels as the network sees them: scaled by input_scale (1/255)."""
+        return np.asarray(pixels, dtype=np.float64) * self.input_scale
+
+    def encode(self, pixels):
+        return run_layers(self.layers[: self.bottleneck_layer + 1], self.inputs(pixels))
+
+    def decode(self, codes):
+        return run_layers(self.layers[self.bottleneck_layer + 1:], np.asarray(codes, np.float64))
+
+    def reconstruct(self, pixels):
+        """The output, on the input's scale ([0, 1] for pixels/255)."""
+        return self.decode(self.encode(pixels))
+
+    def classify(self, codes):
+        """Class probabilities from the codes; None without a classifier."""
+        if self.classifier is None:
+            return None
+        return run_layers(self.classifier, np.asarray(codes, np.float64))
+
+    def mse(self, pixels):
+        """Mean squared reconstruction error over every pixel, as test_mse counts it."""
+        return float(np.mean((self.reconstruct(pixels) - self.inputs(pixels)) ** 2))
+
+
+# ---- data ------------------------------------------------------------------------------
+
+
+def read_idx(path):
+    """An IDX file (raw or .gz) as a numpy array: images [n, rows*cols] uint8, or labels [n]."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    magic = int.from_bytes(raw[:4], "big")
+    if magic == 2051:
+        n, rows, cols = (int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(3))
+        return np.frombuffer(raw, np.uint8, n * rows * cols, 16).reshape(n, rows * cols)
+    if magic == 2049:
+        n = int.from_bytes(raw[4:8], "big")
+        return np.frombuffer(raw, np.uint8, n, 8)
+    raise ValueError(f"{path}: not an IDX images or labels file (magic {magic})")
+
+
+def find_idx(folder, stem):
+    """stem ('t10k-images-idx3-ubyte') in folder, raw or gzipped."""
+    for name in (stem, stem + ".gz"):
+        p = Path(folder) / name
+        if p.is_file():
+            return p
+    raise FileNotFoundError(f"{folder}: no {stem} or {stem}.gz")
+
+
+def data_dir(job):
+    """The folder a job reads: data.path, else Debian's dataset-NAME package."""
+    data = job.get("data", {})
+    return data.get("path") or os.path.join(DEBIAN_DATASETS, data.get("dataset", "fashion-mnist"))
+
+
+def load_test_images(job):
+    folder = data_dir(job)
+    return read_idx(find_idx(folder, "t10k-images-idx3-ubyte")), \
+        read_idx(find_idx(folder, "t10k-labels-idx1-ubyte"))
+
+
+# ---- the results file ------------------------------------------------------------------
+
+
+def text(v):
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def attrs_dict(attrs):
+    out = {}
+    for k, v in attrs.items():
+        if isinstance(v, (bytes, str)):
+            out[k] = text(v)
+        elif np.ndim(v) == 0:
+            out[k] = v.item() if hasattr(v, "item") else v
+        else:
+            out[k] = np.asarray(v)
+    return out
+
+
+class Results:
+    """Everything of a results file but the weights, read at once; models on demand."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        with h5py.File(self.path, "r", locking=False) as f:
+            if text(f.attrs.get("format", "")) != "aesweep-results":
+                raise ValueError(f"{path}: not an aesweep results file")
+            self.attrs = attrs_dict(f.attrs)
+            self.job = json.loads(self.attrs["job"])
+            self.trials = f["trials"][...]
+            self.folds = f["folds"][...]
+            self.curves = {}
+            if "curves" in f:
+                for t, g in f["curves"].items():
+                    for fold, d in g.items():
+                        self.curves[(int(t), int(fold))] = d[...]
+            self.best = attrs_dict(f["best"].attrs) if "best" in f else None
+            self.has_best_model = "best/model" in f
+            self.models = sorted((int(t), int(fold)) for t, g in f["models"].items()
+                                 for fold in g) if "models" in f else []
+            self.test_index = f["best/test_index"][...] if "best/test_index" in f else None
+            self.rounds = f["rounds"][...] if "rounds" in f else None
+        self._best_model = None
+
+    @property
+    def status(self):
+        return self.attrs.get("status", "?")
+
+    @property
+    def objective(self):
+        return self.attrs.get("objective", "objective")
+
+    @property
+    def maximize(self):
+        return self.attrs.get("objective_direction") == "max"
+
+    @property
+    def strategy(self):
+        return self.attrs.get("strategy", "?")
+
+    def curve(self, trial, fold):
+        return self.curves.get((int(trial), int(fold)))
+
+    def ranked(self):
+        """The ok trials (status 0, a finite objective), best first; ties by trial id."""
+        ok = self.trials[(self.trials["status"] == 0) & np.isfinite(self.trials["objective_mean"])]
+        key = -ok["objective_mean"] if self.maximize else ok["objective_mean"]
+        return ok[np.lexsort((ok["trial"], key))]
+
+    def searched(self):
+        """The SPEC §5 parameter columns the search varied (more than one value)."""
+        out = []
+        for name in ("lr", "batch_size", "bottleneck", "lambda", "sigma"):
+            v = self.trials[name]
+            v = v[np.isfinite(v)]
+            if len(np.unique(v)) > 1:
+                out.append(name)
+        return out
+
+    def log_scale(self, name):
+        """Whether the job searched parameter name on a log scale."""
+        space = self.job.get("search", {}).get("space", {})
+        for key, spec in space.items():
+            if key == name or key.split(".")[-1] == name:
+                return isinstance(spec, dict) and spec.get("scale") == "log"
+        return False
+
+    def model(self, trial=None, fold=None):
+        """/best/model (no arguments), or /models/TRIAL/FOLD; None when absent."""
+        where = "best/model" if trial is None else f"models/{int(trial)}/{int(fold)}"
+        with h5py.File(self.path, "r", locking=False) as f:
+            return Model(f[where]) if where in f else None
+
+    @property
+    def best_model(self):
+        if self._best_model is None and self.has_best_model:
+            self._best_model = self.model()
+        return self._best_model
+
+    def test_set(self):
+        """The test images and labels /best was scored on: /best/test_index of the
+        job's test set when the file records it, else the whole test set."""
+        images, labels = load_test_images(self.job)
+        if self.test_index is not None:
+            return images[self.test_index], labels[self.test_index]
+        return images, labels
+
+
+def load(path):
+    return Results(path)
+
+
+def finite(x):
+    return x is not None and isinstance(x, (int, float)) and math.isfinite(x)
