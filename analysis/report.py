@@ -139,8 +139,9 @@ def fig_objective_vs_params(rep):
             m = ok["stage"] == s if bisect else np.ones(len(ok), bool)
             label = (f"stage {s + 1}" + (f": {stage_params[s]}" if s < len(stage_params) else "")
                      if bisect else "trial")
-            ax.scatter(ok[p][m], y[m], s=30, color=colours[k], marker="os^Dv<>p*h"[k % 10],
-                       edgecolors="black", linewidths=0.4, alpha=0.85, label=label)
+            size = 22 + 22 * np.maximum(ok["round"][m], 0) if bisect else 30
+            ax.scatter(ok[p][m], y[m], s=size, color=colours[k], marker="os^Dv<>p*h"[k % 10],
+                       edgecolors="black", linewidths=0.4, alpha=0.75, label=label)
         ax.scatter([best[p]], [best["objective_mean"]], s=170, facecolors="none",
                    edgecolors="red", linewidths=1.6, label=f"best (trial {int(best['trial'])})")
         if r.log_scale(p):
@@ -156,7 +157,8 @@ def fig_objective_vs_params(rep):
                  + (f" ({bad} diverged/failed trials not shown)" if bad else ""))
     rep.save(fig, "objective_vs_params", "Objective against the parameters",
              f"Each ok trial's {objective_label(r)}, mean over its folds; the best is circled in"
-             " red." + (" Colour and marker: the stage that evaluated it." if bisect else ""))
+             " red." + (" Colour and marker: the stage that evaluated it; size: the round (larger"
+                         " is later)." if bisect else ""))
 
 
 def stage_names(r):
