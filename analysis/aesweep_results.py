@@ -24,6 +24,23 @@ import h5py
 import numpy as np
 
 DEBIAN_DATASETS = "/usr/share/datasets"
+SPEC_COLUMNS = ("lr", "batch_size", "bottleneck", "lambda", "sigma")
+
+
+def canon(v):
+    """A parameter value as text, the same whether it came from a column (32.0), the
+    config text ("32") or the job's values list (32): for matching and labels."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def column_of(name):
+    """The /trials column of a searched parameter ("lr", "model.bottleneck"), or None."""
+    last = name.split(".")[-1]
+    return last if last in SPEC_COLUMNS else None
 
 
 # ---- models ---------------------------------------------------------------------------
@@ -222,23 +239,49 @@ class Results:
         key = -ok["objective_mean"] if self.maximize else ok["objective_mean"]
         return ok[np.lexsort((ok["trial"], key))]
 
-    def searched(self):
-        """The SPEC §5 parameter columns the search varied (more than one value)."""
+    @property
+    def space(self):
+        return self.job.get("search", {}).get("space", {})
+
+    def param_values(self, name):
+        """Each trial's value of searched parameter name (as search.space writes it):
+        its /trials column when it has one (float), else the value recorded in
+        /trials.config for its key (text; None where the trial did not set it)."""
+        col = column_of(name)
+        if col is not None:
+            return self.trials[col].astype(np.float64)
         out = []
-        for name in ("lr", "batch_size", "bottleneck", "lambda", "sigma"):
-            v = self.trials[name]
-            v = v[np.isfinite(v)]
-            if len(np.unique(v)) > 1:
+        for config in self.trials["config"]:
+            sets = dict(kv.split("=", 1) for kv in text(config).split() if "=" in kv)
+            v = sets.get(name)
+            out.append(None if v is None else str(json.loads(v)))
+        return np.array(out, dtype=object)
+
+    def param_axis(self, name):
+        """(x per trial, tick labels): numbers as they are; a values list by its index
+        in the list (NaN where unset), with the list as labels."""
+        values = self.space.get(name, {}).get("values") if isinstance(
+            self.space.get(name), dict) else None
+        x = self.param_values(name)
+        if values is None:
+            return x.astype(np.float64), None
+        labels = [canon(v) for v in values]
+        index = {lab: i for i, lab in enumerate(labels)}
+        return np.array([index.get(canon(v), np.nan) for v in x], dtype=np.float64), labels
+
+    def searched(self):
+        """The parameters of search.space that took more than one value, in its order."""
+        out = []
+        for name in self.space:
+            x, _ = self.param_axis(name)
+            if len(np.unique(x[np.isfinite(x)])) > 1:
                 out.append(name)
         return out
 
     def log_scale(self, name):
         """Whether the job searched parameter name on a log scale."""
-        space = self.job.get("search", {}).get("space", {})
-        for key, spec in space.items():
-            if key == name or key.split(".")[-1] == name:
-                return isinstance(spec, dict) and spec.get("scale") == "log"
-        return False
+        spec = self.space.get(name)
+        return isinstance(spec, dict) and spec.get("scale") == "log"
 
     def model(self, trial=None, fold=None):
         """/best/model (no arguments), or /models/TRIAL/FOLD; None when absent."""

@@ -74,13 +74,15 @@ class Report:
 def leaderboard_rows(r, top):
     """The top trials, best first (the objective's direction), as dicts for the table."""
     rows = []
-    params = r.searched() or ["lr", "batch_size", "bottleneck"]
+    params = r.searched() or list(r.space)
+    values = {p: r.param_values(p) for p in params}
     for t in r.ranked()[:top]:
         row = {"trial": int(t["trial"])}
         if r.strategy == "bisection":
             row["stage"], row["round"] = int(t["stage"]), int(t["round"])
-        for p in params:
-            row[p] = float(t[p])
+        for p in params:  # /trials is indexed by trial id
+            v = values[p][int(t["trial"])]
+            row[p] = float(v) if isinstance(v, (float, np.floating)) else v
         row[r.objective] = (float(t["objective_mean"]), float(t["objective_std"]))
         row["epochs"] = float(t["epochs"])
         row["seconds"] = float(t["seconds"])
@@ -134,21 +136,28 @@ def fig_objective_vs_params(rep):
     stages = sorted(set(int(s) for s in ok["stage"])) if bisect else [None]
     colours = stage_colours(len(stages))
     stage_params = stage_names(r)
+    okmask = (r.trials["status"] == 0) & np.isfinite(r.trials["objective_mean"])
     for ax, p in zip(axes[0], params):
+        x, labels = r.param_axis(p)
+        x = x[okmask]
         for k, s in enumerate(stages):
             m = ok["stage"] == s if bisect else np.ones(len(ok), bool)
             label = (f"stage {s + 1}" + (f": {stage_params[s]}" if s < len(stage_params) else "")
                      if bisect else "trial")
             size = 22 + 22 * np.maximum(ok["round"][m], 0) if bisect else 30
-            ax.scatter(ok[p][m], y[m], s=size, color=colours[k], marker="os^Dv<>p*h"[k % 10],
+            ax.scatter(x[m], y[m], s=size, color=colours[k], marker="os^Dv<>p*h"[k % 10],
                        edgecolors="black", linewidths=0.4, alpha=0.75, label=label)
-        ax.scatter([best[p]], [best["objective_mean"]], s=170, facecolors="none",
+        b = int(np.flatnonzero(ok["trial"] == best["trial"])[0])
+        ax.scatter([x[b]], [y[b]], s=170, facecolors="none",
                    edgecolors="red", linewidths=1.6, label=f"best (trial {int(best['trial'])})")
-        if r.log_scale(p):
+        if labels:
+            ax.set_xticks(range(len(labels)))
+            ax.set_xticklabels(labels, fontsize=8)
+        elif r.log_scale(p):
             ax.set_xscale("log")
         if spread > 3:
             ax.set_yscale("log")
-        ax.set_xlabel(PARAM_LABELS.get(p, p) + (" (log scale)" if r.log_scale(p) else ""))
+        ax.set_xlabel(param_label(p) + (" (log scale)" if r.log_scale(p) else ""))
         ax.set_ylabel(f"{r.objective}, mean over folds")
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=7, loc="best")
@@ -161,25 +170,15 @@ def fig_objective_vs_params(rep):
                          " is later)." if bisect else ""))
 
 
+def param_label(name):
+    return PARAM_LABELS.get(ar.column_of(name) or name, name)
+
+
 def stage_names(r):
     """'lr', 'lr, bottleneck', ... per bisection stage, from the job."""
     search = r.job.get("search", {})
     stages = search.get("stages") or [[k] for k in search.get("space", {})]
     return [", ".join(s) for s in stages]
-
-
-def values_of(r, param):
-    """The values list of a searched parameter (for index axes), or None."""
-    for key, spec in r.job.get("search", {}).get("space", {}).items():
-        if key == param and isinstance(spec, dict) and "values" in spec:
-            return [str(v) for v in spec["values"]]
-    return None
-
-
-def trial_column(param):
-    """The /trials column of a searched key, if it has one."""
-    name = param.split(".")[-1]
-    return name if name in ("lr", "batch_size", "bottleneck", "lambda", "sigma") else None
 
 
 def fig_bisection(rep):
@@ -201,29 +200,27 @@ def fig_bisection(rep):
     for ax, (stage, param) in zip(axes[:, 0], panels):
         rows = rounds[(rounds["stage"] == stage) & (np.char.decode(rounds["param"].astype("S"))
                                                      == param)]
-        col = trial_column(param)
+        x, labels = r.param_axis(param)
         for row in rows:
             y = int(row["round"])
             ax.plot([row["lo"], row["hi"]], [y, y], color="tab:blue" if not row["final"]
                     else "tab:orange", lw=6, alpha=0.6, solid_capstyle="butt")
-            if col is not None:
-                pts = r.trials[(r.trials["stage"] == stage) & (r.trials["round"] == y)]
-                ax.scatter(pts[col], np.full(len(pts), y), color="black", s=14, zorder=3)
+            pts = (r.trials["stage"] == stage) & (r.trials["round"] == y)
+            ax.scatter(x[pts], np.full(int(np.sum(pts)), y), color="black", s=14, zorder=3)
         chosen = rows["chosen"][np.isfinite(rows["chosen"])]
         if len(chosen):
             ax.axvline(chosen[-1], color="red", ls="--", lw=1.2,
                        label=f"chosen {fmt(float(chosen[-1]))}")
             ax.legend(fontsize=8, loc="upper right")
-        values = values_of(r, param)
-        if values:
-            ax.set_xticks(range(len(values)))
-            ax.set_xticklabels(values, fontsize=8)
+        if labels:
+            ax.set_xticks(range(len(labels)))
+            ax.set_xticklabels(labels, fontsize=8)
         elif r.log_scale(param):
             ax.set_xscale("log")
         ax.set_yticks(sorted(set(int(v) for v in rows["round"])))
         ax.invert_yaxis()
         ax.set_ylabel("round")
-        ax.set_xlabel(f"stage {stage + 1}: {PARAM_LABELS.get(param, param)}")
+        ax.set_xlabel(f"stage {stage + 1}: {param_label(param)}")
         ax.grid(alpha=0.3, axis="x")
     fig.suptitle("Midpoint bisection: the interval of each round, narrowing to the chosen value")
     fig.tight_layout()

@@ -224,3 +224,22 @@ def test_compare_draws_best_so_far(bisect, plain):
 def compare_module():
     import compare
     return compare
+
+
+def test_a_values_parameter_without_a_column(bisect):
+    """train.optimizer has no /trials column: its values come from /trials.config and
+    sit at their index in the job's list."""
+    space = ('search.space={"lr": {"min": 1e-3, "max": 1e-2, "scale": "log"}, '
+             '"train.optimizer": {"values": ["adam", "sgd", "rmsprop"]}}')
+    path = run_search("analysis_plain.json", TMP / "optimizer",
+                      extra=("--set", space, "--set", "search.trials=6"))
+    r = ar.load(path)
+    assert r.searched() == ["lr", "train.optimizer"]
+    x, labels = r.param_axis("train.optimizer")
+    assert labels == ["adam", "sgd", "rmsprop"]
+    for t, i in zip(r.trials, x):
+        assert f'train.optimizer="{labels[int(i)]}"' in ar.text(t["config"])
+    rows = report.leaderboard_rows(r, 3)
+    assert all(row["train.optimizer"] in labels for row in rows)
+    rep = report.make_report(path, TMP / "report_optimizer")
+    assert "objective_vs_params" in figures_of(rep)
