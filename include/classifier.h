@@ -16,6 +16,7 @@ typedef struct {
     float lr;
     int batch_size, epochs;
     int patience; /* epochs without a better val accuracy; 0: never stop early */
+    float dropout; /* inverted dropout after every hidden layer while training */
     uint64_t seed;
     volatile sig_atomic_t *stop;
 } ClassifierConfig;

@@ -59,6 +59,7 @@ typedef struct {
         IntList hidden;
         double lr;
         int batch_size, epochs, patience;
+        double dropout;
     } classifier;
     struct {
         int strategy, folds, objective, trials, exhaustive_below, max_rounds;

@@ -82,6 +82,7 @@ static const Field fields[] = {
     INT("classifier.batch_size", classifier.batch_size, 1, 1e6),
     INT("classifier.epochs", classifier.epochs, 0, 1e6),
     INT("classifier.patience", classifier.patience, 0, 1e6),
+    NUM("classifier.dropout", classifier.dropout, 0, 1, HI_OPEN),
     OBJ("search"),
     ENUM("search.strategy", search.strategy, strategy_names, STRATEGY_COUNT),
     INT("search.folds", search.folds, 1, 100),
@@ -565,5 +566,6 @@ void job_classifier_config(const Job *job, ClassifierConfig *cfg) {
     cfg->batch_size = job->classifier.batch_size;
     cfg->epochs = job->classifier.epochs;
     cfg->patience = job->classifier.patience;
+    cfg->dropout = (float)job->classifier.dropout;
     cfg->seed = (uint64_t)job->seed;
 }

@@ -91,15 +91,16 @@ int classifier_fit(const ClassifierConfig *cfg, const Features *train, const Fea
     uint8_t *y = xmalloc((size_t)B, e);
     float *best = xmalloc(sizeof(float) * mlp->n_params, e);
     r->curve = xcalloc((size_t)(cfg->epochs > 0 ? cfg->epochs : 1) * 3, sizeof(double), e);
-    if (!order || !y || !best || !r->curve || work_init(&w, mlp, B, 0.0f, e)) {
+    if (!order || !y || !best || !r->curve || work_init(&w, mlp, B, cfg->dropout, e)) {
         free(order), free(y), free(best);
         classifier_result_free(r);
         model_free(mlp);
         return AE_ERUN;
     }
     for (int i = 0; i < train->n; i++) order[i] = i;
-    Rng shuffle;
+    Rng shuffle, drop;
     rng_seed(&shuffle, seed_mix(seed_mix(cfg->seed, RNG_CLASSIFIER), RNG_SHUFFLE));
+    rng_seed(&drop, seed_mix(seed_mix(cfg->seed, RNG_CLASSIFIER), RNG_DROPOUT));
     Optim opt;
     optim_init(&opt, OPT_ADAM, cfg->lr);
     EarlyStop es;
@@ -115,7 +116,7 @@ int classifier_fit(const ClassifierConfig *cfg, const Features *train, const Fea
         for (int i = 0; i < train->n; i += B) {
             int b = train->n - i < B ? train->n - i : B;
             gather(train, order + i, b, w.input, y);
-            model_forward(mlp, &w, b, 0.0f, NULL);
+            model_forward(mlp, &w, b, cfg->dropout, &drop);
             sum += softmax_xent_forward_backward(model_output(mlp, &w), y, w.grad[0], b, C, NULL) * b;
             model_backward(mlp, &w, b, w.grad[0], NULL);
             optim_begin_step(&opt);

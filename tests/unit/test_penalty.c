@@ -191,7 +191,54 @@ static void test_classifier(const Index *train, const Index *val, const Index *t
     task_result_free(&r);
 }
 
+/* classifier.dropout on separable synthetic codes (10 Gaussian clusters in 10-d):
+ * with and without dropout the MLP learns them; dropout changes the weights; the
+ * same seed gives the same weights bit for bit. */
+static int fit_clusters(float dropout, Model *mlp, double *acc) {
+    enum { N = 2000, D = 10, C = 10 };
+    Features tr = {malloc(sizeof(float) * N * D), malloc(N), N, D};
+    Features va = {malloc(sizeof(float) * N * D), malloc(N), N, D};
+    Rng r;
+    rng_seed(&r, 77);
+    for (int i = 0; i < 2 * N; i++) {
+        Features *f = i < N ? &tr : &va;
+        int k = i % N, y = k % C;
+        f->y[k] = (uint8_t)y;
+        for (int j = 0; j < D; j++)
+            f->x[(size_t)k * D + j] = (j == y ? 3.0f : 0.0f) + 0.5f * (float)rng_normal(&r);
+    }
+    ClassifierConfig cfg = {.n_hidden = 3, .hidden = {100, 200, 100}, .lr = 1e-3f,
+                            .batch_size = 64, .epochs = 5, .patience = 0, .seed = 9,
+                            .dropout = dropout};
+    ClassifierResult res;
+    Err e = {0};
+    int rc = classifier_fit(&cfg, &tr, &va, C, mlp, &res, &e);
+    CHECK(rc == AE_OK, "classifier_fit: %s", e.msg);
+    *acc = res.val_accuracy;
+    classifier_result_free(&res);
+    features_free(&tr);
+    features_free(&va);
+    return rc;
+}
+
+static void test_classifier_dropout(void) {
+    Model a, b, c;
+    double acc_a, acc_b, acc_c;
+    if (fit_clusters(0.0f, &a, &acc_a) || fit_clusters(0.1f, &b, &acc_b) ||
+        fit_clusters(0.1f, &c, &acc_c))
+        return;
+    fprintf(stderr, "classifier on clusters: val accuracy %.4f without dropout, %.4f with 0.1\n",
+            acc_a, acc_b);
+    CHECK(acc_a > 0.95 && acc_b > 0.95, "val accuracy %g / %g", acc_a, acc_b);
+    CHECK(memcmp(a.params, b.params, sizeof(float) * a.n_params) != 0,
+          "dropout 0.1 left the weights as without it");
+    CHECK(acc_b == acc_c && memcmp(b.params, c.params, sizeof(float) * b.n_params) == 0,
+          "dropout: the same seed gave different weights");
+    model_free(&a), model_free(&b), model_free(&c);
+}
+
 int main(void) {
+    test_classifier_dropout();
     test_csd_values();
     test_priors();
     Err e = {0};

@@ -80,6 +80,16 @@ static void test_defaults_and_sets(void) {
     TrainConfig c;
     job_train_config(&j, &c);
     CHECK(c.optim.kind == OPT_SGD && c.optim.momentum == 0.9f && c.shape.n_hidden == 2, "config");
+    ClassifierConfig cc;
+    job_classifier_config(&j, &cc);
+    CHECK(cc.dropout == 0.0f, "classifier.dropout defaults to 0: %g", cc.dropout);
+    job_free(&j);
+    const char *drop[] = {"classifier.dropout=0.1"};
+    rc = parse("{}", drop, 1, &j, &e);
+    CHECK(rc == AE_OK, "%s", e.msg);
+    if (rc) return;
+    job_classifier_config(&j, &cc);
+    CHECK(cc.dropout == 0.1f, "classifier.dropout reaches the classifier: %g", cc.dropout);
     job_free(&j);
 }
 
@@ -104,6 +114,7 @@ static void test_errors(void) {
                  "got \"fast\"");
     expect_error("{\"train\": {\"lr\": -1}}", NULL, "train.lr", "got -1");
     expect_error("{\"data\": {\"validation\": 1.5}}", NULL, "data.validation", "(0, 1)");
+    expect_error("{\"classifier\": {\"dropout\": 1}}", NULL, "classifier.dropout", "[0, 1)");
     expect_error("{\"train\": {\"batch_size\": 0}}", NULL, "train.batch_size", "an integer");
     expect_error("{\"model\": {\"bottleneck\": 2.5}}", NULL, "model.bottleneck", "integer");
     expect_error("{\"model\": {\"hidden\": [100, -3]}}", NULL, "model.hidden", "list");
