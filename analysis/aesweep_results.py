@@ -253,9 +253,13 @@ class Results:
         out = []
         for config in self.trials["config"]:
             sets = dict(kv.split("=", 1) for kv in text(config).split() if "=" in kv)
-            v = sets.get(name)
-            out.append(None if v is None else str(json.loads(v)))
-        return np.array(out, dtype=object)
+            v = json.loads(sets[name]) if name in sets else None
+            if isinstance(v, list) and len(v) == 1:  # a range over widths sets [x]
+                v = v[0]
+            out.append(v)
+        if all(v is None or isinstance(v, (int, float)) for v in out):
+            return np.array([np.nan if v is None else float(v) for v in out])
+        return np.array([None if v is None else str(v) for v in out], dtype=object)
 
     def param_axis(self, name):
         """(x per trial, tick labels): numbers as they are; a values list by its index

@@ -21,6 +21,8 @@ typedef struct {
     ParamKind kind;
     double min, max; /* PARAM_REAL, PARAM_INT */
     int log;         /* scale: "log": intervals and means are taken in log10 */
+    int list;        /* the key is a list of widths (model.hidden, classifier.hidden): a
+                        range sets a one-element list, [x] */
     int points;      /* grid: evenly spaced points in its scale (0: not given) */
     int n_values;
     char *values[SEARCH_MAX_VALUES]; /* PARAM_VALUES: compact JSON text of each (owned) */

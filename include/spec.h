@@ -87,8 +87,9 @@ void job_train_config(const Job *job, TrainConfig *cfg);
 void job_classifier_config(const Job *job, ClassifierConfig *cfg);
 
 /* Can search.space set this key? Keys of the table that hold a value, except
- * name, data.dataset/path, search.* and output.*. *is_int tells integer keys. */
-int job_key_searchable(const char *path, int *is_int);
+ * name, data.dataset/path, search.* and output.*. *is_int tells integer keys (lists of
+ * integers too); *is_list, the lists (model.hidden, classifier.hidden). */
+int job_key_searchable(const char *path, int *is_int, int *is_list);
 /* The value of a number key in the parsed job (defaults included); NaN for keys
  * that do not hold a number. */
 double job_number(const Job *job, const char *path);

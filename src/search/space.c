@@ -80,6 +80,13 @@ static int parse_values(const Job *job, Param *p, const cJSON *values, Err *e) {
     return AE_OK;
 }
 
+/* A point's value as the job's JSON: a values entry, an integer, a real, or [x]. */
+static void value_text(const Param *p, double v, char *buf, size_t n) {
+    if (p->kind == PARAM_VALUES) snprintf(buf, n, "%s", p->values[(int)v]);
+    else if (p->kind == PARAM_INT) snprintf(buf, n, p->list ? "[%.0f]" : "%.0f", v);
+    else snprintf(buf, n, "%.17g", v);
+}
+
 static int parse_range(const Job *job, Param *p, const cJSON *entry, int is_int, Err *e) {
     const char *src = job->source;
     if (number_field(entry, "min", src, p->name, &p->min, e) ||
@@ -97,12 +104,15 @@ static int parse_range(const Job *job, Param *p, const cJSON *entry, int is_int,
                                            !strcmp(type->valuestring, "real"))))
         return err_set(e, AE_EINPUT, "%s: search.space.%s.type: expected \"int\" or \"real\"", src,
                        p->name);
+    if (p->list && type && !strcmp(type->valuestring, "real"))
+        return err_set(e, AE_EINPUT, "%s: search.space.%s.type: %s is a list of widths: a range "
+                       "sets [x], an integer", src, p->name, p->key);
     p->kind = is_int || (type && !strcmp(type->valuestring, "int")) ? PARAM_INT : PARAM_REAL;
     char json[64], where[160];
     const double ends[2] = {p->min, p->max};
     for (int k = 0; k < 2; k++) {
         double x = p->kind == PARAM_INT ? floor(ends[k] + 0.5) : ends[k];
-        snprintf(json, sizeof json, "%.17g", x);
+        value_text(p, x, json, sizeof json);
         snprintf(where, sizeof where, "search.space.%s.%s", p->name, k ? "max" : "min");
         if (check_value(job, p->key, json, where, e)) return AE_EINPUT;
     }
@@ -116,7 +126,7 @@ static int parse_param(const Job *job, const cJSON *entry, Param *p, Err *e) {
     int is_int = 0;
     snprintf(p->name, sizeof p->name, "%s", entry->string);
     snprintf(p->key, sizeof p->key, "%s", key_of(entry->string));
-    if (!job_key_searchable(p->key, &is_int)) {
+    if (!job_key_searchable(p->key, &is_int, &p->list)) {
         const char *near = job_nearest_key(p->key);
         return err_set(e, AE_EINPUT,
                        "%s: search.space.%s: not a searchable key (lr, batch_size, bottleneck, "
@@ -248,12 +258,6 @@ int point_equal(const Space *s, const Point *a, const Point *b) {
 }
 
 /* The text of parameter i's value in p, as JSON. */
-static void value_text(const Param *p, double v, char *buf, size_t n) {
-    if (p->kind == PARAM_VALUES) snprintf(buf, n, "%s", p->values[(int)v]);
-    else if (p->kind == PARAM_INT) snprintf(buf, n, "%.0f", v);
-    else snprintf(buf, n, "%.17g", v);
-}
-
 int point_overrides(const Space *s, const Point *p, char *buf, size_t n, const char **sets,
                     int max) {
     int count = 0;

@@ -358,13 +358,14 @@ int job_value_json(const Job *job, const char *path, char *buf, size_t n) {
     return 1;
 }
 
-int job_key_searchable(const char *path, int *is_int) {
+int job_key_searchable(const char *path, int *is_int, int *is_list) {
     const Field *f = field_find(path);
     if (!f || f->type == F_OBJ || f->type == F_RAW) return 0;
     if (!strcmp(path, "name") || !strncmp(path, "data.dataset", 12) || !strcmp(path, "data.path") ||
         !strncmp(path, "search.", 7) || !strncmp(path, "output.", 7))
         return 0;
-    if (is_int) *is_int = f->type == F_INT;
+    if (is_int) *is_int = f->type == F_INT || f->type == F_INTS;
+    if (is_list) *is_list = f->type == F_INTS;
     return 1;
 }
 

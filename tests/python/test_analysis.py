@@ -230,11 +230,20 @@ def test_a_values_parameter_without_a_column(bisect):
     """train.optimizer has no /trials column: its values come from /trials.config and
     sit at their index in the job's list."""
     space = ('search.space={"lr": {"min": 1e-3, "max": 1e-2, "scale": "log"}, '
-             '"train.optimizer": {"values": ["adam", "sgd", "rmsprop"]}}')
+             '"train.optimizer": {"values": ["adam", "sgd", "rmsprop"]}, '
+             '"classifier.hidden": {"min": 1, "max": 400, "type": "int"}}')
     path = run_search("analysis_plain.json", TMP / "optimizer",
-                      extra=("--set", space, "--set", "search.trials=6"))
+                      extra=("--set", space, "--set", "search.trials=6",
+                             "--set", "classifier.epochs=1"))
     r = ar.load(path)
-    assert r.searched() == ["lr", "train.optimizer"]
+    assert r.searched() == ["lr", "train.optimizer", "classifier.hidden"]
+    # a range over a list of widths: the trial sets [x], the analysis reads x
+    widths = r.param_values("classifier.hidden")
+    for t, w in zip(r.trials, widths):
+        assert 1 <= w <= 400 and f"classifier.hidden=[{int(w)}]" in ar.text(t["config"])
+    with h5py.File(path, "r") as f:
+        best = int(f["best"].attrs["trial"])
+        assert f["best/model/classifier/layer_00/W"].shape[0] == int(widths[best])
     x, labels = r.param_axis("train.optimizer")
     assert labels == ["adam", "sgd", "rmsprop"]
     for t, i in zip(r.trials, x):

@@ -1086,11 +1086,41 @@ static void test_space_errors(void) {
         "{\"space\": {\"lr\": {\"min\": 0.001, \"max\": 0.1}, \"train.lr\": {\"min\": 0.01, "
         "\"max\": 0.1}}}",
         "search.space.train.lr", NULL);
+    expect_space_error(
+        "{\"space\": {\"classifier.hidden\": {\"min\": 1, \"max\": 400, \"type\": \"real\"}}}",
+        "search.space.classifier.hidden.type", "[x]");
+    expect_space_error("{\"space\": {\"model.hidden\": {\"min\": 0, \"max\": 400}}}",
+                       "search.space.model.hidden.min", NULL);
 
     /* and the valid forms parse */
     Job j;
     Space s;
     Err e = {0};
+    /* A range over a list of widths sets a one-element list. */
+    const char *widths = "{\"search\": {\"space\": {\"classifier.hidden\": "
+                         "{\"min\": 1, \"max\": 400, \"type\": \"int\"}}}}";
+    if (job_parse(widths, "test.json", NULL, 0, &j, &e) == AE_OK) {
+        int rc = space_parse(&j, &s, &e);
+        CHECK(rc == AE_OK && s.param[0].kind == PARAM_INT && s.param[0].list, "widths: %s", e.msg);
+        if (rc == AE_OK) {
+            Point p = {.v = {150.4}};
+            char buf[256];
+            const char *sets[4];
+            Job pj;
+            CHECK(point_overrides(&s, &p, buf, sizeof buf, sets, 4) == 1 &&
+                      !strcmp(sets[0], "classifier.hidden=[150]"),
+                  "widths override: %s", sets[0]);
+            p.v[0] = 150;
+            rc = point_job(&j, &s, &p, &pj, &e);
+            CHECK(rc == AE_OK && pj.classifier.hidden.n == 1 && pj.classifier.hidden.v[0] == 150,
+                  "widths job: %s", e.msg);
+            if (rc == AE_OK) job_free(&pj);
+            space_free(&s);
+        }
+        job_free(&j);
+    } else {
+        CHECK(0, "widths job: %s", e.msg);
+    }
     const char *ok =
         "{\"search\": {\"strategy\": \"bisection\", \"space\": {"
         "\"lr\": {\"min\": 1e-5, \"max\": 0.1, \"scale\": \"log\"}, "
