@@ -52,16 +52,22 @@ field() { scontrol show job -o "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 # Waits for job $1 to end (at most $2 s) and prints its final state. A job that
 # requeues itself may show FAILED for a moment before it is PENDING again: an end
 # counts when it still holds a second later. Slurm holds a requeued job for two
-# minutes (Reason=BeginTime); the test lets it go at once.
+# minutes (Reason=BeginTime); the test lets it go after 3 s. Not at once: slurmd
+# revokes the old run's credential with a resolution of one second, and a new
+# run started within it is killed ("Job credential revoked").
 wait_job() {
-    local id=$1 limit=$2 t0=$SECONDS state
+    local id=$1 limit=$2 t0=$SECONDS state held=""
     while :; do
         state=$(field "$id" JobState)
         case $state in
         COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE|PREEMPTED)
             sleep 1
             [ "$(field "$id" JobState)" = "$state" ] && { echo "$state"; return 0; } ;;
-        PENDING) [ "$(field "$id" Reason)" = BeginTime ] && scontrol update JobId="$id" StartTime=now ;;
+        PENDING)
+            if [ "$(field "$id" Reason)" = BeginTime ]; then
+                held=${held:-$SECONDS}
+                [ $((SECONDS - held)) -ge 3 ] && scontrol update JobId="$id" StartTime=now && held=""
+            fi ;;
         esac
         [ $((SECONDS - t0)) -lt "$limit" ] || die "job $id still $state after $limit s"
         sleep 0.2
