@@ -27,6 +27,7 @@ typedef struct {
 
 typedef struct {
     char name[128];
+    char description[4096]; /* free text: what the job is for (not in SPEC §3) */
     double seed; /* an integer in [0, 2^53], kept as JSON gives it */
     struct {
         char dataset[64];

@@ -43,6 +43,7 @@ typedef struct {
 
 static const Field fields[] = {
     STR("name", name),
+    STR("description", description),
     NUM("seed", seed, 0, SEED_MAX, 0),
     OBJ("data"),
     STR("data.dataset", data.dataset),
@@ -361,7 +362,7 @@ int job_value_json(const Job *job, const char *path, char *buf, size_t n) {
 int job_key_searchable(const char *path, int *is_int, int *is_list) {
     const Field *f = field_find(path);
     if (!f || f->type == F_OBJ || f->type == F_RAW) return 0;
-    if (!strcmp(path, "name") || !strncmp(path, "data.dataset", 12) || !strcmp(path, "data.path") ||
+    if (!strcmp(path, "name") || !strcmp(path, "description") || !strncmp(path, "data.dataset", 12) || !strcmp(path, "data.path") ||
         !strncmp(path, "search.", 7) || !strncmp(path, "output.", 7))
         return 0;
     if (is_int) *is_int = f->type == F_INT || f->type == F_INTS;
