@@ -384,6 +384,24 @@ static int settable(const char *path) {
     return 0;
 }
 
+/* Where the member of obj that path starts with ends: the dot after the longest
+ * existing member name that is a dotted prefix of path (search.space names such
+ * as "train.epochs" hold dots), else the first dot; NULL when path is the leaf. */
+static char *member_end(const cJSON *obj, char *path) {
+    if (cJSON_GetObjectItemCaseSensitive(obj, path)) return NULL;
+    char *first = strchr(path, '.');
+    for (char *dot = strrchr(path, '.'); dot && dot != first; ) {
+        *dot = 0;
+        int there = cJSON_GetObjectItemCaseSensitive(obj, path) != NULL;
+        *dot = '.';
+        if (there) return dot;
+        char *prev = dot - 1;
+        while (prev > path && *prev != '.') prev--;
+        dot = *prev == '.' ? prev : NULL;
+    }
+    return first;
+}
+
 /* Applies "a.b.c=value": value is JSON when it parses as JSON, else a string. */
 static int apply_set(cJSON *root, const char *set, Err *e) {
     const char *eq = strchr(set, '=');
@@ -402,7 +420,7 @@ static int apply_set(cJSON *root, const char *set, Err *e) {
     if (!value) return err_set(e, AE_ERUN, "out of memory");
     cJSON *obj = root;
     char *key = path;
-    for (char *dot; (dot = strchr(key, '.')); key = dot + 1) {
+    for (char *dot; (dot = member_end(obj, key)); key = dot + 1) {
         *dot = 0;
         cJSON *next = cJSON_GetObjectItemCaseSensitive(obj, key);
         if (!next) next = cJSON_AddObjectToObject(obj, key);

@@ -91,6 +91,16 @@ static void test_defaults_and_sets(void) {
     job_classifier_config(&j, &cc);
     CHECK(cc.dropout == 0.1f, "classifier.dropout reaches the classifier: %g", cc.dropout);
     job_free(&j);
+    /* search.space names may hold dots: --set finds the entry "train.dropout". */
+    const char *dotted[] = {"search.space.train.dropout.max=0.3"};
+    rc = parse("{\"search\": {\"space\": {\"train.dropout\": {\"min\": 0, \"max\": 0.2}}}}",
+               dotted, 1, &j, &e);
+    CHECK(rc == AE_OK, "%s", e.msg);
+    if (rc) return;
+    CHECK(strstr(j.json, "\"train.dropout\":{\"min\":0,\"max\":0.3}") &&
+              !strstr(j.json, "\"train\":{\"dropout\""),
+          "--set into a dotted space name: %s", j.json);
+    job_free(&j);
 }
 
 static void test_data_alternatives(void) {
