@@ -209,8 +209,9 @@ def fig_bisection(rep):
             ax.scatter(x[pts], np.full(int(np.sum(pts)), y), color="black", s=14, zorder=3)
         chosen = rows["chosen"][np.isfinite(rows["chosen"])]
         if len(chosen):
-            ax.axvline(chosen[-1], color="red", ls="--", lw=1.2,
-                       label=f"chosen {fmt(float(chosen[-1]))}")
+            c = float(chosen[-1]) + 0.0  # -0.0, an index, reads as 0
+            name = labels[int(round(c))] if labels else fmt(c)
+            ax.axvline(c, color="red", ls="--", lw=1.2, label=f"chosen {name}")
             ax.legend(fontsize=8, loc="upper right")
         if labels:
             ax.set_xticks(range(len(labels)))

@@ -691,7 +691,7 @@ static double toward(const Space *s, const Point *p, double t) {
 static void test_last_round_bound(void) {
     const char *values = "\"batch_size\": {\"values\": [8, 16, 32, 64, 128, 256, 512]}";
     struct { const char *space, *stages; int exhaustive_below, max_rounds; long tight; } cases[] = {
-        /* jobs/quickstart.json's stage 2: [8, 64] halved twice holds 15 integers */
+        /* [8, 64] halved twice holds 15 integers (jobs/quickstart.json's stage 1) */
         {"\"bottleneck\": {\"min\": 8, \"max\": 64, \"type\": \"int\"}", "", 4, 2, 15},
         {"\"bottleneck\": {\"min\": 2, \"max\": 512, \"type\": \"int\", \"scale\": \"log\"}", "",
          8, 3, 0},
