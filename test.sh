@@ -4,7 +4,8 @@
 #      the Python reader of model files, real mpirun runs), then the real Slurm test
 #      (needs root: a private munged + slurmctld + slurmd; SKIPPED otherwise);
 #   2. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer;
-#   3. the fast unit tests and a small `aesweep train` under valgrind.
+#   3. libFuzzer on the job-spec and IDX readers (clang, ASan + UBSan), 30 s each;
+#   4. the fast unit tests and a small `aesweep train` under valgrind.
 # Idempotent and non-interactive. Set AESWEEP_QUICK=1 to run only step 1.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -34,6 +35,9 @@ step "ctest (ASan + UBSan)"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0 \
     LSAN_OPTIONS=suppressions="$PWD/../tests/lsan_mpi.supp":print_suppressions=0 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j "$jobs" -LE slurm)
+
+step "fuzzing: job specs and IDX files, 30 s each (tests/fuzz/run.sh)"
+tests/fuzz/run.sh 30
 
 step "valgrind"
 vg() { valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite "$@"; }

@@ -8,7 +8,8 @@ set -euo pipefail
 build_pkgs=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libopenblas-dev
             libhdf5-dev libcjson-dev zlib1g-dev dataset-fashion-mnist
             python3 python3-h5py python3-numpy python3-matplotlib python3-sklearn)
-test_pkgs=(python3-pytest python3-torch valgrind munge slurmctld slurmd slurm-client)
+test_pkgs=(python3-pytest python3-torch valgrind munge slurmctld slurmd slurm-client
+           clang libclang-rt-14-dev)
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")
