@@ -227,6 +227,14 @@ def check_task_file(path):
         assert len(f.attrs["job_sha256"]) == 64, path
 
 
+def durable_files(out):
+    """The task files in out, each checked whole and readable."""
+    on_disk = task_files(out)
+    for p in on_disk:
+        check_task_file(p)
+    return on_disk
+
+
 def digest(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
@@ -249,11 +257,14 @@ def status_of(out):
         return f.attrs["status"]
 
 
-def resume_identical(reference, out, *extra):
-    """Reruns the job into out; it must complete as the uninterrupted run did."""
+def resume_identical(reference, out, *extra, found=None):
+    """Reruns the job into out; it must complete as the uninterrupted run did, and
+    (found given) take exactly that many finished tasks from disk."""
     r = run_to_end(out, *extra)
     assert r.rc == 0, f"resume failed ({r.rc}):\n{r.stderr}"
     s = Summary(r.stderr)
+    if found is not None:
+        assert s.found == found, f"{s}; {found} task files were on disk\n{r.stderr}"
     identical(reference, out)
     assert status_of(out) == "complete"
     assert not temp_files(out), f"temporary files left after a complete run: {temp_files(out)}"
@@ -330,18 +341,15 @@ def test_kill9_then_resume_is_identical(reference, instant):
     finally:
         live.kill9()
     assert live.p.returncode == -signal.SIGKILL, live.stderr
-    on_disk = task_files(out)
+    on_disk = durable_files(out)
     temps = temp_files(out)
-    for p in on_disk:
-        check_task_file(p)
     assert len(on_disk) >= seen, "a task reported done is not on disk"
     if instant == "refit":
         assert "best:" not in live.stderr and not (out / "tasks" / "best.h5").exists(), \
             "the kill came after the refit"
         assert len(on_disk) == TOTAL
 
-    r, s = resume_identical(reference, out)
-    assert s.found == len(on_disk), f"{s}; {len(on_disk)} task files were on disk\n{r.stderr}"
+    r, s = resume_identical(reference, out, found=len(on_disk))
     assert s.discarded == len([p for p in temps if p.parent.name == "tasks"]), (s, temps)
     # Retrained = tasks that were being trained at the kill, lost with it. While
     # tasks remain, each worker trains exactly one: at most WORKERS of them.
@@ -394,14 +402,11 @@ def test_sigusr1_exits_3_interrupted_then_resumes(reference):
     assert dt < 10, f"{dt:.1f} s from SIGUSR1 to exit"
     assert "interrupted" in live.stderr
     assert status_of(out) == "interrupted"
-    on_disk = task_files(out)
+    on_disk = durable_files(out)
     assert len(on_disk) >= seen and len(on_disk) < TOTAL
-    for p in on_disk:
-        check_task_file(p)
     with h5py.File(out / "results.h5", "r") as f:  # what was done is in results.h5 too
         assert len(f["folds"]) >= seen
-    r, s = resume_identical(reference, out, "--resume")
-    assert s.found == len(on_disk), s
+    r, s = resume_identical(reference, out, "--resume", found=len(on_disk))
     figure(f"SIGUSR1 to mpirun after {seen} tasks: exit 3 after {dt:.2f} s; "
            f"{len(on_disk)} tasks durable; the resume trained {s.trained}")
 
@@ -422,16 +427,13 @@ def test_sigterm_damages_nothing_then_resumes(reference):
     finally:
         live.kill9()
     assert rc != 0, live.stderr
-    on_disk = task_files(out)
+    on_disk = durable_files(out)
     assert len(on_disk) >= seen
-    for p in on_disk:
-        check_task_file(p)
     try:
         state = f"results.h5 readable, status {status_of(out)}"
     except OSError as exc:  # allowed: it is rebuilt from the task files
         state = f"results.h5 unreadable ({exc})"
-    r, s = resume_identical(reference, out)
-    assert s.found == len(on_disk), s
+    r, s = resume_identical(reference, out, found=len(on_disk))
     figure(f"SIGTERM to mpirun after {seen} tasks: mpirun exit {rc} after {dt:.2f} s, ranks "
            f"gone after {gone:.2f} s; {state}; {len(on_disk)} tasks durable; the resume "
            f"trained {s.trained}")
@@ -461,11 +463,8 @@ def test_second_sigint_leaves_at_once_then_resumes(reference):
         live.kill9()
     assert rc != 0, live.stderr
     assert ranks_gone < 1, f"{ranks_gone:.2f} s from the second SIGINT until the ranks left"
-    on_disk = task_files(out)
-    for p in on_disk:
-        check_task_file(p)
-    r, s = resume_identical(reference, out)
-    assert s.found == len(on_disk), s
+    on_disk = durable_files(out)
+    r, s = resume_identical(reference, out, found=len(on_disk))
     figure(f"second SIGINT to every rank: ranks gone after {ranks_gone:.3f} s, mpirun exit {rc} "
            f"after {dt:.2f} s; {len(on_disk)} tasks durable; the resume trained {s.trained}")
 
@@ -486,12 +485,9 @@ def test_kill9_mpirun_alone_then_resume(reference):
         orphans = time.monotonic() - t
     finally:
         live.kill9()
-    on_disk = task_files(out)
+    on_disk = durable_files(out)
     assert len(on_disk) >= seen
-    for p in on_disk:
-        check_task_file(p)
-    r, s = resume_identical(reference, out)
-    assert s.found == len(on_disk), s
+    r, s = resume_identical(reference, out, found=len(on_disk))
     figure(f"kill -9 of mpirun's process group alone after {seen} tasks: the ranks left "
            f"{orphans:.2f} s later, {len(on_disk)} task files durable; the resume trained "
            f"{s.trained}")
@@ -616,14 +612,11 @@ def test_full_disk_exits_1_and_keeps_what_was_durable(reference):
     results.h5 fills up after a few tasks; the task files written so far stay."""
     out = TMP / "efbig"
     r = run_limited(out, 3000)
-    on_disk = task_files(out)
+    on_disk = durable_files(out)
     assert 0 < len(on_disk) < TOTAL, r.stderr
-    for p in on_disk:
-        check_task_file(p)
     kept = {p.name: digest(p) for p in on_disk}
 
-    r2, s = resume_identical(reference, out)  # no limit now
-    assert s.found == len(on_disk), s
+    r2, s = resume_identical(reference, out, found=len(on_disk))  # no limit now
     for name, d in kept.items():  # resumed, not rewritten
         assert digest(out / "tasks" / name) == d, name
     figure(f"file-size limit 3000 KiB on the ranks: exit {r.rc} ({first_error(r.stderr)}); "
