@@ -21,6 +21,9 @@ int err_set(Err *e, int code, const char *fmt, ...)
 /* Prepends "prefix: " to the message already in e; returns e->code. */
 int err_prefix(Err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Appends to the message already in e (a hint); returns e->code. */
+int err_append(Err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* malloc/calloc that record AE_ERUN in e on failure. */
 void *xmalloc(size_t n, Err *e);
 void *xcalloc(size_t n, size_t size, Err *e);

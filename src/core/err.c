@@ -30,6 +30,16 @@ int err_prefix(Err *e, const char *fmt, ...) {
     return e->code;
 }
 
+int err_append(Err *e, const char *fmt, ...) {
+    if (!e) return AE_ERUN;
+    size_t n = strlen(e->msg);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg + n, sizeof e->msg - n, fmt, ap);
+    va_end(ap);
+    return e->code;
+}
+
 void *xmalloc(size_t n, Err *e) {
     void *p = malloc(n ? n : 1);
     if (!p) err_set(e, AE_ERUN, "out of memory (%zu bytes)", n);

@@ -14,9 +14,11 @@
 
 /* ---- loading -------------------------------------------------------------------- */
 
+/* Anything of that name counts: a folder or a FIFO there is reported by the reader
+ * as what it is, not as a missing file. */
 static int file_exists(const char *path) {
     struct stat st;
-    return stat(path, &st) == 0 && !S_ISDIR(st.st_mode);
+    return stat(path, &st) == 0;
 }
 
 /* Finds NAME-idxK-ubyte in dir as NAME, NAME.gz, or with a dot before "idx" (as some

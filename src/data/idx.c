@@ -9,6 +9,7 @@
 #include <zlib.h>
 
 #include "dataset.h"
+#include "fsutil.h"
 
 #define IDX_MAGIC_LABELS 0x00000801u
 #define IDX_MAGIC_IMAGES 0x00000803u
@@ -19,10 +20,13 @@
 
 /* The first allocation for the payload; it then doubles as data arrives, so a header
  * that claims far more data than the file holds reports truncation instead of asking
- * for terabytes. Fashion-MNIST (47 MB) fits in one step. */
-#define FIRST_ALLOC ((size_t)64 << 20)
+ * for terabytes (or 64 MB for every 16-byte header the fuzzer makes up). */
+#define FIRST_ALLOC ((size_t)4 << 20)
 
 static int open_idx(const char *path, gzFile *gz, Err *e) {
+    *gz = NULL;
+    int rc = check_input_file(path, e); /* a FIFO would block, /dev/zero never end */
+    if (rc) return rc;
     errno = 0;
     *gz = gzopen(path, "rb");
     if (!*gz)
@@ -82,6 +86,9 @@ static int read_header(gzFile gz, const char *path, uint32_t expect_magic, uint3
     size_t len = 4 * (size_t)(1 + ndims);
     long long got = read_some(gz, path, h, len, e);
     if (got < 0) return AE_EINPUT;
+    if (got == 0 && !gzdirect(gz))
+        return err_set(e, AE_EINPUT, "%s: a gzip file with no data in it (cut short or damaged?)",
+                       path);
     if (got == 0) return err_set(e, AE_EINPUT, "%s: empty file, expected an IDX header", path);
     if ((size_t)got < 4)
         return err_set(e, AE_EINPUT, "%s: truncated: expected a 4-byte magic number, got %lld bytes%s",

@@ -245,7 +245,16 @@ static void test_gz_damage(void) {
     /* A folder is not a file. */
     char dir[AE_PATH_MAX];
     snprintf(dir, sizeof dir, "%s/idx_gz", tmp_root);
-    images_fault(dir, strerror(EISDIR), "a folder");
+    images_fault(dir, "is a folder", "a folder");
+    labels_fault(dir, "is a folder", "a folder (labels)");
+    /* A FIFO with no writer would block a plain open forever; /dev/zero never ends. */
+    char fifo[AE_PATH_MAX];
+    tmp_path(fifo, "idx_raw", "fifo");
+    unlink(fifo);
+    CHECK(mkfifo(fifo, 0600) == 0, "mkfifo %s: %s", fifo, strerror(errno));
+    images_fault(fifo, "not a regular file", "a FIFO");
+    images_fault("/dev/zero", "not a regular file", "/dev/zero");
+    labels_fault("/dev/zero", "not a regular file", "/dev/zero (labels)");
 }
 
 /* ---- dataset folders (small synthetic ones) ------------------------------------- */
