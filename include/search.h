@@ -48,6 +48,8 @@ int space_parse(const Job *job, Space *s, Err *e);
 void space_free(Space *s);
 /* Index of the parameter called name, or -1. */
 int space_find(const Space *s, const char *name);
+/* The parameter that sets the job key (train.batch_size), however it is named; or -1. */
+int space_find_key(const Space *s, const char *key);
 
 /* The --set overrides of a point ("train.lr=0.001"), written into buf; sets[i]
  * point into buf. Returns the count, or -1 when buf is too small. */

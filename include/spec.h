@@ -97,6 +97,8 @@ double job_number(const Job *job, const char *path);
 /* The value of a key in the parsed job as JSON text (defaults included); returns
  * 0 for keys that hold no value. */
 int job_value_json(const Job *job, const char *path, char *buf, size_t n);
+/* Did the job file (or a --set) write this key, rather than leave its default? */
+int job_key_given(const Job *job, const char *path);
 /* The known key nearest to path, or NULL when none is close. */
 const char *job_nearest_key(const char *path);
 

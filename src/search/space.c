@@ -34,6 +34,12 @@ int space_find(const Space *s, const char *name) {
     return -1;
 }
 
+int space_find_key(const Space *s, const char *key) {
+    for (int i = 0; i < s->n_params; i++)
+        if (!strcmp(s->param[i].key, key)) return i;
+    return -1;
+}
+
 /* Checks that `key=value` is a valid setting of the job, so that a bad value is
  * reported where it is written (search.space.lr.min) and not when a trial runs. */
 static int check_value(const Job *job, const char *key, const char *json, const char *where,
@@ -56,7 +62,8 @@ static int number_field(const cJSON *entry, const char *field, const char *src, 
                         double *out, Err *e) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(entry, field);
     if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
-        return err_set(e, AE_EINPUT, "%s: search.space.%s.%s: expected a number", src, name, field);
+        return err_set(e, AE_EINPUT, "%s: search.space.%s.%s: expected a number%s", src, name, field,
+                       cJSON_IsNumber(v) ? ", got one beyond the range of a double" : "");
     *out = v->valuedouble;
     return AE_OK;
 }

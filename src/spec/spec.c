@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fsutil.h"
 #include "spec.h"
 
 const char *const strategy_names[STRATEGY_COUNT] = {"grid", "random", "bisection"};
@@ -17,7 +18,7 @@ const char *const weights_names[WEIGHTS_COUNT] = {"best", "all", "none"};
 
 typedef enum { F_OBJ, F_NUM, F_INT, F_STR, F_ENUM, F_INTS, F_RAW } FieldType;
 
-enum { LO_OPEN = 1, HI_OPEN = 2 }; /* range ends that are excluded */
+enum { LO_OPEN = 1, HI_OPEN = 2, WHOLE = 4 }; /* range ends excluded; an integer kept as double */
 
 typedef struct {
     const char *path;
@@ -44,7 +45,7 @@ typedef struct {
 static const Field fields[] = {
     STR("name", name),
     STR("description", description),
-    NUM("seed", seed, 0, SEED_MAX, 0),
+    NUM("seed", seed, 0, SEED_MAX, WHOLE),
     OBJ("data"),
     STR("data.dataset", data.dataset),
     STR("data.path", data.path),
@@ -74,7 +75,9 @@ static const Field fields[] = {
     OBJ("penalty"),
     ENUM("penalty.type", penalty.type, penalty_names, PENALTY_COUNT),
     NUM("penalty.lambda", penalty.lambda, 0, BIG, 0),
-    NUM("penalty.sigma", penalty.sigma, 0, BIG, LO_OPEN),
+    /* Beyond these the kernel is a point or flat at float precision, and the gradient
+     * (~1/sigma^2) leaves float range: the ends are tested finite (test_penalty). */
+    NUM("penalty.sigma", penalty.sigma, 1e-6, 1e6, 0),
     ENUM("penalty.prior", penalty.prior, prior_names, PRIOR_COUNT),
     NUM("penalty.prior_noise", penalty.prior_noise, 0, BIG, 0),
     OBJ("classifier"),
@@ -185,6 +188,10 @@ static int err_unknown(Err *e, const char *src, const char *path) {
 
 /* A short rendering of a JSON value for "got ..." */
 static void show_value(const cJSON *v, char *buf, size_t n) {
+    if (cJSON_IsNumber(v) && !isfinite(v->valuedouble)) { /* 1e999: cJSON would print null */
+        snprintf(buf, n, "a number beyond the range of a double");
+        return;
+    }
     char *s = cJSON_PrintUnformatted(v);
     if (!s) {
         snprintf(buf, n, "?");
@@ -233,7 +240,7 @@ static void names_text(const Field *f, char *buf, size_t n) {
 /* ---- values ------------------------------------------------------------------ */
 
 static int parse_number(const Field *f, const cJSON *v, const char *src, double *out, Err *e) {
-    int integer = f->type != F_NUM;
+    int integer = f->type != F_NUM || (f->open & WHOLE);
     char want[128];
     range_text(f, integer ? "an integer" : "a number", want, sizeof want);
     if (!cJSON_IsNumber(v)) return err_expected(e, src, f->path, v, "%s", want);
@@ -451,6 +458,30 @@ static void where(const char *text, const char *at, int *line, int *col) {
     }
 }
 
+/* What the parser tripped on, for the message: the text there, and a hint for the
+ * usual suspects. */
+static void near_text(const char *at, char *buf, size_t n) {
+    if (!at || !*at) {
+        snprintf(buf, n, " (the text ends early: a missing } or ]?)");
+        return;
+    }
+    static const char *const nonjson[] = {"NaN", "Infinity", "-Infinity", "nan", "inf", "-inf"};
+    for (size_t i = 0; i < sizeof nonjson / sizeof nonjson[0]; i++)
+        if (!strncmp(at, nonjson[i], strlen(nonjson[i]))) {
+            snprintf(buf, n, " at '%s' (JSON has no NaN or Infinity; write a number)", nonjson[i]);
+            return;
+        }
+    char word[24];
+    size_t k = 0;
+    while (k < sizeof word - 1 && at[k] && at[k] != '\n') {
+        word[k] = (unsigned char)at[k] < 0x20 ? ' ' : at[k];
+        k++;
+    }
+    word[k] = 0;
+    snprintf(buf, n, " at '%s%s'%s", word, at[k] && at[k] != '\n' ? "..." : "",
+             at[k] ? "" : " (the text ends there: cut short?)");
+}
+
 static int check_job(const cJSON *root, const char *src, Job *job, Err *e) {
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
     if (cJSON_GetObjectItemCaseSensitive(data, "dataset") &&
@@ -480,8 +511,11 @@ int job_parse(const char *text, const char *source, const char *const *sets, int
     cJSON *root = cJSON_ParseWithOpts(text, &end, 1);
     if (!root) {
         int line, col;
-        where(text, end ? end : cJSON_GetErrorPtr(), &line, &col);
-        return err_set(e, AE_EINPUT, "%s:%d:%d: malformed JSON", source, line, col);
+        const char *at = end ? end : cJSON_GetErrorPtr();
+        where(text, at, &line, &col);
+        char near[96];
+        near_text(at, near, sizeof near);
+        return err_set(e, AE_EINPUT, "%s:%d:%d: malformed JSON%s", source, line, col, near);
     }
     int rc = AE_OK;
     if (!cJSON_IsObject(root))
@@ -501,8 +535,39 @@ int job_parse(const char *text, const char *source, const char *const *sets, int
     return rc;
 }
 
+/* The first byte of text that is not UTF-8 (overlong forms and surrogates included),
+ * or NULL. Names and paths go into HDF5 strings that Python decodes as UTF-8. */
+static const char *bad_utf8(const char *text) {
+    const unsigned char *p = (const unsigned char *)text;
+    while (*p) {
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+        int len = *p >= 0xc2 && *p <= 0xdf ? 2 : *p >= 0xe0 && *p <= 0xef ? 3
+                : *p >= 0xf0 && *p <= 0xf4 ? 4 : 0;
+        if (!len) return (const char *)p;
+        unsigned lo = 0x80, hi = 0xbf; /* the second byte's range */
+        if (*p == 0xe0) lo = 0xa0;
+        if (*p == 0xed) hi = 0x9f;
+        if (*p == 0xf0) lo = 0x90;
+        if (*p == 0xf4) hi = 0x8f;
+        if (p[1] < lo || p[1] > hi) return (const char *)p;
+        for (int k = 2; k < len; k++)
+            if ((p[k] & 0xc0) != 0x80) return (const char *)p;
+        p += len;
+    }
+    return NULL;
+}
+
+/* A job file is a few kilobytes; this bound stops a wrong path (a data file, a log)
+ * from being read whole into memory. */
+#define JOB_MAX_BYTES ((size_t)1 << 20)
+
 int job_load(const char *path, const char *const *sets, int n_sets, Job *job, Err *e) {
     memset(job, 0, sizeof *job);
+    int rc = check_input_file(path, e);
+    if (rc) return rc;
     FILE *f = fopen(path, "rb");
     if (!f) return err_set(e, AE_EINPUT, "%s: cannot open: %s", path, strerror(errno));
     char *text = NULL;
@@ -521,6 +586,12 @@ int job_load(const char *path, const char *const *sets, int n_sets, Job *job, Er
         size_t got = fread(text + n, 1, 4096, f);
         n += got;
         if (got < 4096) break;
+        if (n > JOB_MAX_BYTES) {
+            free(text);
+            fclose(f);
+            return err_set(e, AE_EINPUT, "%s: more than %zu KiB: not a job file", path,
+                           JOB_MAX_BYTES >> 10);
+        }
     }
     int bad = ferror(f);
     fclose(f);
@@ -533,7 +604,16 @@ int job_load(const char *path, const char *const *sets, int n_sets, Job *job, Er
         free(text);
         return err_set(e, AE_EINPUT, "%s: not a text file (NUL byte)", path);
     }
-    int rc = job_parse(text, path, sets, n_sets, job, e);
+    const char *wrong = bad_utf8(text);
+    if (wrong) {
+        int line, col;
+        where(text, wrong, &line, &col);
+        rc = err_set(e, AE_EINPUT, "%s:%d:%d: not UTF-8 text (byte 0x%02x)", path, line, col,
+                     (unsigned char)*wrong);
+        free(text);
+        return rc;
+    }
+    rc = job_parse(text, path, sets, n_sets, job, e);
     free(text);
     return rc;
 }
@@ -544,6 +624,18 @@ void job_free(Job *job) {
     cJSON_Delete(job->stages);
     job->json = NULL;
     job->space = job->stages = NULL;
+}
+
+int job_key_given(const Job *job, const char *path) {
+    cJSON *root = job->json ? cJSON_Parse(job->json) : NULL;
+    const cJSON *node = root;
+    char key[128];
+    snprintf(key, sizeof key, "%s", path);
+    for (char *part = strtok(key, "."); part && node; part = strtok(NULL, "."))
+        node = cJSON_GetObjectItemCaseSensitive(node, part);
+    int given = node != NULL;
+    cJSON_Delete(root);
+    return given;
 }
 
 const char *job_data_dir(const Job *job) {
