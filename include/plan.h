@@ -25,6 +25,18 @@ void job_data_free(JobData *d);
 int job_data_split(const Job *job, const JobData *d, int folds, int fold, Index *train,
                    Index *val, Err *e);
 
+/* The number of images the smallest of the job's splits trains on: fold 0 of
+ * `folds` (the fold with the most validation images), or the holdout when folds is 1.
+ * A split the data cannot make (more folds than a class has images) is AE_EINPUT
+ * naming search.folds or data.validation. */
+int job_data_fit_size(const Job *job, const JobData *d, int folds, int *n, Err *e);
+
+/* AE_EINPUT when batch is larger than the n images a model trains on; the message
+ * names `where` (the key, or the search.space entry that sets it). Callers check the
+ * batch sizes a user wrote: a default that is larger is no error (a batch is then
+ * the whole set), so that a small job needs no batch size of its own. */
+int job_batch_check(const Job *job, const char *where, double batch, int n, Err *e);
+
 /* The seed of task (trial, fold) of a job. */
 uint64_t task_seed(const Job *job, int trial, int fold);
 

@@ -45,6 +45,16 @@ static void print_summary(const TaskResult *r, const char *out) {
     printf("seconds          %.1f\nmodel            %s\n", f->seconds, out);
 }
 
+/* The batch sizes the job wrote must fit in the n training images of the holdout. */
+static int check_batches(const Job *job, int n, Err *e) {
+    static const char *const keys[] = {"train.batch_size", "classifier.batch_size"};
+    for (int i = 0; i < 2; i++)
+        if (job_key_given(job, keys[i]) &&
+            job_batch_check(job, keys[i], job_number(job, keys[i]), n, e))
+            return AE_EINPUT;
+    return AE_OK;
+}
+
 static int train_usage(void) {
     return cli_fail(2, "usage: aesweep train JOB.json [--set KEY=VALUE]... [--out FILE.h5]");
 }
@@ -94,8 +104,8 @@ int cmd_train(int argc, char **argv) {
         out = default_out;
     }
     /* Every check that can fail comes before the training. */
-    if (make_parent_dirs(out, &e) || job_data_load(&job, &d, &e) ||
-        job_data_split(&job, &d, 1, 0, &train, &val, &e)) {
+    if (check_output_file(out, &e) || make_parent_dirs(out, &e) || job_data_load(&job, &d, &e) ||
+        job_data_split(&job, &d, 1, 0, &train, &val, &e) || check_batches(&job, train.n, &e)) {
         code = cli_fail(e.code, "%s", e.msg);
         goto done;
     }

@@ -52,7 +52,8 @@ static void row_norms(const float *a, int N, int d, float *sq) {
 static double log_potential(const float *a, const float *sq_a, const float *b, const float *sq_b,
                             int N, int d, float sigma, float *K) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, N, d, 1.0f, a, d, b, d, 0.0f, K, N);
-    const float c = -1.0f / (4.0f * sigma * sigma);
+    /* in double: sigma * sigma underflows float for sigma below 1e-19 */
+    const float c = (float)(-0.25 / ((double)sigma * sigma));
     float emax = -INFINITY;
     for (int i = 0; i < N; i++) {
         float *row = K + (size_t)i * N;
@@ -92,7 +93,7 @@ double csd_forward_backward(const float *z, const float *p, int N, int d, float 
                             float *K, float *sq_z, float *sq_p, float *dz) {
     row_norms(z, N, d, sq_z);
     row_norms(p, N, d, sq_p);
-    const float inv_s2 = 1.0f / (sigma * sigma);
+    const float inv_s2 = (float)(1.0 / ((double)sigma * sigma));
     /* d log V(z,z)/dz_k = -(1/sigma^2) sum_j w_kj (z_k - z_j)  (both arguments move)
      * d log V(z,p)/dz_k = -(1/(2 sigma^2)) sum_j w'_kj (z_k - p_j)
      * so d D_CS/dz_k = -(1/sigma^2) [sum_j w_kj (z_k - z_j) - sum_j w'_kj (z_k - p_j)] */

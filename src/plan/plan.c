@@ -25,10 +25,7 @@ int job_data_load(const Job *job, JobData *d, Err *e) {
     if (rc && job->data.path[0]) return err_prefix(e, "%s: data.path", job->source);
     if (rc) {
         err_prefix(e, "%s: data.dataset \"%s\"", job->source, job->data.dataset);
-        size_t n = strlen(e->msg);
-        snprintf(e->msg + n, sizeof e->msg - n, " (Debian package dataset-%s installed?)",
-                 job->data.dataset);
-        return rc;
+        return err_append(e, " (Debian package dataset-%s installed?)", job->data.dataset);
     }
     uint64_t seed = (uint64_t)job->seed;
     rc = subset(&d->data.train, job->data.train_limit, seed_mix(seed, RNG_SUBSET_TRAIN),
@@ -55,6 +52,27 @@ int job_data_split(const Job *job, const JobData *d, int folds, int fold, Index 
     if (folds == 1)
         return index_holdout(labels, &d->train, job->data.validation, seed, train, val, e);
     return index_fold(labels, &d->train, folds, fold, seed, train, val, e);
+}
+
+int job_data_fit_size(const Job *job, const JobData *d, int folds, int *n, Err *e) {
+    Index train, val;
+    int rc = job_data_split(job, d, folds, 0, &train, &val, e);
+    *n = train.n;
+    index_free(&train);
+    index_free(&val);
+    if (rc == AE_EINPUT && folds > 1) {
+        err_prefix(e, "%s: search.folds", job->source);
+        return err_append(e, " (in the %d training images; fewer folds, or a larger "
+                          "data.train_limit)", d->train.n);
+    }
+    if (rc == AE_EINPUT) return err_prefix(e, "%s: data.validation", job->source);
+    return rc;
+}
+
+int job_batch_check(const Job *job, const char *where, double batch, int n, Err *e) {
+    if (batch <= n) return AE_OK;
+    return err_set(e, AE_EINPUT, "%s: %s: a batch of %.0f is more than the %d images a model "
+                   "trains on in the smallest split", job->source, where, batch, n);
 }
 
 uint64_t task_seed(const Job *job, int trial, int fold) {

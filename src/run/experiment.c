@@ -9,6 +9,39 @@
 #include "fsutil.h"
 #include "task_file.h"
 
+/* The largest batch a key can take: its search.space entry's, or the job's own
+ * when the job wrote it (0: a default, which adapts to small data). */
+static double largest_batch(const Experiment *x, const char *key, char *where, size_t n) {
+    int k = space_find_key(&x->space, key);
+    if (k < 0) {
+        snprintf(where, n, "%s", key);
+        return job_key_given(&x->job, key) ? job_number(&x->job, key) : 0;
+    }
+    const Param *p = &x->space.param[k];
+    double most = p->max;
+    if (p->kind == PARAM_VALUES) {
+        most = 0;
+        for (int i = 0; i < p->n_values; i++) most = fmax(most, atof(p->values[i]));
+    }
+    snprintf(where, n, "search.space.%s%s", p->name, p->kind == PARAM_VALUES ? ".values" : ".max");
+    return most;
+}
+
+/* Checks that need the data: every split can be made, and a batch size the user
+ * wrote fits in the smallest one (SPEC §6: reported before anything runs). */
+static int check_data_fits(const Experiment *x, Err *e) {
+    int n;
+    int rc = job_data_fit_size(&x->job, &x->data, x->job.search.folds, &n, e);
+    static const char *const keys[] = {"train.batch_size", "classifier.batch_size"};
+    for (int i = 0; !rc && i < 2; i++) {
+        char where[128];
+        double batch = largest_batch(x, keys[i], where, sizeof where);
+        if (i == 1 && x->job.classifier.epochs == 0) break;
+        rc = job_batch_check(&x->job, where, batch, n, e);
+    }
+    return rc;
+}
+
 int experiment_open(Experiment *x, const char *job_path, const char *const *sets, int n_sets,
                     const char *out_dir, Err *e) {
     memset(x, 0, sizeof *x);
@@ -20,7 +53,10 @@ int experiment_open(Experiment *x, const char *job_path, const char *const *sets
                 snprintf(x->tasks_dir, sizeof x->tasks_dir, "%s/tasks", dir) >=
                     (int)sizeof x->tasks_dir))
         rc = err_set(e, AE_EINPUT, "%s: output.dir: path too long", job_path);
+    if (!rc && check_output_dir(x->out_dir, e))
+        rc = out_dir ? err_prefix(e, "--out") : err_prefix(e, "%s: output.dir", job_path);
     if (!rc) rc = job_data_load(&x->job, &x->data, e);
+    if (!rc) rc = check_data_fits(x, e);
     if (!rc) sha256_hex(x->job.json, strlen(x->job.json), x->sha);
     if (rc) {
         experiment_close(x);
@@ -126,7 +162,7 @@ int experiment_make_dirs(const Experiment *x, Err *e) { return make_dirs(x->task
 
 int experiment_max_epochs(const Experiment *x) {
     int most = x->job.train.epochs;
-    int k = space_find(&x->space, "train.epochs");
+    int k = space_find_key(&x->space, "train.epochs");
     const Param *p = k >= 0 ? &x->space.param[k] : NULL;
     if (p && p->kind == PARAM_VALUES)
         for (int i = 0; i < p->n_values; i++) most = fmax(most, atof(p->values[i]));
