@@ -175,6 +175,18 @@ static double train_epoch(const TrainConfig *cfg, Model *m, Scratch *s, Optim *o
     return sum / n;
 }
 
+/* Weights initialised at O(0.1) that reach this size mean the training blew up: the
+ * pre-activations are then far past where sigmoid or tanh have any slope, and float
+ * sums over them have lost their low digits. The loss can stay finite all the same
+ * (saturated outputs), as with Adam at lr 1e6, so the weights are watched too. */
+#define PARAM_LIMIT 1e3f
+
+static int params_blew_up(const Model *m) {
+    for (size_t i = 0; i < m->n_params; i++)
+        if (!(fabsf(m->params[i]) <= PARAM_LIMIT)) return 1; /* NaN fails it too */
+    return 0;
+}
+
 int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, const Index *val,
                 Model *model, TrainResult *res, Err *e) {
     memset(res, 0, sizeof *res);
@@ -222,7 +234,7 @@ int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, 
         if (isfinite(tl) && val->n > 0)
             eval_split(model, &s.w, data, val, cfg->loss, pen, s.labels, cfg->seed, &vl, &vmse);
         double watched = val->n > 0 ? vl : tl;
-        if (!isfinite(watched)) {
+        if (!isfinite(watched) || params_blew_up(model)) {
             res->status = TRAIN_DIVERGED;
             break;
         }

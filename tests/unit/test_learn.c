@@ -102,6 +102,30 @@ static void test_divergence(void) {
     train_result_free(&r);
 }
 
+/* Adam at lr 1e6 saturates the outputs: the loss stays finite (about the loss of
+ * predicting the mean) while the weights blow up. That is divergence too. The
+ * optimizers whose step scales with lr alone, whatever the gradient, all do it. (Plain
+ * SGD at 1e6 instead kills every ReLU in its first step: the weights stay small and
+ * the dead model's finite loss stands; test_divergence has SGD's NaN case.) */
+static void test_divergence_with_finite_loss(void) {
+    const OptKind kinds[4] = {OPT_ADAM, OPT_RADAM, OPT_RMSPROP, OPT_ADAGRAD};
+    for (int k = 0; k < 4; k++) {
+        TrainConfig c = base_config();
+        optim_init(&c.optim, kinds[k], 1e6f);
+        Model m;
+        TrainResult r;
+        Err e = {0};
+        CHECK(trainer_fit(&c, &data.train, &train_ix, &val_ix, &m, &r, &e) == AE_OK, "%s", e.msg);
+        CHECK(r.status == TRAIN_DIVERGED, "%s lr 1e6: status %d, val_mse %g", optim_names[kinds[k]],
+              r.status, r.val_mse);
+        CHECK(r.epochs == 0 && r.best_epoch == 0, "%s lr 1e6: %d epochs counted",
+              optim_names[kinds[k]], r.epochs);
+        CHECK(isnan(r.val_mse) && isnan(r.train_mse), "a diverged run reports NaN metrics");
+        model_free(&m);
+        train_result_free(&r);
+    }
+}
+
 static void test_stop(void) {
     TrainConfig c = base_config();
     volatile sig_atomic_t stop = 1;
@@ -131,6 +155,7 @@ int main(void) {
     test_learns();
     test_early_stopping();
     test_divergence();
+    test_divergence_with_finite_loss();
     test_stop();
     index_free(&all), index_free(&sub), index_free(&train_ix), index_free(&val_ix);
     dataset_free(&data);

@@ -1,9 +1,13 @@
 /* The penalties and the classifier beyond their gradients (test_grad): the
  * Cauchy-Schwarz divergence against a direct double-precision evaluation, its
  * zero and its symmetry under reordering, the priors, and on real Fashion-MNIST
- * the class-target penalty shaping the code and the classifier on the codes. */
+ * the class-target penalty shaping the code and the classifier on the codes. Then
+ * the numerical hazards: csd at the ends of sigma's range, bce at outputs of 0 and 1. */
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "nn.h"
 #include "penalty.h"
 #include "task.h"
 #include "test.h"
@@ -237,9 +241,68 @@ static void test_classifier_dropout(void) {
     model_free(&a), model_free(&b), model_free(&c);
 }
 
+/* ---- numerical hazards ---------------------------------------------------------- */
+
+static int all_finite(const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
+/* D_CS and its gradient stay finite over the whole range the spec allows for sigma
+ * ([1e-6, 1e6]), for codes far apart, close together, or equal to the prior: the
+ * kernel then ranges from a point mass to flat at float precision. */
+static void test_csd_extreme_sigma(void) {
+    enum { N = 48, D = 3 };
+    Rng r;
+    rng_seed(&r, 5);
+    float z[N * D], p[N * D], zs[N * D], dz[N * D];
+    CsdScratch s = {malloc(sizeof(float) * N * N), malloc(sizeof(float) * N), malloc(sizeof(float) * N)};
+    for (int i = 0; i < N * D; i++) z[i] = (float)rng_normal(&r), p[i] = (float)rng_normal(&r);
+    const float sigmas[] = {1e-6f, 1e-4f, 1e-2f, 1.0f, 1e2f, 1e4f, 1e6f};
+    const float scales[] = {1e-3f, 1.0f, 100.0f};
+    for (size_t k = 0; k < sizeof sigmas / sizeof sigmas[0]; k++)
+        for (size_t m = 0; m < sizeof scales / sizeof scales[0]; m++) {
+            for (int i = 0; i < N * D; i++) zs[i] = z[i] * scales[m];
+            double v = csd_forward_backward(zs, p, N, D, sigmas[k], s.kernel, s.sq_z, s.sq_p, dz);
+            CHECK(isfinite(v) && v > -1e-6, "sigma %g, codes x%g: D_CS %g", sigmas[k], scales[m], v);
+            CHECK(all_finite(dz, N * D), "sigma %g, codes x%g: a gradient is not finite",
+                  sigmas[k], scales[m]);
+            v = csd_forward_backward(zs, zs, N, D, sigmas[k], s.kernel, s.sq_z, s.sq_p, dz);
+            CHECK(isfinite(v) && fabs(v) < 1e-3, "sigma %g, codes x%g: D_CS(z, z) = %g", sigmas[k],
+                  scales[m], v);
+            CHECK(all_finite(dz, N * D), "sigma %g, codes x%g: gradient at z = p", sigmas[k],
+                  scales[m]);
+        }
+    free(s.kernel), free(s.sq_z), free(s.sq_p);
+}
+
+/* bce at outputs of exactly 0 and 1 (a saturated sigmoid), and beyond them (a linear
+ * output layer): the loss and its gradient stay finite, and a right answer costs
+ * less than a wrong one. */
+static void test_bce_at_the_ends(void) {
+    enum { B = 2, D = 4 };
+    const float ends[] = {0.0f, 1.0f, -1e30f, 1e30f, 1e-45f, 0.99999994f};
+    for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++)
+        for (float t = 0; t <= 1; t += 0.5f) {
+            float y[B * D], tt[B * D], dy[B * D];
+            for (int j = 0; j < B * D; j++) y[j] = ends[i], tt[j] = t;
+            double l = loss_forward_backward(LOSS_BCE, y, tt, dy, B, D);
+            CHECK(isfinite(l) && l >= 0, "bce(y = %g, t = %g) = %g", ends[i], t, l);
+            CHECK(all_finite(dy, B * D), "bce'(y = %g, t = %g) is not finite", ends[i], t);
+        }
+    float zero[D] = {0}, one[D] = {1, 1, 1, 1}, dy[D];
+    double right = loss_forward_backward(LOSS_BCE, one, one, dy, 1, D);
+    double wrong = loss_forward_backward(LOSS_BCE, zero, one, dy, 1, D);
+    CHECK(right < 1e-5 && wrong > 10, "bce: right answer %g, wrong answer %g", right, wrong);
+    CHECK(dy[0] < 0, "bce: the gradient at a wrong 0 pushes up (%g)", dy[0]);
+}
+
 int main(void) {
     test_classifier_dropout();
     test_csd_values();
+    test_csd_extreme_sigma();
+    test_bce_at_the_ends();
     test_priors();
     Err e = {0};
     if (dataset_load(test_env("FASHION_DIR", "/usr/share/datasets/fashion-mnist"), &data, &e)) {
