@@ -1,4 +1,5 @@
-"""Malformed job specs, seen from the outside (SPEC §2, §3, §6).
+"""Malformed job specs, seen from the outside (SPEC §2, §3, §6): the job half of the
+bad-input suite (test_bad_files.py has the data files and paths).
 
 Each case is a small, otherwise valid job with one fault, written by the test to
 TEST_TMP. `aesweep validate JOB` and `aesweep run JOB --out DIR` (one process, no
@@ -59,12 +60,20 @@ BISECTION_SPACE = {
 SYNTAX_ERROR_TEXT = '{\n  "name": "syntax",\n  "seed": 1\n  "data": {"train_limit": 100}\n}\n'
 # A trailing comma: the parser trips on the "}" of line 4.
 TRAILING_COMMA_TEXT = '{\n  "name": "syntax",\n  "seed": 1,\n}\n'
+BASE_TEXT = json.dumps(BASE, indent=2) + "\n"
 
 
-def with_(edits):
+def text_with(old, new):
+    """BASE's text with one piece replaced: for faults json.dumps cannot write."""
+    assert old in BASE_TEXT, old
+    return BASE_TEXT.replace(old, new, 1)
+
+
+
+def with_(edits, base=None):
     """BASE with each (path, value) set: path dotted, or a tuple of keys when a key
     holds a dot itself; value DELETE removes the key."""
-    job = copy.deepcopy(BASE)
+    job = copy.deepcopy(BASE if base is None else base)
     for path, value in edits:
         *parents, leaf = path.split(".") if isinstance(path, str) else path
         node = job
@@ -79,6 +88,8 @@ def with_(edits):
 
 DELETE = object()
 EMPTY_DATA_DIR = TMP / "empty_data_folder"
+# The base job with the batch size fixed by train.batch_size alone, not searched.
+NO_BATCH_SEARCH = with_([("search.space.batch_size", DELETE)])
 
 # id -> (the job: a dict, or raw text; the strings the message must hold)
 CASES = {
@@ -152,6 +163,83 @@ CASES = {
         with_([("data.path", str(EMPTY_DATA_DIR))]),
         ["data.path", str(EMPTY_DATA_DIR)],
     ),
+    # Text that is not JSON, or not a job: the message has line:column and what is there.
+    "json_truncated": (BASE_TEXT[: len(BASE_TEXT) // 2], ["malformed JSON", "cut short"]),
+    "json_empty_file": ("", [":1:1", "malformed JSON"]),
+    "json_garbled": (text_with('"model": {', '"model": {{@#!'), ["malformed JSON", "at '@#!'"]),
+    "json_binary": ("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", ["NUL"]),
+    "json_not_utf8": (text_with('"spec_errors"', '"spec\udcff_errors"'), ["not UTF-8", ":2:"]),
+    "json_top_level_list": ("[1, 2, 3]\n", ["JSON object"]),
+    "json_duplicate_key": (text_with('"seed": 5', '"seed": 5, "seed": 6'), ["seed", "duplicate"]),
+    "json_nested_too_deep": ("[" * 5000 + "]" * 5000, ["malformed JSON"]),
+    "json_nan": (text_with('"seed": 5', '"seed": NaN'), [":3:", "NaN"]),
+    "json_infinity": (text_with('"min": 0.0001', '"min": Infinity'), ["Infinity"]),
+    "json_minus_infinity": (text_with('"max": 0.01', '"max": -Infinity'), ["-Infinity"]),
+    "json_number_overflows_double": (
+        text_with('"max": 0.01', '"max": 1e999'),
+        ["search.space.lr.max", "beyond the range"],
+    ),
+    # Wrong types.
+    "string_for_integer": (with_([("search.folds", "5")]), ["search.folds", '"5"']),
+    "null_for_number": (with_([("seed", None)]), ["seed", "null"]),
+    "bool_for_integer": (with_([("model.bottleneck", True)]), ["model.bottleneck", "true"]),
+    "fraction_for_integer": (with_([("train.epochs", 2.5)]), ["train.epochs", "2.5"]),
+    "number_for_list": (with_([("model.hidden", 16)]), ["model.hidden"]),
+    "string_for_object": (with_([("train", "adam")]), ["train"]),
+    # Huge numbers.
+    "huge_epochs": (with_([("train.epochs", 1e300)]), ["train.epochs", "1e+300"]),
+    "huge_integer_literal": (
+        text_with('"epochs": 1,', '"epochs": 99999999999999999999999999,'),
+        ["train.epochs"],
+    ),
+    "huge_bottleneck": (with_([("model.bottleneck", 10**7)]), ["model.bottleneck"]),
+    "huge_seed": (with_([("seed", 2**60)]), ["seed"]),
+    # Negative or zero sizes.
+    "negative_batch_size": (with_([("train.batch_size", -32)], NO_BATCH_SEARCH),
+                            ["train.batch_size", "-32"]),
+    "negative_hidden_width": (with_([("model.hidden", [16, -8])]), ["model.hidden"]),
+    "negative_train_limit": (with_([("data.train_limit", -5)]), ["data.train_limit", "-5"]),
+    "negative_seed": (with_([("seed", -1)]), ["seed", "-1"]),
+    "fractional_seed": (with_([("seed", 1.5)]), ["seed", "1.5"]),
+    "bottleneck_zero": (with_([("model.bottleneck", 0)]), ["model.bottleneck", "got 0"]),
+    "bottleneck_range_from_zero": (
+        with_([("search.space.bottleneck", {"min": 0, "max": 8})]),
+        ["search.space.bottleneck.min"],
+    ),
+    "epochs_zero": (with_([("train.epochs", 0)]), ["train.epochs"]),
+    "trials_zero": (with_([("search.trials", 0)]), ["search.trials"]),
+    "lr_zero": (with_([("train.lr", 0)]), ["train.lr"]),
+    "sigma_negative": (
+        with_([("penalty", {"type": "csd", "lambda": 1, "sigma": -1, "prior": "gaussian"})]),
+        ["penalty.sigma"],
+    ),
+    "holdout_fraction_one": (with_([("search.folds", 1), ("data.validation", 1)]),
+                             ["data.validation"]),
+    # Faults that need the data to be seen.
+    "folds_more_than_a_class_has": (
+        with_([("search.folds", 30)]),
+        ["search.folds", "30 folds", "class", "200 training images"],
+    ),
+    "batch_larger_than_the_data": (
+        with_([("train.batch_size", 5000)], NO_BATCH_SEARCH),
+        ["train.batch_size", "5000", "100 images"],
+    ),
+    "batch_values_larger_than_the_data": (
+        with_([("search.space.batch_size", {"values": [32, 4096]})]),
+        ["search.space.batch_size.values", "4096"],
+    ),
+    "batch_range_larger_than_the_data": (
+        with_([("search.space.batch_size", {"min": 16, "max": 4096})]),
+        ["search.space.batch_size.max", "4096"],
+    ),
+    "classifier_batch_larger_than_the_data": (
+        with_([("classifier.batch_size", 1000)]),
+        ["classifier.batch_size", "1000"],
+    ),
+    # Names that are not known.
+    "unknown_optimizer": (with_([("train.optimizer", "adamax")]), ["train.optimizer", "adamax"]),
+    "unknown_activation": (with_([("model.activation", "swish")]), ["model.activation", "swish"]),
+    "empty_name": (with_([("name", "")]), ["name"]),
     "swiss_roll_bottleneck_1": (
         with_([("model.bottleneck", 1),
                ("penalty", {"type": "csd", "lambda": 1, "sigma": 1, "prior": "swiss_roll"})]),
@@ -168,7 +256,10 @@ def aesweep(args, cwd, timeout=60):
 def write_job(folder, name, job):
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.json"
-    path.write_text(job if isinstance(job, str) else json.dumps(job, indent=2) + "\n")
+    if isinstance(job, dict):
+        job = json.dumps(job, indent=2) + "\n"
+    # surrogateescape: "\udcff" in a case is the raw byte 0xff, not UTF-8 text.
+    path.write_bytes(job.encode("utf-8", "surrogateescape"))
     return path
 
 
