@@ -566,17 +566,36 @@ static int coordinate(const Experiment *x, int size, int fresh, Err *e) {
     return rc;
 }
 
+/* Started by mpirun or srun (Open MPI, PMIx, PMI), rather than as a lone process? */
+static int launched(void) {
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+        if (getenv(vars[i])) return 1;
+    return 0;
+}
+
 int run_search(const RunOptions *o, int *argc, char ***argv) {
     /* Before MPI_Init, which can take a while: a batch system's stop signal
      * that comes then must stop the run (exit 3), not kill the rank. */
     stop_on_signals();
+    Experiment x;
+    Err e = {0};
+    int open_rc = AE_OK, opened = 0;
+    if (!launched()) {
+        /* A lone process checks the job before MPI_Init, which as a singleton
+         * takes half a second: a bad job is refused at once, with no MPI at all. */
+        open_rc = experiment_open(&x, o->job_path, o->sets, o->n_sets, o->out_dir, &e);
+        if (open_rc) {
+            fprintf(stderr, "aesweep: %s\n", e.msg);
+            return open_rc;
+        }
+        opened = 1;
+    }
     MPI_Init(argc, argv);
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
-    Experiment x;
-    Err e = {0};
-    int open_rc = experiment_open(&x, o->job_path, o->sets, o->n_sets, o->out_dir, &e);
+    if (!opened) open_rc = experiment_open(&x, o->job_path, o->sets, o->n_sets, o->out_dir, &e);
     /* Every rank checks the job and its data; all stop if any failed. Rank 0
      * speaks for all, other ranks only for a fault of their own. */
     int worst, rc0 = open_rc, rc = open_rc;
