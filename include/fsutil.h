@@ -2,6 +2,7 @@
 #ifndef AESWEEP_FSUTIL_H
 #define AESWEEP_FSUTIL_H
 
+#include "dataset.h" /* AE_PATH_MAX */
 #include "err.h"
 
 /* mkdir -p dir, then checks that it is writable; AE_ERUN naming the folder. */
@@ -17,5 +18,25 @@ int check_input_file(const char *path, Err *e);
 int check_output_dir(const char *dir, Err *e);
 /* A file to write: AE_EINPUT when path is a folder, or its folder cannot be one. */
 int check_output_file(const char *path, Err *e);
+
+/* One run at a time per output folder: an exclusive POSIX record lock on
+ * DIR/.aesweep.lock, held until dir_unlock or the end of the process (so a killed
+ * run leaves no stale lock). AE_EINPUT "DIR is in use by another aesweep run (pid
+ * P on HOST)" when another process holds it. Where the file system has no locks
+ * (Lustre without -o flock), l->fd is -1 and `warning` says so; the run goes on. */
+typedef struct {
+    int fd;      /* -1: not held */
+    int created; /* this process made the lock file */
+    char path[AE_PATH_MAX + 32];
+} DirLock;
+int dir_lock(const char *dir, DirLock *l, char *warning, size_t n, Err *e);
+/* Writes "pid P on HOST" into the held lock file, for the message of a refused
+ * run. Only a run that goes ahead signs: a refused one leaves the file as it was. */
+void dir_lock_sign(const DirLock *l);
+/* Lets go of the lock; with remove_made, a lock file this process made is removed
+ * too (a refused run leaves nothing behind). */
+void dir_unlock(DirLock *l, int remove_made);
+/* The same question without taking the lock: AE_EINPUT when a run holds it. */
+int dir_lock_check(const char *dir, Err *e);
 
 #endif

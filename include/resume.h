@@ -5,6 +5,7 @@
 #define AESWEEP_RESUME_H
 
 #include "experiment.h"
+#include "fsutil.h"
 
 typedef struct {
     TaskReport rep;
@@ -19,16 +20,21 @@ typedef struct {
     int has_best;
     int discarded;  /* incomplete or unreadable task files removed (their tasks rerun) */
     char aside[AE_PATH_MAX + 32]; /* where --fresh moved an earlier run, or "" */
+    DirLock lock;   /* OUT's lock, held until durable_free */
+    char warning[AE_PATH_MAX + 128]; /* why OUT could not be locked, or "" */
 } DurableSet;
 
-/* Looks at OUT: with fresh, an earlier run is moved aside to OUT.old.N and the
- * search starts from nothing; otherwise every complete task file of this job is
- * loaded and the rest removed. A folder holding another job's results (by
- * job_sha256) is refused (AE_EINPUT) unless fresh. */
+/* Takes OUT for this run: creates it and locks it against a second run (held
+ * until durable_free). Then, with fresh, an earlier run is moved aside to OUT.old.N
+ * and the search starts from nothing; otherwise every complete task file of this
+ * job is loaded and the rest removed. A folder holding another job's results (by
+ * job_sha256) is refused (AE_EINPUT) unless fresh, before anything is written;
+ * so is a folder another run holds. */
 int resume_prepare(const Experiment *x, int fresh, DurableSet *d, Err *e);
-/* The same refusal, read only (nothing moved or removed), for `validate` to
- * make before a job waits in a queue; *task_files counts the task files there. */
-int resume_check(const Experiment *x, int *task_files, Err *e);
+/* The same refusals, read only (nothing moved or removed), for `validate` to
+ * make before a job waits in a queue; *task_files counts the task files there
+ * (none are counted with fresh). */
+int resume_check(const Experiment *x, int fresh, int *task_files, Err *e);
 /* The durable task (trial, fold) trained with config, or NULL. */
 const Durable *durable_find(const DurableSet *d, int trial, int fold, const char *config);
 void durable_free(DurableSet *d);

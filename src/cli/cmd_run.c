@@ -114,7 +114,7 @@ int cmd_validate(int argc, char **argv) {
     int task_files = 0;
     if (experiment_open(&x, o.job_path, sets, o.n_sets, o.out_dir, &e))
         return cli_fail(e.code, "%s", e.msg);
-    if (!o.fresh && resume_check(&x, &task_files, &e)) {
+    if (resume_check(&x, o.fresh, &task_files, &e)) {
         experiment_close(&x);
         return cli_fail(e.code, "%s", e.msg);
     }

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -83,4 +84,105 @@ int check_output_file(const char *path, Err *e) {
     }
     if (S_ISDIR(st.st_mode)) return AE_OK;
     return err_set(e, AE_EINPUT, "%s: cannot be written: %s is a file, not a folder", path, part);
+}
+
+#define LOCK_NAME ".aesweep.lock"
+
+static void lock_path(const char *dir, char *path, size_t n) {
+    snprintf(path, n, "%s/" LOCK_NAME, dir);
+}
+
+/* The message for a held lock, with what its holder wrote in the file. */
+static int lock_busy(const char *dir, int fd, Err *e) {
+    char who[300] = "";
+    ssize_t got = pread(fd, who, sizeof who - 1, 0);
+    who[got > 0 ? got : 0] = 0;
+    who[strcspn(who, "\n")] = 0;
+    return err_set(e, AE_EINPUT, "%s is in use by another aesweep run (%s): wait for it to end, "
+                   "or use another --out", dir, who[0] ? who : "its lock is held");
+}
+
+static struct flock whole_file(short type) {
+    struct flock l;
+    memset(&l, 0, sizeof l);
+    l.l_type = type;
+    l.l_whence = SEEK_SET; /* l_start = l_len = 0: the whole file */
+    return l;
+}
+
+/* Opens the lock file, creating it if need be (*created tells). */
+static int open_lock(const char *path, int *created) {
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    *created = fd >= 0;
+    if (fd < 0 && errno == EEXIST) fd = open(path, O_RDWR | O_CLOEXEC);
+    return fd;
+}
+
+/* Is fd still the file at path? A refused run may have removed the file it made
+ * between our open and our lock; a lock on that orphan would guard nothing. */
+static int still_there(int fd, const char *path) {
+    struct stat a, b;
+    return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
+}
+
+int dir_lock(const char *dir, DirLock *l, char *warning, size_t n, Err *e) {
+    lock_path(dir, l->path, sizeof l->path);
+    warning[0] = 0;
+    for (int attempt = 0; attempt < 5; attempt++) {
+        l->fd = open_lock(l->path, &l->created);
+        if (l->fd < 0)
+            return err_set(e, AE_ERUN, "%s: cannot create: %s", l->path, strerror(errno));
+        struct flock w = whole_file(F_WRLCK);
+        if (fcntl(l->fd, F_SETLK, &w) == 0) {
+            if (still_there(l->fd, l->path)) return AE_OK;
+            close(l->fd); /* an orphan: try the file that is there now */
+            continue;
+        }
+        int err = errno;
+        if (err == EACCES || err == EAGAIN) {
+            int rc = lock_busy(dir, l->fd, e);
+            dir_unlock(l, 0);
+            return rc;
+        }
+        snprintf(warning, n, "%s: no file locks on this file system (%s): nothing stops a "
+                 "second run into this folder", dir, strerror(err));
+        dir_unlock(l, 1);
+        return AE_OK;
+    }
+    return err_set(e, AE_ERUN, "%s: its lock file keeps changing", l->path);
+}
+
+void dir_lock_sign(const DirLock *l) {
+    if (l->fd < 0) return;
+    char host[256] = "?", text[320];
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = 0;
+    int len = snprintf(text, sizeof text, "pid %ld on %s\n", (long)getpid(), host);
+    /* Should this fail, the lock holds all the same; a refused run says less. */
+    int told = ftruncate(l->fd, 0) == 0 && pwrite(l->fd, text, (size_t)len, 0) == len;
+    (void)told;
+}
+
+void dir_unlock(DirLock *l, int remove_made) {
+    if (l->fd < 0) return;
+    /* Removed while still locked, so that no one locks it in between; a run that
+     * opened it meanwhile finds it gone (still_there) and starts again. */
+    if (remove_made && l->created) unlink(l->path);
+    close(l->fd);
+    l->fd = -1;
+}
+
+/* Never called by the holder itself: closing any descriptor of the file would drop
+ * a POSIX lock the process holds. */
+int dir_lock_check(const char *dir, Err *e) {
+    char path[AE_PATH_MAX + 32];
+    lock_path(dir, path, sizeof path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return AE_OK; /* no run has locked it yet */
+    struct flock l = whole_file(F_WRLCK);
+    int rc = AE_OK;
+    if (fcntl(fd, F_GETLK, &l) == 0 && l.l_type != F_UNLCK) rc = lock_busy(dir, fd, e);
+    close(fd);
+    return rc;
 }

@@ -523,6 +523,7 @@ static int coordinate(const Experiment *x, int size, int fresh, Err *e) {
     int rc = open_results(x, fresh, &durable, &res, e);
     if (durable.aside[0]) fprintf(stderr, "aesweep: --fresh: the earlier run is kept in %s\n",
                                   durable.aside);
+    if (durable.warning[0]) fprintf(stderr, "aesweep: warning: %s\n", durable.warning);
     if (durable.n || durable.discarded)
         fprintf(stderr, "aesweep: resuming: %d finished task%s on disk, %d incomplete file%s "
                 "removed\n", durable.n, durable.n == 1 ? "" : "s", durable.discarded,

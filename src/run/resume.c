@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "results.h"
 #include "resume.h"
 #include "task_file.h"
@@ -133,11 +134,13 @@ static void results_path(const Experiment *x, char *path, size_t size) {
     snprintf(path, size, "%s/results.h5", x->out_dir);
 }
 
-int resume_check(const Experiment *x, int *task_files, Err *e) {
+int resume_check(const Experiment *x, int fresh, int *task_files, Err *e) {
     char results[AE_PATH_MAX + 16];
     int known;
     results_path(x, results, sizeof results);
     *task_files = 0;
+    if (dir_lock_check(x->out_dir, e)) return e->code;
+    if (fresh) return AE_OK;
     if (check_owner(x, results, &known, e)) return e->code;
     DIR *dir = opendir(x->tasks_dir);
     struct dirent *ent;
@@ -146,20 +149,49 @@ int resume_check(const Experiment *x, int *task_files, Err *e) {
     return AE_OK;
 }
 
+/* Creates OUT and locks it. */
+static int take_out_dir(const Experiment *x, DirLock *l, char *warning, size_t n, Err *e) {
+    l->fd = -1;
+    if (make_dirs(x->out_dir, e)) return e->code;
+    return dir_lock(x->out_dir, l, warning, n, e);
+}
+
+/* --fresh: the earlier run goes aside with its lock file (held, and left as it
+ * was); the new OUT gets its own lock, and should another run have taken the new
+ * OUT in between, this one stops. */
+static int start_fresh(const Experiment *x, DurableSet *d, Err *e) {
+    DirLock old = d->lock;
+    d->lock.fd = -1;
+    int rc = move_aside(x, d, e);
+    if (!rc) rc = take_out_dir(x, &d->lock, d->warning, sizeof d->warning, e);
+    dir_unlock(&old, 0);
+    return rc;
+}
+
 int resume_prepare(const Experiment *x, int fresh, DurableSet *d, Err *e) {
     memset(d, 0, sizeof *d);
+    d->lock.fd = -1;
     char results[AE_PATH_MAX + 16];
     results_path(x, results, sizeof results);
-    int has_results = exists(results), has_tasks = exists(x->tasks_dir), known;
-    if (fresh) return has_results || has_tasks ? move_aside(x, d, e) : AE_OK;
-    if (check_owner(x, results, &known, e)) return e->code;
-    int rc = scan_tasks(x, d, known, e);
-    /* An unreadable results.h5 is repaired from task files; with none to show
-     * it is this job's, it may be anything, and is not ours to overwrite. */
-    if (rc == AE_OK && has_results && !known && d->n == 0 && !d->has_best)
-        rc = err_set(e, AE_EINPUT, "%s exists but is not a readable aesweep results file, and "
-                     "no task files of this job are there to rebuild it from: pass --fresh (it "
-                     "is kept aside) or use another --out", results);
+    int known, rc;
+    /* Read only first: most refusals come before the lock file is even made. */
+    if (!fresh && check_owner(x, results, &known, e)) return e->code;
+    if (take_out_dir(x, &d->lock, d->warning, sizeof d->warning, e)) return e->code;
+    int has_results = exists(results), has_tasks = exists(x->tasks_dir);
+    if (fresh) {
+        rc = has_results || has_tasks ? start_fresh(x, d, e) : AE_OK;
+    } else {
+        rc = check_owner(x, results, &known, e); /* again, under the lock */
+        if (!rc) rc = scan_tasks(x, d, known, e);
+        /* An unreadable results.h5 is repaired from task files; with none to show
+         * it is this job's, it may be anything, and is not ours to overwrite. */
+        if (rc == AE_OK && has_results && !known && d->n == 0 && !d->has_best)
+            rc = err_set(e, AE_EINPUT, "%s exists but is not a readable aesweep results file, "
+                         "and no task files of this job are there to rebuild it from: pass "
+                         "--fresh (it is kept aside) or use another --out", results);
+    }
+    if (rc) dir_unlock(&d->lock, 1); /* refused: no lock file left behind */
+    else dir_lock_sign(&d->lock);
     return rc;
 }
 
@@ -171,8 +203,10 @@ const Durable *durable_find(const DurableSet *d, int trial, int fold, const char
 }
 
 void durable_free(DurableSet *d) {
+    dir_unlock(&d->lock, 0); /* the end of this run's hold on OUT */
     for (int i = 0; i < d->n; i++) durable_clear(&d->tasks[i]);
     free(d->tasks);
     durable_clear(&d->best);
     memset(d, 0, sizeof *d);
+    d->lock.fd = -1;
 }

@@ -21,6 +21,7 @@ import shutil
 import struct
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import h5py
@@ -316,3 +317,60 @@ def test_unreadable_files(good_data):
         assert not (base / "out").exists()
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+# ---- an output folder in use -----------------------------------------------------------
+
+def wait_for_lock(out, proc, timeout=60):
+    """Until the running search has locked OUT (its pid is in the lock file)."""
+    lock = out / ".aesweep.lock"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"the first run ended early: {proc.communicate()}"
+        if lock.exists() and f"pid {proc.pid} " in lock.read_text():
+            return
+        time.sleep(0.05)
+    raise AssertionError("the first run never locked its output folder")
+
+
+def test_output_folder_in_use_by_another_run():
+    """A second run into the OUT of a running search (plain, --fresh, or validate) is
+    refused with exit 2 naming the holder, and leaves the first run alone; once the
+    first ends, or is killed with SIGKILL, the folder is free again (no stale lock)."""
+    base = TMP / "in_use"
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(parents=True)
+    job = json.loads(json.dumps(BASE))
+    job["data"].update(train_limit=6000, test_limit=500)
+    job["model"]["hidden"] = [128]
+    job["train"].update(epochs=6)
+    job["search"].update(trials=3)
+    path = write(base / "job.json", json.dumps(job))
+    out = base / "out"
+    cmd = [AESWEEP, "run", str(path), "--out", str(out)]
+
+    first = subprocess.Popen(cmd, cwd=base, env=ENV, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_lock(out, first)
+        for extra in ([], ["--fresh"]):
+            for verb in ("run", "validate"):
+                r = aesweep([verb, path, "--out", out, *extra], cwd=base)
+                check_refused(r, [str(out), "in use by another aesweep run",
+                                  f"pid {first.pid} on"], f"{verb} {extra} while running")
+        assert not list(base.glob("out.old.*")), "--fresh moved the running search aside"
+        _, err = first.communicate(timeout=300)
+    finally:
+        first.kill()
+    assert first.returncode == 0, err
+    with h5py.File(out / "results.h5", "r") as f:
+        assert f.attrs["status"] == "complete" and len(f["folds"]) == 6
+
+    # Killed outright, a run leaves no lock behind: the next run resumes at once.
+    second = subprocess.Popen(cmd + ["--fresh"], cwd=base, env=ENV, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    wait_for_lock(out, second)
+    second.kill()
+    second.communicate(timeout=60)
+    r = aesweep(["run", path, "--out", out], cwd=base, timeout=300)
+    assert r.returncode == 0, r.stderr
