@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "h5util.h"
 #include "results.h"
 #include "sha256.h"
@@ -625,6 +626,7 @@ static void best_print(FILE *out, hid_t f) {
 
 /* Opens path read-only after checking that it is an aesweep results file. */
 static hid_t info_open(const char *path, InfoHead *h, Err *e) {
+    if (check_input_file(path, e) != AE_OK) return -1; /* a FIFO would block HDF5's open */
     if (access(path, R_OK) != 0) {
         err_set(e, AE_EINPUT, "%s: cannot read (%s)", path, strerror(errno));
         return -1;

@@ -340,13 +340,20 @@ def test_info(run, tables):
         f"no line starting 'best' names trial {b}:\n{r.stdout}")
 
 
-@pytest.mark.parametrize("kind", ["text", "other_hdf5", "missing"])
+@pytest.mark.parametrize("kind", ["text", "other_hdf5", "missing", "fifo", "folder"])
 def test_info_on_a_non_results_file_exits_2(kind):
+    """...and at once: a FIFO would block HDF5's open for ever (the timeout fails it)."""
     TMP.mkdir(parents=True, exist_ok=True)
     path = TMP / f"not_results_{kind}.h5"
-    if path.exists():
+    if path.is_dir():
+        path.rmdir()
+    elif path.exists():
         path.unlink()
-    if kind == "text":
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    elif kind == "text":
         path.write_text("not HDF5 at all\n")
     elif kind == "other_hdf5":
         with h5py.File(path, "w") as f:
