@@ -50,6 +50,9 @@ void space_free(Space *s);
 int space_find(const Space *s, const char *name);
 /* The parameter that sets the job key (train.batch_size), however it is named; or -1. */
 int space_find_key(const Space *s, const char *key);
+/* The largest number a parameter can set: its largest value (a values list read as
+ * numbers), or its max (rounded for an integer range). */
+double param_largest(const Param *p);
 
 /* The --set overrides of a point ("train.lr=0.001"), written into buf; sets[i]
  * point into buf. Returns the count, or -1 when buf is too small. */

@@ -137,6 +137,7 @@ int dir_lock(const char *dir, DirLock *l, char *warning, size_t n, Err *e) {
         if (fcntl(l->fd, F_SETLK, &w) == 0) {
             if (still_there(l->fd, l->path)) return AE_OK;
             close(l->fd); /* an orphan: try the file that is there now */
+            l->fd = -1;
             continue;
         }
         int err = errno;

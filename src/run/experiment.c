@@ -18,13 +18,8 @@ static double largest_batch(const Experiment *x, const char *key, char *where, s
         return job_key_given(&x->job, key) ? job_number(&x->job, key) : 0;
     }
     const Param *p = &x->space.param[k];
-    double most = p->max;
-    if (p->kind == PARAM_VALUES) {
-        most = 0;
-        for (int i = 0; i < p->n_values; i++) most = fmax(most, atof(p->values[i]));
-    }
     snprintf(where, n, "search.space.%s%s", p->name, p->kind == PARAM_VALUES ? ".values" : ".max");
-    return most;
+    return param_largest(p);
 }
 
 /* Checks that need the data: every split can be made, and a batch size the user
@@ -163,10 +158,6 @@ int experiment_make_dirs(const Experiment *x, Err *e) { return make_dirs(x->task
 int experiment_max_epochs(const Experiment *x) {
     int most = x->job.train.epochs;
     int k = space_find_key(&x->space, "train.epochs");
-    const Param *p = k >= 0 ? &x->space.param[k] : NULL;
-    if (p && p->kind == PARAM_VALUES)
-        for (int i = 0; i < p->n_values; i++) most = fmax(most, atof(p->values[i]));
-    else if (p)
-        most = fmax(most, floor(p->max + 0.5));
+    if (k >= 0) most = fmax(most, param_largest(&x->space.param[k]));
     return most;
 }

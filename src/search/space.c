@@ -34,6 +34,14 @@ int space_find(const Space *s, const char *name) {
     return -1;
 }
 
+double param_largest(const Param *p) {
+    if (p->kind == PARAM_INT) return floor(p->max + 0.5);
+    if (p->kind != PARAM_VALUES) return p->max;
+    double most = -HUGE_VAL;
+    for (int i = 0; i < p->n_values; i++) most = fmax(most, atof(p->values[i]));
+    return most;
+}
+
 int space_find_key(const Space *s, const char *key) {
     for (int i = 0; i < s->n_params; i++)
         if (!strcmp(s->param[i].key, key)) return i;
