@@ -18,6 +18,7 @@ import gzip
 import json
 import os
 import shutil
+import signal
 import struct
 import subprocess
 import tempfile
@@ -353,12 +354,14 @@ def test_output_folder_in_use_by_another_run():
                              stderr=subprocess.PIPE, text=True)
     try:
         wait_for_lock(out, first)
+        first.send_signal(signal.SIGSTOP)  # held still, so it cannot finish meanwhile
         for extra in ([], ["--fresh"]):
             for verb in ("run", "validate"):
                 r = aesweep([verb, path, "--out", out, *extra], cwd=base)
                 check_refused(r, [str(out), "in use by another aesweep run",
                                   f"pid {first.pid} on"], f"{verb} {extra} while running")
         assert not list(base.glob("out.old.*")), "--fresh moved the running search aside"
+        first.send_signal(signal.SIGCONT)
         _, err = first.communicate(timeout=300)
     finally:
         first.kill()
