@@ -40,6 +40,7 @@ static int parse_run_args(int argc, char **argv, const char *usage, RunOptions *
             sets[o->n_sets++] = argv[++i];
         } else if (!strcmp(a, "--out") && i + 1 < argc) {
             o->out_dir = argv[++i];
+            if (!o->out_dir[0]) return cli_fail(2, "%s: --out: expected a folder, got \"\"", argv[0]);
         } else if (!strcmp(a, "--fresh")) {
             o->fresh = 1;
         } else if (!strcmp(a, "--resume")) {

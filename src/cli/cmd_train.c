@@ -76,6 +76,7 @@ int cmd_train(int argc, char **argv) {
             sets[n_sets++] = a + 6;
         } else if (!strcmp(a, "--out") && i + 1 < argc) {
             out = argv[++i];
+            if (!out[0]) return cli_fail(2, "train: --out: expected a file name, got \"\"");
         } else if (a[0] == '-' || job_path) {
             cli_fail(2, "train: unexpected argument '%s'", a);
             return train_usage();

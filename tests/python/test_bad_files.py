@@ -259,6 +259,9 @@ def test_output_path_is_a_file(good_data):
             check_refused(r, ["--out", str(out), *needles], f"{cmd} --out {out}")
             r = aesweep([cmd, job, "--out", out, "--fresh"], cwd=base)
             check_refused(r, ["--out", str(out)], f"{cmd} --fresh --out {out}")
+    for cmd in ("validate", "run", "train"):
+        r = aesweep([cmd, job, "--out", ""], cwd=base)
+        check_refused(r, ["--out", 'got ""'], f"{cmd} --out ''")
     job2 = write(base / "job2.json", json.dumps(job_for(good_data, dir=str(a_file))))
     r = aesweep(["run", job2], cwd=base)
     check_refused(r, [str(job2), "output.dir", str(a_file)], "output.dir")
