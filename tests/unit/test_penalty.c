@@ -37,6 +37,14 @@ typedef struct {
     float *kernel, *sq_z, *sq_p;
 } CsdScratch;
 
+/* The buffers csd_forward_backward needs for a batch of N codes. */
+static CsdScratch csd_scratch(int N) {
+    return (CsdScratch){malloc(sizeof(float) * N * N), malloc(sizeof(float) * N),
+                        malloc(sizeof(float) * N)};
+}
+
+static void csd_scratch_free(CsdScratch *s) { free(s->kernel), free(s->sq_z), free(s->sq_p); }
+
 static double csd(const float *z, const float *p, int N, int d, float sigma, CsdScratch *s) {
     return csd_forward_backward(z, p, N, d, sigma, s->kernel, s->sq_z, s->sq_p, NULL);
 }
@@ -46,7 +54,7 @@ static void test_csd_values(void) {
     Rng r;
     rng_seed(&r, 3);
     float z[N * D], p[N * D], zr[N * D], pr[N * D];
-    CsdScratch s = {malloc(sizeof(float) * N * N), malloc(sizeof(float) * N), malloc(sizeof(float) * N)};
+    CsdScratch s = csd_scratch(N);
     for (int i = 0; i < N * D; i++) z[i] = (float)rng_normal(&r);
 
     for (float sigma = 0.5f; sigma < 10; sigma *= 3) {
@@ -76,7 +84,7 @@ static void test_csd_values(void) {
     for (int i = 0; i < N * D; i++) p[i] = z[i] + 40.0f;
     double far = csd(z, p, N, D, 0.5f, &s);
     CHECK(isfinite(far) && far > 100, "far apart: %g", far);
-    free(s.kernel), free(s.sq_z), free(s.sq_p);
+    csd_scratch_free(&s);
 }
 
 static void test_priors(void) {
@@ -257,7 +265,7 @@ static void test_csd_extreme_sigma(void) {
     Rng r;
     rng_seed(&r, 5);
     float z[N * D], p[N * D], zs[N * D], dz[N * D];
-    CsdScratch s = {malloc(sizeof(float) * N * N), malloc(sizeof(float) * N), malloc(sizeof(float) * N)};
+    CsdScratch s = csd_scratch(N);
     for (int i = 0; i < N * D; i++) z[i] = (float)rng_normal(&r), p[i] = (float)rng_normal(&r);
     const float sigmas[] = {1e-6f, 1e-4f, 1e-2f, 1.0f, 1e2f, 1e4f, 1e6f};
     const float scales[] = {1e-3f, 1.0f, 100.0f};
@@ -274,7 +282,7 @@ static void test_csd_extreme_sigma(void) {
             CHECK(all_finite(dz, N * D), "sigma %g, codes x%g: gradient at z = p", sigmas[k],
                   scales[m]);
         }
-    free(s.kernel), free(s.sq_z), free(s.sq_p);
+    csd_scratch_free(&s);
 }
 
 /* bce at outputs of exactly 0 and 1 (a saturated sigmoid), and beyond them (a linear
