@@ -3,7 +3,8 @@
 #   1. the Release build's ctest suite (unit tests, real Fashion-MNIST, the binary,
 #      the Python reader of model files, real mpirun runs), then the real Slurm test
 #      (needs root: a private munged + slurmctld + slurmd; SKIPPED otherwise);
-#   2. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   2. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer, with
+#      LeakSanitizer's own checks (tests/sanitize/);
 #   3. libFuzzer on the job-spec and IDX readers (clang, ASan + UBSan), 30 s each;
 #   4. the fast unit tests and a small `aesweep train` under valgrind.
 # Idempotent and non-interactive. Set AESWEEP_QUICK=1 to run only step 1.
@@ -32,6 +33,9 @@ cmake --build build-asan -j "$jobs"
 step "ctest (ASan + UBSan)"
 # Full stack unwinding, so that Open MPI's own end-of-process allocations can be
 # told apart by library (tests/lsan_mpi.supp) while aesweep's are all reported.
+# The binaries carry intercept_tls_get_addr=0 (src/core/sanitizer_defaults.c); the
+# ctest `sanitizer` shows that LeakSanitizer neither crashes on the TLS layout that
+# made this step fail at random nor misses a deliberate leak under these options.
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0 \
     LSAN_OPTIONS=suppressions="$PWD/../tests/lsan_mpi.supp":print_suppressions=0 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j "$jobs" -LE slurm)
