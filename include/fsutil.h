@@ -10,6 +10,12 @@ int make_dirs(const char *dir, Err *e);
 /* make_dirs of the folder that holds path (nothing for a bare file name). */
 int make_parent_dirs(const char *path, Err *e);
 
+/* fsync of a file or a folder by name: 0, or -1 with errno set. */
+int sync_path(const char *path);
+/* fsync of the folder that holds path ("." for a bare name): a rename into it is
+ * then on disk too. */
+int sync_parent_dir(const char *path);
+
 /* A file to read: AE_EINPUT unless path names a regular file (a folder, a FIFO that
  * would block, or a device such as /dev/zero is refused before it is opened). */
 int check_input_file(const char *path, Err *e);

@@ -25,6 +25,28 @@ int make_dirs(const char *dir, Err *e) {
     return AE_OK;
 }
 
+int sync_path(const char *path) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    int err = errno;
+    close(fd);
+    errno = err;
+    return rc;
+}
+
+int sync_parent_dir(const char *path) {
+    char dir[AE_PATH_MAX];
+    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    char *slash = strrchr(dir, '/');
+    if (slash == dir) slash[1] = 0; /* "/x": the root */
+    else if (slash) *slash = 0;
+    return sync_path(slash ? dir : ".");
+}
+
 int make_parent_dirs(const char *path, Err *e) {
     char dir[AE_PATH_MAX];
     if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "h5util.h"
 #include "model_file.h"
 #include "version.h"
@@ -74,15 +75,6 @@ static int contents_write(hid_t f, const ModelFileInfo *info) {
     return rc;
 }
 
-/* fsync of a file or a folder by name. */
-static int sync_path(const char *path) {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
 /* The whole file is built in memory (HDF5's core driver) and written with plain
  * write/fsync: a full disk or a file-size limit is then an errno with the file's
  * name, and never a half-closed HDF5 file (HDF5 1.10 crashes at exit on one). */
@@ -148,11 +140,7 @@ int model_file_write(const char *path, const ModelFileInfo *info, Err *e) {
         unlink(tmp);
         return err_set(e, AE_ERUN, "%s: cannot rename into place: %s", path, strerror(err));
     }
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash) *slash = 0;
-    if (sync_path(slash ? dir : ".") != 0)
-        return err_set(e, AE_ERUN, "%s: cannot sync the folder: %s", dir, strerror(errno));
+    if (sync_parent_dir(path) != 0)
+        return err_set(e, AE_ERUN, "%s: cannot sync its folder: %s", path, strerror(errno));
     return AE_OK;
 }

@@ -270,9 +270,10 @@ int results_create(const char *path, const ResultsMeta *meta, Results **out, Err
     r->path = strcpy(p, path);
     r->n_folds = meta->folds;
     r->trials = r->folds = r->trial_mem = r->fold_mem = -1;
-    /* Built under a temporary name and renamed once its layout is on disk, so
-     * that path is either absent or a readable results file, whenever the
-     * process dies. The open file keeps working across the rename. */
+    /* Built under a temporary name and renamed once its layout is on disk
+     * (flushed and fsynced), so that path is either absent or a readable
+     * results file, whenever the process or the machine dies. The open file
+     * keeps working across the rename. */
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     r->file = file_create(tmp);
@@ -282,7 +283,8 @@ int results_create(const char *path, const ResultsMeta *meta, Results **out, Err
         free(r);
         return AE_ERUN;
     }
-    if (contents_create(r, meta) < 0 || flush(r, e) != AE_OK || rename(tmp, path) != 0) {
+    if (contents_create(r, meta) < 0 || flush(r, e) != AE_OK || sync_path(tmp) != 0 ||
+        rename(tmp, path) != 0 || sync_parent_dir(path) != 0) {
         err_set(e, AE_ERUN, "%s: cannot write the results layout (disk full?)", path);
         results_close(r, NULL);
         unlink(tmp);
