@@ -12,6 +12,7 @@
 #define SEARCH_MAX_PARAMS 16
 #define SEARCH_MAX_VALUES 64
 #define SEARCH_MAX_STAGES 16
+#define SEARCH_MAX_TRIALS 1000000 /* a grid's points, search.trials */
 
 typedef enum { PARAM_REAL, PARAM_INT, PARAM_VALUES } ParamKind;
 
@@ -53,6 +54,9 @@ int space_find_key(const Space *s, const char *key);
 /* The largest number a parameter can set: its largest value (a values list read as
  * numbers), or its max (rounded for an integer range). */
 double param_largest(const Param *p);
+/* Can the parameter set a value in [lo, hi]? A range that reaches into it (an
+ * integer range: an integer in it), or a values list holding a number in it. */
+int param_can_take(const Param *p, double lo, double hi);
 
 /* The --set overrides of a point ("train.lr=0.001"), written into buf; sets[i]
  * point into buf. Returns the count, or -1 when buf is too small. */
@@ -71,7 +75,9 @@ void space_defaults(const Job *job, const Space *s, Point *out);
 /* ---- strategies ---- */
 
 /* grid: the product of each parameter's values, or `points` evenly spaced in its
- * scale (integers rounded half up, duplicates dropped), first parameter slowest. */
+ * scale (integers rounded half up, duplicates dropped), first parameter slowest.
+ * grid_size stops counting past SEARCH_MAX_TRIALS (it returns SEARCH_MAX_TRIALS + 1),
+ * so that it cannot overflow; space_parse refuses such a grid. */
 long grid_size(const Space *s);
 void grid_point(const Space *s, long i, Point *out);
 

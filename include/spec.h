@@ -4,6 +4,7 @@
 #define AESWEEP_SPEC_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "dataset.h"
 #include "err.h"
@@ -97,6 +98,10 @@ double job_number(const Job *job, const char *path);
 /* The value of a key in the parsed job as JSON text (defaults included); returns
  * 0 for keys that hold no value. */
 int job_value_json(const Job *job, const char *path, char *buf, size_t n);
+/* Writes "PREFIXkey  value" lines for every key a search could set (the model,
+ * training, penalty, classifier and data keys; job_key_searchable), defaults
+ * included, in the table's order: the one configuration the job trains. */
+void job_print_settings(const Job *job, FILE *f, const char *prefix);
 /* Did the job file (or a --set) write this key, rather than leave its default? */
 int job_key_given(const Job *job, const char *path);
 /* The known key nearest to path, or NULL when none is close. */

@@ -8,6 +8,10 @@ int cmd_bench(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+/* `aesweep validate` of a job without search.space: the checks of `aesweep train
+ * JOB [--set]... [--out FILE]`, then its configuration; nothing is written. */
+int validate_train_job(const char *job_path, const char *const *sets, int n_sets,
+                       const char *out);
 
 /* Prints "aesweep: MESSAGE" to stderr and returns code. */
 int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

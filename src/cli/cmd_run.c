@@ -23,7 +23,9 @@ static const char validate_usage_text[] =
     "usage: aesweep validate JOB.json [--out DIR] [--resume | --fresh] [--set KEY=VALUE]...\n"
     "Checks the job as `aesweep run` with the same arguments would, and prints the plan;\n"
     "no training. With OUT holding another job's results (and no --fresh), exits 2 as\n"
-    "run would: a queued job is checked before it waits.\n";
+    "run would: a queued job is checked before it waits.\n"
+    "A job without search.space is checked as `aesweep train JOB [--out FILE.h5]` would\n"
+    "check it, and its one configuration is printed.\n";
 
 /* The arguments run and validate share. Returns -1 to go on, else an exit code. */
 static int parse_run_args(int argc, char **argv, const char *usage, RunOptions *o,
@@ -113,6 +115,16 @@ int cmd_validate(int argc, char **argv) {
     Experiment x;
     Err e = {0};
     int task_files = 0;
+    Job job; /* a job without search.space is for `aesweep train`: validated as such */
+    if (job_load(o.job_path, sets, o.n_sets, &job, &e)) return cli_fail(e.code, "%s", e.msg);
+    int train_job = !job.space;
+    job_free(&job);
+    if (train_job) {
+        if (o.fresh)
+            return cli_fail(2, "%s: --fresh: a job without search.space is for `aesweep train`, "
+                            "which keeps no results folder", o.job_path);
+        return validate_train_job(o.job_path, sets, o.n_sets, o.out_dir);
+    }
     if (experiment_open(&x, o.job_path, sets, o.n_sets, o.out_dir, &e))
         return cli_fail(e.code, "%s", e.msg);
     if (resume_check(&x, o.fresh, &task_files, &e)) {

@@ -55,6 +55,80 @@ static int check_batches(const Job *job, int n, Err *e) {
     return AE_OK;
 }
 
+/* What `train` reads and checks before it trains: the job, its data and split, and
+ * where the model goes. `validate` checks a train job through the same code. */
+typedef struct {
+    Job job;
+    JobData d;
+    Index train, val;
+    char out[AE_PATH_MAX];
+} TrainSetup;
+
+static void train_close(TrainSetup *t) {
+    index_free(&t->train);
+    index_free(&t->val);
+    job_data_free(&t->d);
+    job_free(&t->job);
+}
+
+/* Every check that can fail before the training. out NULL: output.dir/model.h5.
+ * With make_dirs 0 nothing is created (validate). */
+static int train_open(TrainSetup *t, const char *job_path, const char *const *sets, int n_sets,
+                      const char *out, int make_dirs, Err *e) {
+    memset(t, 0, sizeof *t);
+    int rc = job_load(job_path, sets, n_sets, &t->job, e);
+    if (rc) return rc;
+    if ((out ? snprintf(t->out, sizeof t->out, "%s", out)
+             : snprintf(t->out, sizeof t->out, "%s/model.h5", t->job.output.dir)) >=
+        (int)sizeof t->out)
+        rc = err_set(e, AE_EINPUT, "%s: %s: path too long", job_path, out ? "--out" : "output.dir");
+    if (!rc) rc = check_output_file(t->out, e);
+    if (!rc && make_dirs) rc = make_parent_dirs(t->out, e);
+    if (!rc) rc = job_data_load(&t->job, &t->d, e);
+    if (!rc) rc = job_data_split(&t->job, &t->d, 1, 0, &t->train, &t->val, e);
+    if (!rc) rc = check_batches(&t->job, t->train.n, e);
+    if (rc) train_close(t);
+    return rc;
+}
+
+/* "a-b-c-" for the widths of a list, forwards or backwards. */
+static void print_widths(const IntList *l, int backwards) {
+    for (int i = 0; i < l->n; i++) printf("%d-", l->v[backwards ? l->n - 1 - i : i]);
+}
+
+int validate_train_job(const char *job_path, const char *const *sets, int n_sets,
+                       const char *out) {
+    TrainSetup t;
+    Err e = {0};
+    if (train_open(&t, job_path, sets, n_sets, out, 0, &e)) return cli_fail(e.code, "%s", e.msg);
+    const Job *j = &t.job;
+    const Images *im = &t.d.data.train;
+    printf("job        %s (%s): one configuration, for `aesweep train` (no search.space, "
+           "which `aesweep run` needs)\n", j->source, j->name);
+    printf("data       %s: %d training images (of %d), %d test images (of %d), %dx%d, %d "
+           "classes\n", job_data_dir(j), t.d.train.n, im->n, t.d.test.n, t.d.data.test.n,
+           im->rows, im->cols, t.d.data.n_classes);
+    printf("split      a stratified holdout of %g: %d train, %d validation images\n",
+           j->data.validation, t.train.n, t.val.n);
+    printf("model      %d-", im->dim);
+    print_widths(&j->model.hidden, 0);
+    printf("%d-", j->model.bottleneck);
+    print_widths(&j->model.hidden, 1);
+    printf("%d\nclassifier ", im->dim);
+    if (j->classifier.epochs > 0) {
+        printf("%d-", j->model.bottleneck);
+        print_widths(&j->classifier.hidden, 0);
+        printf("%d on the codes, %d epochs\n", t.d.data.n_classes, j->classifier.epochs);
+    } else {
+        printf("none (classifier.epochs is 0)\n");
+    }
+    printf("configuration (defaults included)\n");
+    job_print_settings(j, stdout, "  ");
+    printf("output     %s\n", t.out);
+    train_close(&t);
+    return 0;
+}
+
 static int train_usage(void) {
     return cli_fail(2, "usage: aesweep train JOB.json [--set KEY=VALUE]... [--out FILE.h5]");
 }
@@ -87,41 +161,23 @@ int cmd_train(int argc, char **argv) {
     if (!job_path) return train_usage();
 
     Err e = {0};
-    Job job;
-    if (job_load(job_path, sets, n_sets, &job, &e)) return cli_fail(e.code, "%s", e.msg);
+    TrainSetup t;
+    if (train_open(&t, job_path, sets, n_sets, out, 1, &e)) return cli_fail(e.code, "%s", e.msg);
     int code = 0;
-    char default_out[AE_PATH_MAX];
-    JobData d;
-    Index train = {0}, val = {0};
-    memset(&d, 0, sizeof d);
     TaskResult r;
     memset(&r, 0, sizeof r);
-    if (!out) {
-        if (snprintf(default_out, sizeof default_out, "%s/model.h5", job.output.dir) >=
-            (int)sizeof default_out) {
-            code = cli_fail(2, "%s: output.dir: path too long", job_path);
-            goto done;
-        }
-        out = default_out;
-    }
-    /* Every check that can fail comes before the training. */
-    if (check_output_file(out, &e) || make_parent_dirs(out, &e) || job_data_load(&job, &d, &e) ||
-        job_data_split(&job, &d, 1, 0, &train, &val, &e) || check_batches(&job, train.n, &e)) {
-        code = cli_fail(e.code, "%s", e.msg);
-        goto done;
-    }
     int threads = cli_blas_threads(0);
     fprintf(stderr, "aesweep train: %s: %d train / %d val / %d test images, %d BLAS thread%s\n",
-            job_path, train.n, val.n, d.test.n, threads, threads == 1 ? "" : "s");
+            job_path, t.train.n, t.val.n, t.d.test.n, threads, threads == 1 ? "" : "s");
 
     /* One configuration: the job's own seed, and the holdout split whatever
      * search.folds says. */
     TaskConfig cfg;
-    job_task_config(&job, (uint64_t)job.seed, 1, &cfg);
+    job_task_config(&t.job, (uint64_t)t.job.seed, 1, &cfg);
     cfg.train.stop = cfg.classifier.stop = &stop_requested;
     cfg.train.on_epoch = print_epoch;
     stop_on_signals();
-    if (task_run(&cfg, &d.data, &train, &val, &d.test, &r, &e)) {
+    if (task_run(&cfg, &t.d.data, &t.train, &t.val, &t.d.test, &r, &e)) {
         code = cli_fail(e.code, "%s", e.msg);
         goto done;
     }
@@ -129,16 +185,13 @@ int cmd_train(int argc, char **argv) {
         code = cli_fail(3, "interrupted after %d epochs; nothing written", r.fit.epochs);
         goto done;
     }
-    if (task_file_write(out, &job, &r, NULL, &e)) {
+    if (task_file_write(t.out, &t.job, &r, NULL, &e)) {
         code = cli_fail(e.code, "%s", e.msg);
         goto done;
     }
-    print_summary(&r, out);
+    print_summary(&r, t.out);
 done:
     task_result_free(&r);
-    index_free(&train);
-    index_free(&val);
-    job_data_free(&d);
-    job_free(&job);
+    train_close(&t);
     return code;
 }

@@ -9,17 +9,57 @@
 #include "fsutil.h"
 #include "task_file.h"
 
+/* The search.space entry that sets a job key, or NULL: the job's own value holds. */
+static const Param *space_entry(const Experiment *x, const char *key) {
+    int k = space_find_key(&x->space, key);
+    return k < 0 ? NULL : &x->space.param[k];
+}
+
 /* The largest batch a key can take: its search.space entry's, or the job's own
  * when the job wrote it (0: a default, which adapts to small data). */
 static double largest_batch(const Experiment *x, const char *key, char *where, size_t n) {
-    int k = space_find_key(&x->space, key);
-    if (k < 0) {
+    const Param *p = space_entry(x, key);
+    if (!p) {
         snprintf(where, n, "%s", key);
         return job_key_given(&x->job, key) ? job_number(&x->job, key) : 0;
     }
-    const Param *p = &x->space.param[k];
     snprintf(where, n, "search.space.%s%s", p->name, p->kind == PARAM_VALUES ? ".values" : ".max");
     return param_largest(p);
+}
+
+/* Can some trial of the search set key to a value in [lo, hi] (`want` says which)?
+ * When not, `why` says what decides: the search.space entry, or the job's value. */
+static int key_can_take(const Experiment *x, const char *key, double lo, double hi,
+                        const char *want, char *why, size_t n) {
+    const Param *p = space_entry(x, key);
+    if (p) {
+        snprintf(why, n, "search.space.%s never sets %s %s", p->name, key, want);
+        return param_can_take(p, lo, hi);
+    }
+    double v = job_number(&x->job, key);
+    snprintf(why, n, "%s is %g", key, v);
+    return v >= lo && v <= hi;
+}
+
+/* An objective no trial can compute is refused before anything runs: every trial
+ * would score NaN. When only some trials can (a searched range that includes the
+ * class count), the others score NaN and never win. */
+static int check_objective(const Experiment *x, Err *e) {
+    const Job *j = &x->job;
+    char why[160], want[32];
+    int classes = x->data.data.n_classes;
+    snprintf(want, sizeof want, "to %d", classes);
+    if (j->search.objective == OBJ_LATENT_ACCURACY &&
+        !key_can_take(x, "model.bottleneck", classes, classes, want, why, sizeof why))
+        return err_set(e, AE_EINPUT, "%s: search.objective: latent_accuracy compares the argmax "
+                       "of the code with the label, so it needs a code of %d units (the data's "
+                       "class count), but %s", j->source, classes, why);
+    if (j->search.objective == OBJ_VAL_ACCURACY &&
+        !key_can_take(x, "classifier.epochs", 1, HUGE_VAL, "above 0", why, sizeof why))
+        return err_set(e, AE_EINPUT, "%s: search.objective: val_accuracy is the accuracy of the "
+                       "classifier on the codes, which trains only when classifier.epochs > 0, "
+                       "but %s", j->source, why);
+    return AE_OK;
 }
 
 /* Checks that need the data: every split can be made, and a batch size the user
@@ -52,6 +92,7 @@ int experiment_open(Experiment *x, const char *job_path, const char *const *sets
         rc = out_dir ? err_prefix(e, "--out") : err_prefix(e, "%s: output.dir", job_path);
     if (!rc) rc = job_data_load(&x->job, &x->data, e);
     if (!rc) rc = check_data_fits(x, e);
+    if (!rc) rc = check_objective(x, e);
     if (!rc) sha256_hex(x->job.json, strlen(x->job.json), x->sha);
     if (rc) {
         experiment_close(x);

@@ -420,10 +420,10 @@ static int farm(Coordinator *c, Err *e) {
 static int refit(Coordinator *c, Err *e) {
     const Experiment *x = c->x;
     int best = search_best(&c->search);
-    if (best < 0) {
-        fprintf(stderr, "aesweep: no trial finished without diverging: no /best\n");
-        return AE_OK;
-    }
+    if (best < 0) /* the run has found nothing: it failed, whatever its rank timing */
+        return err_set(e, AE_ERUN, "no trial has a finite %s (each diverged, failed or scored "
+                       "NaN): no best trial, no /best",
+                       objective_names[x->job.search.objective]);
     int epochs = (int)floor(c->rows[best].epochs + 0.5);
     task_msg(c, best, FOLD_REFIT, epochs < 1 ? 1 : epochs, c->msg);
     TaskReport rep;

@@ -20,9 +20,9 @@ int search_init(Search *s, const Job *job, const Space *space, Err *e) {
         bisect_init(&s->bis, space, &start, job->search.exhaustive_below, job->search.max_rounds,
                     s->maximize);
     }
-    if (s->total > 1000000)
-        return err_set(e, AE_EINPUT, "%s: search: %ld trials is more than 1000000", job->source,
-                       s->total);
+    if (s->total > SEARCH_MAX_TRIALS) /* space_parse refuses such a grid first */
+        return err_set(e, AE_EINPUT, "%s: search: more than %d trials", job->source,
+                       SEARCH_MAX_TRIALS);
     return AE_OK;
 }
 
@@ -134,7 +134,9 @@ void search_complete(Search *s, int trial, double objective, int status) {
     t->status = status;
     t->objective = status == TRIAL_OK ? objective : NAN;
     s->pending -= was_pending;
-    if (status == TRIAL_OK) {
+    /* NaN never wins: a trial can finish OK with an objective that has no value
+     * (latent_accuracy of a code narrower than the class count). */
+    if (status == TRIAL_OK && !isnan(t->objective)) {
         const Trial *b = s->best >= 0 ? &s->trials[s->best] : NULL;
         if (!b || objective_better(t->objective, b->objective, s->maximize) ||
             (t->objective == b->objective && trial < s->best))

@@ -42,6 +42,19 @@ double param_largest(const Param *p) {
     return most;
 }
 
+int param_can_take(const Param *p, double lo, double hi) {
+    if (p->kind == PARAM_VALUES) {
+        for (int i = 0; i < p->n_values; i++) {
+            char *end;
+            double v = strtod(p->values[i], &end);
+            if (end != p->values[i] && !*end && v >= lo && v <= hi) return 1;
+        }
+        return 0;
+    }
+    double a = fmax(p->min, lo), b = fmin(p->max, hi);
+    return p->kind == PARAM_INT ? ceil(a) <= floor(b) : a <= b;
+}
+
 int space_find_key(const Space *s, const char *key) {
     for (int i = 0; i < s->n_params; i++)
         if (!strcmp(s->param[i].key, key)) return i;
@@ -229,7 +242,10 @@ int space_parse(const Job *job, Space *s, Err *e) {
     memset(s, 0, sizeof *s);
     const char *src = job->source;
     const cJSON *space = job->space;
-    if (!space || !space->child)
+    if (!space)
+        return err_set(e, AE_EINPUT, "%s: search.space: missing; a search needs the parameters "
+                       "it tunes (a job without one is for `aesweep train`)", src);
+    if (!space->child)
         return err_set(e, AE_EINPUT, "%s: search.space: expected at least one parameter", src);
     const cJSON *entry;
     cJSON_ArrayForEach(entry, space) {
@@ -258,6 +274,10 @@ int space_parse(const Job *job, Space *s, Err *e) {
                 return rc;
             }
     int rc = job->search.strategy == STRATEGY_BISECTION ? parse_stages(job, s, e) : AE_OK;
+    if (!rc && job->search.strategy == STRATEGY_GRID && grid_size(s) > SEARCH_MAX_TRIALS)
+        rc = err_set(e, AE_EINPUT, "%s: search.space: the grid has more than %d points (the "
+                     "product of every entry's values or points); fewer values, or "
+                     "strategy random", src, SEARCH_MAX_TRIALS);
     if (rc) space_free(s);
     return rc;
 }

@@ -54,7 +54,11 @@ static int grid_values(const Param *p, double *out, int max) {
 long grid_size(const Space *s) {
     long n = 1;
     double v[1000];
-    for (int i = 0; i < s->n_params; i++) n *= grid_values(&s->param[i], v, 1000);
+    for (int i = 0; i < s->n_params; i++) {
+        long k = grid_values(&s->param[i], v, 1000);
+        if (n > (SEARCH_MAX_TRIALS + 1) / k) return SEARCH_MAX_TRIALS + 1; /* no overflow */
+        n *= k;
+    }
     return n;
 }
 

@@ -366,6 +366,24 @@ int job_value_json(const Job *job, const char *path, char *buf, size_t n) {
     return 1;
 }
 
+void job_print_settings(const Job *job, FILE *f, const char *prefix) {
+    for (int i = 0; i < N_FIELDS; i++) {
+        const Field *d = &fields[i];
+        char value[512];
+        if (!job_key_searchable(d->path, NULL, NULL) || !job_value_json(job, d->path, value,
+                                                                        sizeof value))
+            continue;
+        if (d->type == F_NUM) { /* the shortest text that reads back as the same double */
+            double v = *(const double *)((const char *)job + d->off);
+            for (int digits = 1; digits <= 17; digits++) {
+                snprintf(value, sizeof value, "%.*g", digits, v);
+                if (strtod(value, NULL) == v) break;
+            }
+        }
+        fprintf(f, "%s%-32s %s\n", prefix, d->path, value);
+    }
+}
+
 int job_key_searchable(const char *path, int *is_int, int *is_list) {
     const Field *f = field_find(path);
     if (!f || f->type == F_OBJ || f->type == F_RAW) return 0;
@@ -496,10 +514,6 @@ static int check_job(const cJSON *root, const char *src, Job *job, Err *e) {
         job->model.bottleneck < 2)
         return err_set(e, AE_EINPUT, "%s: penalty.prior: swiss_roll is 2-D; model.bottleneck is %d",
                        src, job->model.bottleneck);
-    if (job->search.objective == OBJ_VAL_ACCURACY && job->classifier.epochs == 0)
-        return err_set(e, AE_EINPUT,
-                       "%s: search.objective: val_accuracy needs the classifier "
-                       "(classifier.epochs > 0)", src);
     return AE_OK;
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every file in jobs/ must be usable as shipped:
-#   - a search job validates (`aesweep validate`: the spec, the data, the plan);
-#   - a job without a search (for `aesweep train`) trains on a tiny subset;
+#   - every job validates (`aesweep validate`): a search job prints its plan, a job
+#     without search.space (for `aesweep train`) its one configuration;
+#   - a job without a search also trains on a tiny subset;
 #   - two report jobs run end to end on a small subset of Fashion-MNIST.
 # Jobs whose data.path folder is not on this machine (MNIST, Kuzushiji-MNIST) are
 # checked on Fashion-MNIST, as jobs/README.md tells users to.
@@ -19,7 +20,8 @@ kind() {
 import json, os, sys
 j = json.load(open(sys.argv[1]))
 path = j.get("data", {}).get("path")
-print("search" if "search" in j else "train", "fashion" if path and not os.path.isdir(path) else "")
+print("search" if "space" in j.get("search", {}) else "train",
+      "fashion" if path and not os.path.isdir(path) else "")
 PY
 }
 
@@ -37,9 +39,11 @@ for job in "$src"/jobs/*.json; do
         grep -q '^plan ' <<< "$plan" || fail "$job: validate printed no plan"
         echo "$name: $(sed -n 's/^plan  *//p' <<< "$plan")"
     else
+        config=$("$aesweep" validate "$job" "${sets[@]}") || fail "$job does not validate"
+        grep -q '^configuration' <<< "$config" || fail "$job: validate printed no configuration"
         "$aesweep" train "$job" "${sets[@]}" "${small[@]}" --out "$out/$name.h5" \
             > /dev/null 2> "$out/$name.log" || { cat "$out/$name.log"; fail "$job does not train"; }
-        echo "$name: trains (aesweep train)"
+        echo "$name: validates and trains (aesweep train)"
     fi
     n=$((n + 1))
 done

@@ -6,6 +6,9 @@ test_penalty: csd at the ends of sigma's range, bce at outputs of 0 and 1).
   metrics, the search goes on to the end, and a diverged trial never wins, in a
   grid and in a bisection that has to narrow away from it.
 - csd with sigma at the ends of its range trains to finite numbers.
+- An objective that is NaN (latent_accuracy of a code narrower than the class
+  count) never wins, at any rank count; a search where every trial is NaN ends
+  "failed" (exit 1) with no /best, instead of refitting whichever trial came first.
 
 Run with /usr/bin/python3 -m pytest; environment as in test_spec_errors.py.
 """
@@ -13,13 +16,14 @@ import json
 import math
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 
-from test_spec_errors import FASHION_DIR, aesweep
+from test_spec_errors import AESWEEP, FASHION_DIR, aesweep
 
 TMP = Path(os.environ.get("TEST_TMP", "/tmp/aesweep_test")) / "hazards"
 DIVERGED = 1
@@ -94,3 +98,53 @@ def test_csd_with_sigma_at_its_ends_stays_finite(sigma):
     assert (folds["status"] == 0).all(), folds["status"]
     assert np.isfinite(folds["val_mse"]).all() and np.isfinite(folds["train_mse"]).all()
     assert math.isfinite(best["test_mse"]), best
+
+
+MPIRUN = shutil.which("mpirun")
+MPI_ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1",
+               OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+# latent_accuracy needs a 10-unit code: 4 and 6 score NaN, 10 does not.
+LATENT = dict(JOB, search={"strategy": "grid", "folds": 2, "objective": "latent_accuracy",
+                           "space": {"bottleneck": {"values": [4, 10, 6]}}})
+
+
+def mpirun_job(name, job, ranks):
+    folder = TMP / name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    path = folder / "job.json"
+    path.write_text(json.dumps(job, indent=2))
+    cmd = [MPIRUN, "-np", str(ranks), "--oversubscribe", AESWEEP, "run",
+           str(path), "--out", str(folder / "out")]
+    return subprocess.run(cmd, env=MPI_ENV, capture_output=True, text=True, timeout=600), folder
+
+
+@pytest.mark.skipif(MPIRUN is None, reason="no mpirun on PATH")
+@pytest.mark.parametrize("ranks", [1, 3])
+def test_a_nan_objective_never_wins(ranks):
+    r, folder = mpirun_job(f"latent_nan_np{ranks}", LATENT, ranks)
+    assert r.returncode == 0, r.stderr
+    with h5py.File(folder / "out" / "results.h5", "r") as f:
+        trials, best = f["trials"][()], dict(f["best"].attrs)
+        assert f.attrs["status"] == "complete"
+    narrow = trials["bottleneck"] != 10
+    assert np.isnan(trials["objective_mean"][narrow]).all(), trials["objective_mean"]
+    assert np.isfinite(trials["objective_mean"][~narrow]).all(), trials["objective_mean"]
+    assert best["bottleneck"] == 10 and best["trial"] == 1, best
+
+
+@pytest.mark.skipif(MPIRUN is None, reason="no mpirun on PATH")
+def test_a_search_with_no_finite_objective_fails():
+    job = dict(LATENT, search=dict(LATENT["search"], space={"bottleneck": {"values": [4, 6]}}))
+    job["search"]["space"]["bottleneck"]["values"].append(10)  # so the job may run ...
+    job["search"]["strategy"] = "random"  # ... but no trial of this seed draws 10
+    job["search"]["trials"] = 3
+    r, folder = mpirun_job("latent_all_nan", job, 3)
+    with h5py.File(folder / "out" / "results.h5", "r") as f:
+        trials = f["trials"][()]
+        assert f.attrs["status"] == "failed", f.attrs["status"]
+        assert "best" not in f, "a /best of a NaN trial"
+    assert 10 not in trials["bottleneck"], "the seed drew 10: choose another"
+    assert np.isnan(trials["objective_mean"]).all()
+    assert r.returncode == 1, f"exit {r.returncode}:\n{r.stderr}"
+    assert "no trial has a finite latent_accuracy" in r.stderr, r.stderr

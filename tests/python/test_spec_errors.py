@@ -91,6 +91,11 @@ EMPTY_DATA_DIR = TMP / "empty_data_folder"
 # The base job with the batch size fixed by train.batch_size alone, not searched.
 NO_BATCH_SEARCH = with_([("search.space.batch_size", DELETE)])
 
+# Eleven real keys that take any value in (0, 0.9].
+GRID_KEYS = ["lr", "lambda", "sigma", "train.weight_decay", "train.dropout", "train.input_noise",
+             "train.momentum", "penalty.prior_noise", "classifier.lr", "classifier.dropout",
+             "model.leaky_slope"]
+
 # id -> (the job: a dict, or raw text; the strings the message must hold)
 CASES = {
     "json_syntax": (SYNTAX_ERROR_TEXT, [":4:3"]),
@@ -245,6 +250,44 @@ CASES = {
                ("penalty", {"type": "csd", "lambda": 1, "sigma": 1, "prior": "swiss_roll"})]),
         ["penalty.prior", "bottleneck"],
     ),
+    # Objectives no trial can compute (issue 14): every trial would score NaN.
+    "latent_accuracy_with_a_4_unit_code": (
+        with_([("search.objective", "latent_accuracy")]),
+        ["search.objective", "latent_accuracy", "10 units", "model.bottleneck is 4"],
+    ),
+    "latent_accuracy_bottleneck_values_without_10": (
+        with_([("search.objective", "latent_accuracy"),
+               ("search.space.bottleneck", {"values": [4, 8, 16]})]),
+        ["search.objective", "latent_accuracy", "search.space.bottleneck never sets"],
+    ),
+    "latent_accuracy_bottleneck_range_below_10": (
+        with_([("search.objective", "latent_accuracy"),
+               ("search.space.bottleneck", {"min": 2, "max": 9, "type": "int"})]),
+        ["search.objective", "latent_accuracy", "search.space.bottleneck never sets"],
+    ),
+    "val_accuracy_without_a_classifier": (
+        with_([("search.objective", "val_accuracy"), ("classifier.epochs", 0)]),
+        ["search.objective", "val_accuracy", "classifier.epochs is 0"],
+    ),
+    "val_accuracy_classifier_epochs_searched_at_0": (
+        with_([("search.objective", "val_accuracy"),
+               (("search", "space", "classifier.epochs"), {"values": [0]})]),
+        ["search.objective", "val_accuracy", "search.space.classifier.epochs never sets"],
+    ),
+    # Grids whose size overflowed a 64-bit count: 64^11 wrapped to 0 trials, and
+    # 1000^7 to a garbage count.
+    "grid_of_11_keys_by_64_values": (
+        with_([("search.strategy", "grid"),
+               ("search.space", {k: {"values": [0.01 * (i + 1) for i in range(64)]}
+                                 for k in GRID_KEYS})]),
+        ["search.space", "more than 1000000 points"],
+    ),
+    "grid_of_7_keys_by_1000_points": (
+        with_([("search.strategy", "grid"),
+               ("search.space", {k: {"min": 0.01, "max": 0.5, "points": 1000}
+                                 for k in GRID_KEYS[:7]})]),
+        ["search.space", "more than 1000000 points"],
+    ),
 }
 
 
@@ -344,3 +387,43 @@ def test_existing_results_without_fresh_is_refused():
     assert "trial 0 fold" not in r.stderr, f"trained:\n{r.stderr}"
     assert (out / "results.h5").read_bytes() == OLD_RESULTS
     assert listing(out) == ["results.h5"], f"files written: {listing(out)}"
+
+
+def test_latent_accuracy_with_a_range_that_holds_the_class_count_may_run():
+    """Only the trials whose code is 10 wide can score latent_accuracy (the others
+    are NaN and never win), so the job is accepted; so is a grid of the largest size."""
+    case = TMP / "latent_range"
+    job = write_job(case, "job", with_([
+        ("search.objective", "latent_accuracy"),
+        ("search.space.bottleneck", {"min": 2, "max": 16, "type": "int"})]))
+    r = aesweep(["validate", job], cwd=case)
+    assert r.returncode == 0, r.stderr
+    grid = write_job(case, "grid", with_([
+        ("search.strategy", "grid"),
+        ("search.space", {k: {"min": 0.01, "max": 0.5, "points": 10} for k in GRID_KEYS[:6]})]))
+    r = aesweep(["validate", grid], cwd=case)
+    assert r.returncode == 0, r.stderr
+    assert "1000000 trials" in r.stdout, r.stdout
+
+
+def test_a_train_job_validates_as_a_train_job():
+    """A job without search.space is for `aesweep train`: validate checks it as train
+    would and prints its one configuration, with exit 0; run still needs a space."""
+    case = TMP / "train_job"
+    shutil.rmtree(case, ignore_errors=True)
+    job = write_job(case, "job", with_([("search", DELETE)]))
+    out = case / "sub" / "model.h5"
+    r = aesweep(["validate", job, "--out", out, "--set", "train.lr=0.003"], cwd=case)
+    assert r.returncode == 0, r.stderr
+    for line in ["aesweep train", "200 training images", "784-16-4-16-784",
+                 "classifier 4-8-10", "train.lr", "0.003", str(out)]:
+        assert line in r.stdout, f"{line!r} not in:\n{r.stdout}"
+    assert not (case / "sub").exists(), "validate created the output folder"
+    # What train would refuse, validate refuses: a batch larger than the holdout.
+    r = aesweep(["validate", job, "--set", "train.batch_size=5000"], cwd=case)
+    check_message(r, job, ["train.batch_size", "5000"], "validate of a train job")
+    r = aesweep(["validate", job, "--fresh"], cwd=case)
+    check_message(r, job, ["--fresh", "aesweep train"], "validate --fresh of a train job")
+    r = aesweep(["run", job, "--out", case / "out"], cwd=case)
+    check_message(r, job, ["search.space", "aesweep train"], "run of a train job")
+    assert listing(case) == ["job.json"], listing(case)

@@ -198,6 +198,11 @@ static double obj_nan_37(const Job *c, int *st) {
     (void)st;
     return c->model.bottleneck == 37 ? NAN : skew(c->model.bottleneck);
 }
+static double obj_all_nan(const Job *c, int *st) { /* status ok, objective NaN */
+    (void)c;
+    (void)st;
+    return NAN;
+}
 static double obj_all_diverge(const Job *c, int *st) {
     (void)c;
     *st = TRIAL_DIVERGED;
@@ -769,6 +774,15 @@ static void test_diverged(void) {
     CHECK(n == 3 && search_best(&f.s) == -1, "all diverged: %d trials, best %d", n,
           search_best(&f.s));
     fix_close(&f);
+    /* every trial ok but NaN (latent_accuracy of a narrow code): still no best,
+     * whichever finished first (it used to be that one) */
+    for (int reverse = 0; reverse < 2; reverse++) {
+        if (!fix_open(&f, job)) return;
+        n = drive(&f, obj_all_nan, reverse);
+        CHECK(n == 3 && search_best(&f.s) == -1, "all NaN (reverse %d): %d trials, best %d",
+              reverse, n, search_best(&f.s));
+        fix_close(&f);
+    }
     /* grid: the optimum is trial 0 and diverges */
     const char *grid = "{\"search\": {\"strategy\": \"grid\", \"space\": {\"bottleneck\": "
                        "{\"min\": 37, \"max\": 41, \"type\": \"int\", \"points\": 5}}}}";
@@ -935,6 +949,21 @@ static void test_grid(void) {
               "grid 2 point %ld: %g %g", i, p.v[0], p.v[1]);
     }
     fix_close(&f);
+
+    /* Counts that overflowed 64 bits stop at SEARCH_MAX_TRIALS + 1: 64^11 wrapped
+     * to 0, 1000^7 to a garbage count. 10^6 exactly is still counted. */
+    const struct { int params, values; long size; } big[] = {
+        {11, 64, SEARCH_MAX_TRIALS + 1}, {7, 1000, SEARCH_MAX_TRIALS + 1},
+        {6, 10, SEARCH_MAX_TRIALS}, {16, 1000, SEARCH_MAX_TRIALS + 1}};
+    for (size_t k = 0; k < sizeof big / sizeof big[0]; k++) {
+        Space sp;
+        memset(&sp, 0, sizeof sp);
+        sp.n_params = big[k].params;
+        for (int i = 0; i < sp.n_params; i++)
+            sp.param[i] = (Param){.kind = PARAM_VALUES, .n_values = big[k].values};
+        CHECK(grid_size(&sp) == big[k].size, "%d x %d values: grid size %ld, expected %ld",
+              big[k].params, big[k].values, grid_size(&sp), big[k].size);
+    }
 }
 
 /* ---- 9. ties ---- */
