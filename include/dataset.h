@@ -7,14 +7,16 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "layer.h"
 
 #define AE_MAX_CLASSES 64
 #define AE_PATH_MAX 4096
 
 typedef struct {
     int n;           /* images */
+    int channels;    /* 1 for MNIST-format sets */
     int rows, cols;  /* 28 x 28 for MNIST-format sets */
-    int dim;         /* rows * cols */
+    int dim;         /* channels * rows * cols */
     uint8_t *pixels; /* n * dim bytes, one image after another */
     uint8_t *labels; /* n labels, each < AE_MAX_CLASSES */
 } Images;
@@ -45,6 +47,9 @@ int dataset_load(const char *dir, Dataset *d, Err *e);
 const char *dataset_dir(const char *name);
 void dataset_free(Dataset *d);
 void images_free(Images *im);
+
+/* The images' C x H x W. */
+Shape images_shape(const Images *im);
 
 /* Converts images idx[0..n) to floats in [0,1] (pixel / 255), row after row. */
 void images_batch(const Images *im, const int *idx, int n, float *out);

@@ -1,5 +1,11 @@
-/* A stack of dense layers with all parameters in one contiguous block, their
- * gradients and optimizer state beside it, so an optimizer step is one loop. */
+/* A model is a sequence of layers (layer.h) with all parameters in one contiguous
+ * block, their gradients and optimizer state beside it, so an optimizer step is
+ * one loop; buffers that are not trained (batch norm's running statistics) live
+ * in a block of their own, out of the optimizer's reach.
+ *
+ * Its input is a batch of rows [B, C*H*W] (images as they arrive, channel by
+ * channel) and so is its output; reshape layers, put in by model_build where a
+ * layer needs another form, convert inside. */
 #ifndef AESWEEP_MODEL_H
 #define AESWEEP_MODEL_H
 
@@ -7,77 +13,96 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "layer.h"
 #include "nn.h"
 #include "rng.h"
 
-#define AE_MAX_LAYERS 32
+#define AE_MAX_LAYERS 64
 #define AE_MAX_HIDDEN 15
-
-typedef struct {
-    int in, out;
-    Act act;
-    float slope;  /* leaky_relu's negative slope */
-    size_t w, b;  /* offsets of W [out,in] and b [out] in the parameter block */
-} Layer;
 
 typedef struct {
     int n_layers;
     Layer layer[AE_MAX_LAYERS];
-    int input_dim;
+    Shape input;          /* the images' C x H x W */
+    int input_dim;        /* C*H*W: the width of an input row (and of the output) */
     int bottleneck_layer; /* index of the layer whose output is the code; -1 if none */
-    int max_width;
-    size_t n_params;
-    float *mem;    /* one allocation: params | grads | state[0] | state[1] */
+    int max_width;        /* the widest tensor of one sample, in floats */
+    size_t n_params, n_buffers;
+    float *mem;    /* one allocation: params | grads | state[0] | state[1] | buffers */
     float *params;
     float *grads;
     float *state[2];
+    float *buffers;
 } Model;
 
-/* The architecture of an autoencoder: encoder input_dim -> hidden... -> bottleneck,
- * decoder mirrored back to input_dim. */
+/* The architecture of an autoencoder: encoder input -> hidden... -> bottleneck,
+ * decoder mirrored back to the input. */
 typedef struct {
-    int input_dim;
+    Shape input;
     int n_hidden;
     int hidden[AE_MAX_HIDDEN];
     int bottleneck;
     Act activation, latent_activation, output_activation;
     float leaky_slope;
+    float dropout; /* after every hidden layer but the code, while training */
 } ModelShape;
 
+/* Builds any sequence: `input` is the images' shape (a vector when flat), specs
+ * the layers in order; code_layer the index (in specs) of the layer whose output
+ * is the code, or -1. A reshape is put in before a dense layer that follows an
+ * image, before a convolution that reads the input, and after an image output.
+ * AE_EINPUT naming the layer's `where` when the shapes do not fit. */
+int model_build(Model *m, Shape input, const LayerSpec *specs, int n, int code_layer, Err *e);
 int model_init_autoencoder(Model *m, const ModelShape *s, Err *e);
-/* Any stack: widths[0] is the input, widths[1..n] the layer outputs. */
+/* A stack of dense layers: widths[0] is the input, widths[1..n] the layer outputs;
+ * with dropout > 0, a dropout layer after each but the last. */
 int model_init_stack(Model *m, int n_layers, const int *widths, const Act *acts, float slope,
-                     Err *e);
-/* torch.nn.Linear's default: W and b uniform in +-1/sqrt(in), drawn from seed. */
+                     float dropout, Err *e);
+/* torch's default initialisation of every layer, drawn from seed; optimizer state 0. */
 void model_init_weights(Model *m, uint64_t seed);
 void model_free(Model *m);
+
+/* The code's width (the bottleneck layer's output). */
+int model_code_dim(const Model *m);
+/* What a copy of the trained state holds: parameters then buffers. */
+size_t model_state_size(const Model *m);
+void model_state_save(const Model *m, float *to);
+void model_state_load(Model *m, const float *from);
 
 /* Buffers for one forward/backward pass of up to max_batch rows, reused every step. */
 typedef struct {
     int max_batch;
     float *input;                  /* [B, input_dim]: what layer 0 reads */
-    float *out[AE_MAX_LAYERS];     /* post-activation output of each layer */
-    float *drop[AE_MAX_LAYERS];    /* after dropout (NULL where no dropout) */
-    float *mask[AE_MAX_LAYERS];    /* dropout scale per element: 0 or 1/(1-p) */
+    float *out[AE_MAX_LAYERS];     /* each layer's output */
+    float *saved[AE_MAX_LAYERS];   /* each layer's memory from forward to backward */
+    float *temp;                   /* shared scratch (im2col) */
     float *grad[2];                /* ping-pong dL/dy buffers [B, max_width] */
-    int dropped;                   /* the last forward pass applied dropout masks */
+    int train;                     /* the last forward pass was in training mode */
+    double aux;                    /* the layers' own loss terms of the last pass (KL) */
 } Work;
 
-int work_init(Work *w, const Model *m, int max_batch, float dropout, Err *e);
+int work_init(Work *w, const Model *m, int max_batch, Err *e);
 void work_free(Work *w);
 
-/* Forward pass over w->input (B rows). With dropout > 0 and rng non-NULL, inverted
- * dropout is applied to every hidden layer's output except the code and the output. */
-void model_forward(const Model *m, Work *w, int B, float dropout, Rng *rng);
-/* The encoder alone (layers up to the bottleneck, no dropout): the codes are then
- * in w->out[m->bottleneck_layer]. */
+/* Forward pass over w->input (B rows) in evaluation mode: no dropout, batch
+ * norm's running statistics, the variational mean. */
+void model_forward(const Model *m, Work *w, int B);
+/* The same in training mode: dropout masks and variational noise from rng, batch
+ * statistics (batch norm's running statistics move). */
+void model_forward_train(Model *m, Work *w, int B, Rng *rng);
+/* The encoder alone (layers up to the bottleneck, evaluation mode): the codes
+ * are then model_code(m, w). */
 void model_encode(const Model *m, Work *w, int B);
-/* The network's output after model_forward. */
+/* The network's output and its code after a forward pass. */
 const float *model_output(const Model *m, const Work *w);
-/* dy = dL/d(output) [B, out] (clobbered); fills m->grads (overwriting). dcode, when
- * non-NULL, is an extra dL/d(code) [B, bottleneck] from a penalty on the latent code,
- * added where the backward pass reaches the bottleneck. The gradient with respect
- * to the input is not computed. */
+const float *model_code(const Model *m, const Work *w);
+/* dy = dL/d(output) [B, out] (clobbered); fills m->grads (overwriting), the
+ * layers' own loss terms included. dcode, when non-NULL, is an extra dL/d(code)
+ * [B, code width] from a penalty on the latent code, added where the backward
+ * pass reaches the bottleneck. The gradient with respect to the input is not
+ * computed. */
 void model_backward(Model *m, Work *w, int B, float *dy, const float *dcode);
+/* Multiply-adds of one sample's forward pass. */
+double model_macs(const Model *m);
 
 #endif

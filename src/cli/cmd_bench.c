@@ -108,7 +108,7 @@ int cmd_bench(int argc, char **argv) {
 
     TrainConfig cfg = {0};
     ModelShape *s = &cfg.shape;
-    s->input_dim = widths[0];
+    s->input = (Shape){widths[0], 1, 1, 1};
     s->n_hidden = n_widths - 2;
     memcpy(s->hidden, widths + 1, sizeof(int) * (size_t)s->n_hidden);
     s->bottleneck = widths[n_widths - 1];
@@ -131,7 +131,7 @@ int cmd_bench(int argc, char **argv) {
     int *idx = NULL;
     uint8_t *labels = NULL;
     int code = 0;
-    if (model_init_autoencoder(&m, s, &e) || work_init(&w, &m, batch, 0, &e) ||
+    if (model_init_autoencoder(&m, s, &e) || work_init(&w, &m, batch, &e) ||
         penalty_init(&pen, &cfg.penalty, batch, s->bottleneck, 1, &e) ||
         !(labels = xmalloc((size_t)batch, &e)) ||
         synthetic_images(&im, BENCH_BATCHES * batch, widths[0], &e) ||
@@ -157,9 +157,8 @@ int cmd_bench(int argc, char **argv) {
         t = now_seconds() - t0;
     } while (t < seconds);
 
-    double flops_per_sample = 0;
-    for (int l = 0; l < m.n_layers; l++)
-        flops_per_sample += 6.0 * m.layer[l].in * m.layer[l].out;
+    /* A multiply-add is 2 FLOPs; backward does about twice the forward's work. */
+    double flops_per_sample = 6.0 * model_macs(&m);
     double sps = (double)steps * batch / t;
     printf("{\"impl\":\"aesweep\",\"layers\":[");
     for (int i = 0; i < n_widths; i++) printf("%s%d", i ? "," : "", widths[i]);

@@ -112,6 +112,10 @@ static void bytes_to_unit(const uint8_t *restrict src, float *restrict dst, int 
     for (int j = 0; j < dim; j++) dst[j] = (float)src[j] / 255.0f;
 }
 
+Shape images_shape(const Images *im) {
+    return (Shape){im->channels > 0 ? im->channels : 1, im->rows, im->cols, 0};
+}
+
 void images_batch(const Images *im, const int *idx, int n, float *out) {
     size_t dim = (size_t)im->dim;
     for (int i = 0; i < n; i++)

@@ -183,7 +183,7 @@ static int read_images_from(gzFile gz, const char *path, Images *out, Err *e) {
     if ((uint64_t)d[0] > (uint64_t)(SIZE_MAX / 2) / dim)
         return err_set(e, AE_EINPUT, "%s: %u images of %u x %u do not fit in memory", path,
                        (unsigned)d[0], (unsigned)d[1], (unsigned)d[2]);
-    Images im = {.n = (int)d[0], .rows = (int)d[1], .cols = (int)d[2], .dim = (int)dim};
+    Images im = {.n = (int)d[0], .channels = 1, .rows = (int)d[1], .cols = (int)d[2], .dim = (int)dim};
     rc = read_payload(gz, path, (size_t)d[0] * (size_t)dim, "pixel data", &im.pixels, e);
     if (rc) return rc;
     if (check_no_trailing(gz, path, im.n, "images", e)) {

@@ -1,73 +1,155 @@
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model.h"
 
-int model_init_stack(Model *m, int n_layers, const int *widths, const Act *acts, float slope,
-                     Err *e) {
-    memset(m, 0, sizeof *m);
-    m->bottleneck_layer = -1;
-    if (n_layers < 1 || n_layers > AE_MAX_LAYERS)
-        return err_set(e, AE_EINPUT, "a model needs 1 to %d layers, got %d", AE_MAX_LAYERS,
-                       n_layers);
-    size_t off = 0;
-    int maxw = widths[0];
-    for (int l = 0; l < n_layers; l++) {
-        if (widths[l] < 1 || widths[l + 1] < 1)
-            return err_set(e, AE_EINPUT, "layer %d has a width below 1", l);
-        Layer *L = &m->layer[l];
-        *L = (Layer){.in = widths[l], .out = widths[l + 1], .act = acts[l], .slope = slope};
-        L->w = off;
-        off += (size_t)L->in * L->out;
-        L->b = off;
-        off += (size_t)L->out;
-        if (L->out > maxw) maxw = L->out;
-    }
-    m->n_layers = n_layers;
-    m->input_dim = widths[0];
-    m->max_width = maxw;
-    m->n_params = off;
-    /* params, grads and two optimizer states: one block, so an update is one loop. */
-    m->mem = xcalloc(4 * off, sizeof(float), e);
-    if (!m->mem) return AE_ERUN;
-    m->params = m->mem;
-    m->grads = m->mem + off;
-    m->state[0] = m->mem + 2 * off;
-    m->state[1] = m->mem + 3 * off;
+static const LayerKindOps *ops(const Layer *L) { return layer_kinds[L->kind]; }
+
+static LayerSpec reshape_to(Shape to, const char *where) {
+    LayerSpec s = {.kind = LAYER_RESHAPE, .act = ACT_LINEAR, .to = to};
+    snprintf(s.where, sizeof s.where, "%s", where);
+    return s;
+}
+
+/* Appends one layer reading *cur; *cur becomes its output. */
+static int append(Model *m, const LayerSpec *s, Shape *cur, Err *e) {
+    if (m->n_layers == AE_MAX_LAYERS)
+        return err_set(e, AE_EINPUT, "%s: a model holds at most %d layers", s->where,
+                       AE_MAX_LAYERS);
+    Layer *L = &m->layer[m->n_layers];
+    *L = (Layer){.kind = s->kind, .in = *cur, .act = s->act, .slope = s->slope};
+    int rc = layer_kinds[s->kind]->setup(L, s, e);
+    if (rc) return rc;
+    m->n_layers++;
+    *cur = L->out;
     return AE_OK;
 }
 
+static int wants_vector(LayerKind k) { return k == LAYER_DENSE || k == LAYER_VARIATIONAL; }
+static int wants_image(LayerKind k) { return k == LAYER_CONV || k == LAYER_CONV_T; }
+
+/* Where each layer's parameters and buffers go, and the widest tensor. */
+static void lay_out(Model *m) {
+    size_t off = 0, boff = 0;
+    int maxw = m->input_dim;
+    for (int l = 0; l < m->n_layers; l++) {
+        Layer *L = &m->layer[l];
+        L->w = off;
+        off += L->n_w;
+        L->b = off;
+        off += L->n_b;
+        L->buf = boff;
+        boff += L->n_buf;
+        if (shape_size(L->out) > maxw) maxw = shape_size(L->out);
+    }
+    m->n_params = off;
+    m->n_buffers = boff;
+    m->max_width = maxw;
+}
+
+int model_build(Model *m, Shape input, const LayerSpec *specs, int n, int code_layer, Err *e) {
+    memset(m, 0, sizeof *m);
+    m->bottleneck_layer = -1;
+    m->input = input;
+    m->input_dim = shape_size(input);
+    if (n < 1) return err_set(e, AE_EINPUT, "a model needs at least 1 layer");
+    /* The input arrives as rows: a vector to a dense first layer, an image to a
+     * convolution or batch norm once reshaped. */
+    Shape cur = {m->input_dim, 1, 1, 1};
+    for (int i = 0; i < n; i++) {
+        const LayerSpec *s = &specs[i];
+        int rc = AE_OK;
+        if (i == 0 && !input.flat && (wants_image(s->kind) || s->kind == LAYER_BATCHNORM)) {
+            LayerSpec r = reshape_to(input, s->where);
+            rc = append(m, &r, &cur, e);
+        } else if (wants_vector(s->kind) && !cur.flat) {
+            LayerSpec r = reshape_to((Shape){0, 0, 0, 1}, s->where);
+            rc = append(m, &r, &cur, e);
+        }
+        if (!rc) rc = append(m, s, &cur, e);
+        if (rc) return rc;
+        if (i == code_layer) {
+            if (!cur.flat)
+                return err_set(e, AE_EINPUT, "%s: the code must be a vector", s->where);
+            m->bottleneck_layer = m->n_layers - 1;
+        }
+    }
+    if (!cur.flat) {
+        LayerSpec r = reshape_to((Shape){0, 0, 0, 1}, "model output");
+        int rc = append(m, &r, &cur, e);
+        if (rc) return rc;
+    }
+    lay_out(m);
+    /* params, grads and two optimizer states: one block, so an update is one loop;
+     * the buffers after them. */
+    m->mem = xcalloc(4 * m->n_params + m->n_buffers + 1, sizeof(float), e);
+    if (!m->mem) return AE_ERUN;
+    m->params = m->mem;
+    m->grads = m->mem + m->n_params;
+    m->state[0] = m->mem + 2 * m->n_params;
+    m->state[1] = m->mem + 3 * m->n_params;
+    m->buffers = m->mem + 4 * m->n_params;
+    return AE_OK;
+}
+
+static LayerSpec dense_spec(int units, Act a, float slope, const char *where) {
+    LayerSpec s = {.kind = LAYER_DENSE, .units = units, .act = a, .slope = slope};
+    snprintf(s.where, sizeof s.where, "%s", where);
+    return s;
+}
+
+static LayerSpec dropout_spec(float rate, const char *where) {
+    LayerSpec s = {.kind = LAYER_DROPOUT, .act = ACT_LINEAR, .rate = rate};
+    snprintf(s.where, sizeof s.where, "%s", where);
+    return s;
+}
+
+int model_init_stack(Model *m, int n_layers, const int *widths, const Act *acts, float slope,
+                     float dropout, Err *e) {
+    LayerSpec specs[2 * AE_MAX_LAYERS];
+    if (n_layers < 1 || n_layers > AE_MAX_LAYERS) {
+        memset(m, 0, sizeof *m);
+        return err_set(e, AE_EINPUT, "a model needs 1 to %d layers, got %d", AE_MAX_LAYERS,
+                       n_layers);
+    }
+    int n = 0;
+    for (int l = 0; l < n_layers; l++) {
+        char where[48];
+        snprintf(where, sizeof where, "layer %d", l);
+        specs[n++] = dense_spec(widths[l + 1], acts[l], slope, where);
+        if (dropout > 0 && l < n_layers - 1) specs[n++] = dropout_spec(dropout, where);
+    }
+    return model_build(m, (Shape){widths[0], 1, 1, 1}, specs, n, -1, e);
+}
+
 int model_init_autoencoder(Model *m, const ModelShape *s, Err *e) {
-    int widths[AE_MAX_LAYERS + 1];
-    Act acts[AE_MAX_LAYERS];
-    int nh = s->n_hidden, n = 2 * (nh + 1);
+    LayerSpec specs[4 * AE_MAX_HIDDEN + 4];
+    int nh = s->n_hidden, n = 0, code = 0, in = shape_size(s->input);
+    memset(m, 0, sizeof *m);
     if (nh < 0 || nh > AE_MAX_HIDDEN)
         return err_set(e, AE_EINPUT, "model.hidden: at most %d layers", AE_MAX_HIDDEN);
-    widths[0] = s->input_dim;
-    for (int i = 0; i < nh; i++) widths[1 + i] = s->hidden[i];
-    widths[nh + 1] = s->bottleneck;
-    for (int i = 0; i < nh; i++) widths[nh + 2 + i] = s->hidden[nh - 1 - i];
-    widths[n] = s->input_dim;
-    for (int l = 0; l < n; l++) acts[l] = s->activation;
-    acts[nh] = s->latent_activation;
-    acts[n - 1] = s->output_activation;
-    int rc = model_init_stack(m, n, widths, acts, s->leaky_slope, e);
-    if (rc == AE_OK) m->bottleneck_layer = nh;
-    return rc;
+    char where[48];
+    for (int i = 0; i < 2 * nh + 2; i++) {
+        int enc = i < nh, dec = i > nh && i <= 2 * nh; /* hidden layers of either side */
+        int units = enc ? s->hidden[i] : dec ? s->hidden[2 * nh - i] : i == nh ? s->bottleneck : in;
+        Act a = enc || dec ? s->activation : i == nh ? s->latent_activation : s->output_activation;
+        if (i == nh) snprintf(where, sizeof where, "model.bottleneck");
+        else if (enc || dec) snprintf(where, sizeof where, "model.hidden[%d]", enc ? i : 2 * nh - i);
+        else snprintf(where, sizeof where, "model output");
+        specs[n++] = dense_spec(units, a, s->leaky_slope, where);
+        if (i == nh) code = n - 1;
+        if ((enc || dec) && s->dropout > 0) specs[n++] = dropout_spec(s->dropout, "train.dropout");
+    }
+    return model_build(m, s->input, specs, n, code, e);
 }
 
 void model_init_weights(Model *m, uint64_t seed) {
     Rng r;
     rng_seed(&r, seed_mix(seed, RNG_INIT));
-    for (int l = 0; l < m->n_layers; l++) {
-        Layer *L = &m->layer[l];
-        float bound = 1.0f / sqrtf((float)L->in);
-        size_t nw = (size_t)L->in * L->out;
-        float *p = m->params + L->w;
-        for (size_t i = 0; i < nw + (size_t)L->out; i++) /* W then b, contiguous */
-            p[i] = (2.0f * rng_uniformf(&r) - 1.0f) * bound;
-    }
+    for (int l = 0; l < m->n_layers; l++)
+        ops(&m->layer[l])->init(&m->layer[l], m->params, m->buffers, &r);
     /* Fresh start for the optimizer too. */
     memset(m->state[0], 0, 2 * m->n_params * sizeof(float));
 }
@@ -77,22 +159,43 @@ void model_free(Model *m) {
     memset(m, 0, sizeof *m);
 }
 
-int work_init(Work *w, const Model *m, int max_batch, float dropout, Err *e) {
+int model_code_dim(const Model *m) {
+    return m->bottleneck_layer < 0 ? 0 : shape_size(m->layer[m->bottleneck_layer].out);
+}
+
+size_t model_state_size(const Model *m) { return m->n_params + m->n_buffers; }
+
+void model_state_save(const Model *m, float *to) {
+    memcpy(to, m->params, sizeof(float) * m->n_params);
+    memcpy(to + m->n_params, m->buffers, sizeof(float) * m->n_buffers);
+}
+
+void model_state_load(Model *m, const float *from) {
+    memcpy(m->params, from, sizeof(float) * m->n_params);
+    memcpy(m->buffers, from + m->n_params, sizeof(float) * m->n_buffers);
+}
+
+double model_macs(const Model *m) {
+    double sum = 0;
+    for (int l = 0; l < m->n_layers; l++) sum += ops(&m->layer[l])->macs(&m->layer[l]);
+    return sum;
+}
+
+int work_init(Work *w, const Model *m, int max_batch, Err *e) {
     memset(w, 0, sizeof *w);
     w->max_batch = max_batch;
-    size_t B = (size_t)max_batch;
+    size_t B = (size_t)max_batch, temp = 0;
     w->input = xmalloc(sizeof(float) * B * m->input_dim, e);
     if (!w->input) goto fail;
     for (int l = 0; l < m->n_layers; l++) {
-        size_t n = B * m->layer[l].out;
-        w->out[l] = xmalloc(sizeof(float) * n, e);
-        if (!w->out[l]) goto fail;
-        if (dropout > 0 && l != m->bottleneck_layer && l != m->n_layers - 1) {
-            w->drop[l] = xmalloc(sizeof(float) * n, e);
-            w->mask[l] = xmalloc(sizeof(float) * n, e);
-            if (!w->drop[l] || !w->mask[l]) goto fail;
-        }
+        const Layer *L = &m->layer[l];
+        w->out[l] = xmalloc(sizeof(float) * B * shape_size(L->out), e);
+        size_t saved = ops(L)->saved(L, max_batch), t = ops(L)->temp(L, max_batch);
+        if (saved) w->saved[l] = xmalloc(sizeof(float) * saved, e);
+        if (!w->out[l] || (saved && !w->saved[l])) goto fail;
+        if (t > temp) temp = t;
     }
+    if (temp && !(w->temp = xmalloc(sizeof(float) * temp, e))) goto fail;
     for (int i = 0; i < 2; i++) {
         w->grad[i] = xmalloc(sizeof(float) * B * m->max_width, e);
         if (!w->grad[i]) goto fail;
@@ -107,68 +210,63 @@ void work_free(Work *w) {
     free(w->input);
     for (int l = 0; l < AE_MAX_LAYERS; l++) {
         free(w->out[l]);
-        free(w->drop[l]);
-        free(w->mask[l]);
+        free(w->saved[l]);
     }
+    free(w->temp);
     free(w->grad[0]);
     free(w->grad[1]);
     memset(w, 0, sizeof *w);
 }
 
-/* What layer l reads: the input, or the previous layer's output after dropout. */
-static const float *layer_input(const Work *w, int l) {
-    if (l == 0) return w->input;
-    return w->drop[l - 1] ? w->drop[l - 1] : w->out[l - 1];
-}
+static const float *layer_input(const Work *w, int l) { return l == 0 ? w->input : w->out[l - 1]; }
 
-static void dropout_forward(const float *y, float *mask, float *out, size_t n, float p, Rng *rng) {
-    float keep = 1.0f / (1.0f - p);
-    for (size_t i = 0; i < n; i++) {
-        mask[i] = rng_uniformf(rng) < p ? 0.0f : keep;
-        out[i] = y[i] * mask[i];
+/* The layers [0, upto) in order. Only training writes the buffers. */
+static void forward(const Model *m, float *buffers, Work *w, int B, int train, Rng *rng,
+                    int upto) {
+    LayerCall c = {.B = B, .train = train, .p = m->params, .g = m->grads, .buf = buffers,
+                   .temp = w->temp, .rng = rng};
+    for (int l = 0; l < upto; l++) {
+        c.x = layer_input(w, l);
+        c.y = w->out[l];
+        c.saved = w->saved[l];
+        ops(&m->layer[l])->forward(&m->layer[l], &c);
     }
+    w->train = train;
+    w->aux = c.aux;
 }
 
-static void forward_layers(const Model *m, Work *w, int B, float dropout, Rng *rng, int n_layers) {
-    w->dropped = dropout > 0 && rng;
-    for (int l = 0; l < n_layers; l++) {
-        const Layer *L = &m->layer[l];
-        dense_forward(layer_input(w, l), m->params + L->w, m->params + L->b, L->act, L->slope,
-                      w->out[l], B, L->in, L->out);
-        if (w->drop[l]) {
-            size_t n = (size_t)B * L->out;
-            if (w->dropped)
-                dropout_forward(w->out[l], w->mask[l], w->drop[l], n, dropout, rng);
-            else
-                memcpy(w->drop[l], w->out[l], n * sizeof(float));
-        }
-    }
+void model_forward(const Model *m, Work *w, int B) {
+    forward(m, m->buffers, w, B, 0, NULL, m->n_layers);
 }
 
-void model_forward(const Model *m, Work *w, int B, float dropout, Rng *rng) {
-    forward_layers(m, w, B, dropout, rng, m->n_layers);
+void model_forward_train(Model *m, Work *w, int B, Rng *rng) {
+    forward(m, m->buffers, w, B, 1, rng, m->n_layers);
 }
 
 void model_encode(const Model *m, Work *w, int B) {
-    forward_layers(m, w, B, 0.0f, NULL, m->bottleneck_layer + 1);
+    forward(m, m->buffers, w, B, 0, NULL, m->bottleneck_layer + 1);
 }
 
 const float *model_output(const Model *m, const Work *w) { return w->out[m->n_layers - 1]; }
 
+const float *model_code(const Model *m, const Work *w) { return w->out[m->bottleneck_layer]; }
+
 void model_backward(Model *m, Work *w, int B, float *dy, const float *dcode) {
+    LayerCall c = {.B = B, .train = w->train, .p = m->params, .g = m->grads, .buf = m->buffers,
+                   .temp = w->temp};
     float *cur = dy;
     for (int l = m->n_layers - 1; l >= 0; l--) {
         const Layer *L = &m->layer[l];
-        size_t n = (size_t)B * L->out;
-        if (l == m->bottleneck_layer && dcode)
+        if (l == m->bottleneck_layer && dcode) {
+            size_t n = (size_t)B * shape_size(L->out);
             for (size_t i = 0; i < n; i++) cur[i] += dcode[i];
-        float *next = l > 0 ? (cur == w->grad[0] ? w->grad[1] : w->grad[0]) : NULL;
-        dense_backward(layer_input(w, l), m->params + L->w, w->out[l], L->act, L->slope, cur,
-                       m->grads + L->w, m->grads + L->b, next, B, L->in, L->out);
-        if (next && w->dropped && w->mask[l - 1]) {
-            size_t np = (size_t)B * L->in;
-            for (size_t i = 0; i < np; i++) next[i] *= w->mask[l - 1][i];
         }
-        cur = next;
+        c.x = layer_input(w, l);
+        c.y = w->out[l];
+        c.saved = w->saved[l];
+        c.dy = cur;
+        c.dx = l > 0 ? (cur == w->grad[0] ? w->grad[1] : w->grad[0]) : NULL;
+        ops(L)->backward(L, &c);
+        cur = c.dx;
     }
 }

@@ -11,31 +11,95 @@
 #include "model_file.h"
 #include "version.h"
 
-/* The model layout of SPEC §5: enough to rebuild the forward pass with numpy.
- * softmax_last: the last layer's activation is written as "softmax" (its linear
- * output feeds a softmax, as in a classifier). */
+/* Dropout is the identity outside training: the file leaves it out. */
+static int written(const Layer *L) { return L->kind != LAYER_DROPOUT; }
+
+/* A model of dense layers alone keeps the layout of format_version 1 exactly
+ * (no `kind` attributes), so every reader of it keeps working. */
+static int dense_only(const Model *m) {
+    for (int l = 0; l < m->n_layers; l++)
+        if (written(&m->layer[l]) && m->layer[l].kind != LAYER_DENSE) return 0;
+    return 1;
+}
+
+static int shape_attr(hid_t g, const char *name, Shape s) {
+    int v[3] = {s.c, s.h, s.w};
+    hsize_t n = s.flat ? 1 : 3;
+    hid_t sp = H5Screate_simple(1, &n, NULL);
+    hid_t a = sp < 0 ? -1 : H5Acreate2(g, name, H5T_STD_I32LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = a < 0 || H5Awrite(a, H5T_NATIVE_INT, v) < 0 ? -1 : 0;
+    if (a >= 0) H5Aclose(a);
+    if (sp >= 0) H5Sclose(sp);
+    return rc;
+}
+
+static int array_write(hid_t g, const char *name, const float *data, int rank, const hsize_t *d) {
+    return h5u_dataset_write(g, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, rank, d, data);
+}
+
+/* The arrays of one layer in torch's layouts (SPEC §7). */
+static int layer_arrays(hid_t g, const Model *m, const Layer *L) {
+    const float *p = m->params;
+    hsize_t k = (hsize_t)L->kernel, ci = (hsize_t)L->in.c, co = (hsize_t)L->out.c;
+    switch (L->kind) {
+    case LAYER_DENSE: {
+        hsize_t wd[2] = {co, (hsize_t)shape_size(L->in)};
+        return array_write(g, "W", p + L->w, 2, wd) | array_write(g, "b", p + L->b, 1, &co);
+    }
+    case LAYER_CONV:
+    case LAYER_CONV_T: {
+        hsize_t wd[4] = {L->kind == LAYER_CONV ? co : ci, L->kind == LAYER_CONV ? ci : co, k, k};
+        int rc = array_write(g, "W", p + L->w, 4, wd) | array_write(g, "b", p + L->b, 1, &co);
+        rc |= h5u_attr_int(g, "kernel", L->kernel) | h5u_attr_int(g, "stride", L->stride);
+        rc |= h5u_attr_int(g, "padding", L->padding);
+        return rc | h5u_attr_int(g, "output_padding", L->output_padding);
+    }
+    case LAYER_BATCHNORM: {
+        const float *buf = m->buffers + L->buf;
+        int rc = array_write(g, "weight", p + L->w, 1, &ci) | array_write(g, "bias", p + L->b, 1, &ci);
+        rc |= array_write(g, "running_mean", buf, 1, &ci);
+        rc |= array_write(g, "running_var", buf + L->in.c, 1, &ci);
+        return rc | h5u_attr_double(g, "eps", L->eps) | h5u_attr_double(g, "momentum", L->momentum);
+    }
+    case LAYER_VARIATIONAL: return h5u_attr_double(g, "beta", L->beta);
+    default: return 0;
+    }
+}
+
+/* The model layout of SPEC §5 and §7: enough to rebuild the forward pass with
+ * numpy. softmax_last: the last layer's activation is written as "softmax" (its
+ * linear output feeds a softmax, as in a classifier). */
 static int model_write(hid_t loc, const char *name, const Model *m, int softmax_last) {
     hid_t g = H5Gcreate2(loc, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (g < 0) return -1;
+    int n = 0, code = -1, kinds = !dense_only(m);
+    for (int l = 0; l < m->n_layers; l++) {
+        if (l == m->bottleneck_layer) code = n;
+        n += written(&m->layer[l]);
+    }
     int rc = h5u_attr_int(g, "input_dim", m->input_dim);
-    rc |= h5u_attr_int(g, "layers", m->n_layers);
-    rc |= h5u_attr_int(g, "bottleneck_layer", m->bottleneck_layer);
+    rc |= h5u_attr_int(g, "layers", n);
+    rc |= h5u_attr_int(g, "bottleneck_layer", code);
     rc |= h5u_attr_double(g, "input_scale", 1.0 / 255.0);
-    for (int l = 0; l < m->n_layers && rc == 0; l++) {
+    if (kinds) rc |= shape_attr(g, "input_shape", m->input);
+    for (int l = 0, i = 0; l < m->n_layers && rc == 0; l++) {
         const Layer *L = &m->layer[l];
+        if (!written(L)) continue;
         char lname[32];
-        snprintf(lname, sizeof lname, "layer_%02d", l);
+        snprintf(lname, sizeof lname, "layer_%02d", i++);
         hid_t lg = H5Gcreate2(g, lname, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
         if (lg < 0) {
             rc = -1;
             break;
         }
-        hsize_t wd[2] = {(hsize_t)L->out, (hsize_t)L->in}, bd[1] = {(hsize_t)L->out};
-        rc |= h5u_dataset_write(lg, "W", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, wd, m->params + L->w);
-        rc |= h5u_dataset_write(lg, "b", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, bd, m->params + L->b);
+        rc |= layer_arrays(lg, m, L);
         int softmax = softmax_last && l == m->n_layers - 1;
         rc |= h5u_attr_str(lg, "activation", softmax ? "softmax" : act_names[L->act]);
         rc |= h5u_attr_double(lg, "leaky_slope", L->slope);
+        if (kinds) {
+            rc |= h5u_attr_str(lg, "kind", layer_kinds[L->kind]->name);
+            rc |= shape_attr(lg, "in_shape", L->in) | shape_attr(lg, "out_shape", L->out);
+        }
         H5Gclose(lg);
     }
     H5Gclose(g);

@@ -36,7 +36,7 @@ static void evaluate(const Model *mlp, Work *w, const Features *f, int C, uint8_
         int B = f->n - i < w->max_batch ? f->n - i : w->max_batch;
         memcpy(w->input, f->x + (size_t)i * f->d, sizeof(float) * (size_t)B * f->d);
         memcpy(y, f->y + i, (size_t)B);
-        model_forward(mlp, w, B, 0.0f, NULL);
+        model_forward(mlp, w, B);
         const float *logits = model_output(mlp, w);
         int ok;
         lsum += softmax_xent_forward_backward(logits, y, NULL, B, C, &ok) * B;
@@ -59,7 +59,7 @@ static int build(Model *mlp, const ClassifierConfig *cfg, int d, int C, Err *e) 
     }
     widths[cfg->n_hidden + 1] = C;
     acts[cfg->n_hidden] = ACT_LINEAR; /* softmax lives in the loss */
-    int rc = model_init_stack(mlp, cfg->n_hidden + 1, widths, acts, 0.0f, e);
+    int rc = model_init_stack(mlp, cfg->n_hidden + 1, widths, acts, 0.0f, cfg->dropout, e);
     if (rc == AE_OK) model_init_weights(mlp, seed_mix(cfg->seed, RNG_CLASSIFIER));
     return rc;
 }
@@ -68,7 +68,7 @@ int classifier_accuracy(const Model *mlp, const Features *f, int n_classes, doub
                         int *confusion, Err *e) {
     Work w;
     uint8_t *y = xmalloc(256, e);
-    if (!y || work_init(&w, mlp, 256, 0.0f, e)) {
+    if (!y || work_init(&w, mlp, 256, e)) {
         free(y);
         return AE_ERUN;
     }
@@ -89,9 +89,9 @@ int classifier_fit(const ClassifierConfig *cfg, const Features *train, const Fea
     Work w = {0};
     int *order = xmalloc(sizeof(int) * (size_t)train->n, e);
     uint8_t *y = xmalloc((size_t)B, e);
-    float *best = xmalloc(sizeof(float) * mlp->n_params, e);
+    float *best = xmalloc(sizeof(float) * model_state_size(mlp), e);
     r->curve = xcalloc((size_t)(cfg->epochs > 0 ? cfg->epochs : 1) * 3, sizeof(double), e);
-    if (!order || !y || !best || !r->curve || work_init(&w, mlp, B, cfg->dropout, e)) {
+    if (!order || !y || !best || !r->curve || work_init(&w, mlp, B, e)) {
         free(order), free(y), free(best);
         classifier_result_free(r);
         model_free(mlp);
@@ -116,7 +116,7 @@ int classifier_fit(const ClassifierConfig *cfg, const Features *train, const Fea
         for (int i = 0; i < train->n; i += B) {
             int b = train->n - i < B ? train->n - i : B;
             gather(train, order + i, b, w.input, y);
-            model_forward(mlp, &w, b, cfg->dropout, &drop);
+            model_forward_train(mlp, &w, b, &drop);
             sum += softmax_xent_forward_backward(model_output(mlp, &w), y, w.grad[0], b, C, NULL) * b;
             model_backward(mlp, &w, b, w.grad[0], NULL);
             optim_begin_step(&opt);
@@ -135,11 +135,11 @@ int classifier_fit(const ClassifierConfig *cfg, const Features *train, const Fea
         /* Without a validation split every epoch counts as the best so far. */
         double watched = val->n > 0 ? row[2] : (double)ep;
         if (early_stop_update(&es, ep, watched, &stop))
-            memcpy(best, mlp->params, sizeof(float) * mlp->n_params);
+            model_state_save(mlp, best);
     }
     r->best_epoch = es.best_epoch;
     if (r->best_epoch > 0) {
-        memcpy(mlp->params, best, sizeof(float) * mlp->n_params);
+        model_state_load(mlp, best);
         if (val->n > 0) r->val_accuracy = r->curve[(size_t)(r->best_epoch - 1) * 3 + 2];
     }
     work_free(&w);

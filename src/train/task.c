@@ -13,14 +13,14 @@ static int for_each_code(const Model *m, const Images *data, const Index *ix, Co
                          void *ctx, Err *e) {
     Work w;
     uint8_t labels[ENCODE_BATCH];
-    if (work_init(&w, m, ENCODE_BATCH, 0.0f, e)) return AE_ERUN;
-    int d = m->layer[m->bottleneck_layer].out;
+    if (work_init(&w, m, ENCODE_BATCH, e)) return AE_ERUN;
+    int d = model_code_dim(m);
     for (int i = 0; i < ix->n; i += ENCODE_BATCH) {
         int B = ix->n - i < ENCODE_BATCH ? ix->n - i : ENCODE_BATCH;
         images_batch(data, ix->idx + i, B, w.input);
         images_labels(data, ix->idx + i, B, labels);
         model_encode(m, &w, B);
-        fn(ctx, w.out[m->bottleneck_layer], labels, i, B, d);
+        fn(ctx, model_code(m, &w), labels, i, B, d);
     }
     work_free(&w);
     return AE_OK;
@@ -35,7 +35,7 @@ static void copy_codes(void *ctx, const float *codes, const uint8_t *labels, int
 
 int encode_split(const Model *m, const Images *data, const Index *ix, Features *out, Err *e) {
     memset(out, 0, sizeof *out);
-    int d = m->layer[m->bottleneck_layer].out;
+    int d = model_code_dim(m);
     out->x = xmalloc(sizeof(float) * (size_t)(ix->n ? ix->n : 1) * d, e);
     out->y = xmalloc((size_t)(ix->n ? ix->n : 1), e);
     if (!out->x || !out->y) {
@@ -61,7 +61,7 @@ static void count_argmax(void *ctx, const float *codes, const uint8_t *labels, i
 int latent_accuracy(const Model *m, const Images *data, const Index *ix, int n_classes,
                     double *accuracy, Err *e) {
     *accuracy = NAN;
-    if (m->layer[m->bottleneck_layer].out != n_classes || ix->n == 0) return AE_OK;
+    if (model_code_dim(m) != n_classes || ix->n == 0) return AE_OK;
     long right = 0;
     if (for_each_code(m, data, ix, count_argmax, &right, e)) return AE_ERUN;
     *accuracy = (double)right / ix->n;

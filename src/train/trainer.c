@@ -51,9 +51,9 @@ static void scratch_free(Scratch *s) {
 static int scratch_init(Scratch *s, const TrainConfig *cfg, const Model *m, int n_train, Err *e) {
     memset(s, 0, sizeof *s);
     int B = cfg->batch_size;
-    if (work_init(&s->w, m, B, cfg->dropout, e)) return e->code;
+    if (work_init(&s->w, m, B, e)) return e->code;
     s->order = xmalloc(sizeof(int) * (size_t)(n_train ? n_train : 1), e);
-    s->best = xmalloc(sizeof(float) * m->n_params, e);
+    s->best = xmalloc(sizeof(float) * model_state_size(m), e);
     s->labels = xmalloc((size_t)B, e);
     if (cfg->input_noise > 0) s->clean = xmalloc(sizeof(float) * (size_t)B * m->input_dim, e);
     if (!s->order || !s->best || !s->labels || (cfg->input_noise > 0 && !s->clean)) {
@@ -61,7 +61,7 @@ static int scratch_init(Scratch *s, const TrainConfig *cfg, const Model *m, int 
         return AE_ERUN;
     }
     if (cfg->penalty.kind != PENALTY_NONE) {
-        int d = m->layer[m->bottleneck_layer].out;
+        int d = model_code_dim(m);
         if (penalty_init(&s->pen, &cfg->penalty, B, d, seed_mix(cfg->seed, RNG_PRIOR), e)) {
             scratch_free(s);
             return e->code;
@@ -83,13 +83,13 @@ static void eval_split(const Model *m, Work *w, const Images *data, const Index 
     for (int i = 0; i < ix->n; i += w->max_batch) {
         int B = ix->n - i < w->max_batch ? ix->n - i : w->max_batch;
         images_batch(data, ix->idx + i, B, w->input);
-        model_forward(m, w, B, 0.0f, NULL);
+        model_forward(m, w, B);
         const float *y = model_output(m, w);
         if (loss) {
-            double v = loss_forward_backward(l, y, w->input, NULL, B, D);
+            double v = loss_forward_backward(l, y, w->input, NULL, B, D) + w->aux;
             if (pen) {
                 images_labels(data, ix->idx + i, B, labels);
-                v += penalty_forward_backward(pen, w->out[m->bottleneck_layer], labels, B, 0);
+                v += penalty_forward_backward(pen, model_code(m, w), labels, B, 0);
             }
             lsum += v * B;
         }
@@ -102,7 +102,7 @@ static void eval_split(const Model *m, Work *w, const Images *data, const Index 
 
 int model_eval_mse(const Model *m, const Images *data, const Index *ix, double *mse, Err *e) {
     Work w;
-    int rc = work_init(&w, m, 256, 0.0f, e);
+    int rc = work_init(&w, m, 256, e);
     if (rc) return rc;
     eval_split(m, &w, data, ix, LOSS_MSE, NULL, NULL, 0, NULL, mse);
     work_free(&w);
@@ -129,12 +129,12 @@ static void add_noise(float *x, size_t n, float std, Rng *r) {
 
 double train_step(const TrainConfig *cfg, Model *m, Work *w, Optim *opt, const float *target,
                   int B, Rng *drop, Penalty *pen, const uint8_t *labels) {
-    model_forward(m, w, B, cfg->dropout, drop);
+    model_forward_train(m, w, B, drop);
     double loss = loss_forward_backward(cfg->loss, model_output(m, w), target, w->grad[0], B,
-                                        m->input_dim);
+                                        m->input_dim) + w->aux;
     const float *dcode = NULL;
     if (pen) {
-        loss += penalty_forward_backward(pen, w->out[m->bottleneck_layer], labels, B, 1);
+        loss += penalty_forward_backward(pen, model_code(m, w), labels, B, 1);
         dcode = pen->dcode;
     }
     if (!isfinite(loss)) return loss;
@@ -194,7 +194,8 @@ int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, 
     double t0 = now_seconds();
     if (train->n < 1) return err_set(e, AE_EINPUT, "the training split is empty");
     ModelShape shape = cfg->shape;
-    shape.input_dim = data->dim;
+    shape.input = images_shape(data);
+    shape.dropout = cfg->dropout;
     int rc = model_init_autoencoder(model, &shape, e);
     if (rc) return rc;
     model_init_weights(model, cfg->seed);
@@ -245,11 +246,11 @@ int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, 
         res->epochs = ep;
         if (cfg->on_epoch) cfg->on_epoch(cfg->ctx, ep, cfg->epochs, tl, vl);
         if (early_stop_update(&es, ep, watched, &stop))
-            memcpy(s.best, model->params, sizeof(float) * model->n_params);
+            model_state_save(model, s.best);
     }
     res->best_epoch = es.best_epoch;
     if (res->best_epoch > 0)
-        memcpy(model->params, s.best, sizeof(float) * model->n_params);
+        model_state_load(model, s.best);
     if (res->status == TRAIN_OK) {
         eval_split(model, &s.w, data, train, cfg->loss, NULL, NULL, 0, NULL, &res->train_mse);
         if (val->n > 0)

@@ -8,6 +8,8 @@
  * relative, so analytic and numeric gradients must agree to 2e-2 relative, with
  * an absolute floor of 2e-2 of the largest gradient of the same array. Inputs
  * are kept 0.05 away from the kinks of relu/leaky_relu/mae. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model.h"
@@ -254,65 +256,154 @@ static void test_dense(void) {
     }
 }
 
-/* ---- a whole autoencoder: loss(model(x), x) + sum(c * code) ---- */
+/* ---- a whole model: loss(model(x), x) + sum(c * code) + its own terms ---- */
 
 typedef struct {
     Model m;
     Work w;
-    Loss loss;
-    float dropout;
+    Loss loss;     /* LOSS_COUNT: f = sum(r * output) instead of a loss */
     const float *x;
-    float c[4 * 3]; /* weights of the extra term on the code, [B, bottleneck] */
+    const float *r; /* [B, out] weights of the output when there is no loss */
+    float c[8 * 4]; /* weights of the extra term on the code, [B, code width] */
     int B;
 } NetCase;
 
 static double net_f(void *ctx) {
     NetCase *n = ctx;
     Rng r;
-    rng_seed(&r, 99); /* the same dropout masks on every evaluation */
+    rng_seed(&r, 99); /* the same dropout masks and noise on every evaluation */
     memcpy(n->w.input, n->x, sizeof(float) * (size_t)n->B * n->m.input_dim);
-    model_forward(&n->m, &n->w, n->B, n->dropout, n->dropout > 0 ? &r : NULL);
-    double f = loss_forward_backward(n->loss, model_output(&n->m, &n->w), n->x, NULL, n->B,
-                                     n->m.input_dim);
-    const float *code = n->w.out[n->m.bottleneck_layer];
-    for (int i = 0; i < n->B * 3; i++) f += (double)n->c[i] * code[i];
+    model_forward_train(&n->m, &n->w, n->B, &r);
+    const float *y = model_output(&n->m, &n->w);
+    double f = n->w.aux;
+    if (n->loss == LOSS_COUNT)
+        for (int i = 0; i < n->B * n->m.input_dim; i++) f += (double)n->r[i] * y[i];
+    else
+        f += loss_forward_backward(n->loss, y, n->x, NULL, n->B, n->m.input_dim);
+    if (n->m.bottleneck_layer >= 0) {
+        const float *code = model_code(&n->m, &n->w);
+        for (int i = 0; i < n->B * model_code_dim(&n->m); i++) f += (double)n->c[i] * code[i];
+    }
     return f;
+}
+
+/* Analytic against numeric gradients of every parameter of n->m (built by the
+ * caller), on inputs x and output weights r, each [B, input_dim]. */
+static void check_net(NetCase *n, const char *what, const float *x, const float *r, float h) {
+    Err e = {0};
+    CHECK(work_init(&n->w, &n->m, n->B, &e) == AE_OK, "%s: work: %s", what, e.msg);
+    n->x = x;
+    n->r = r;
+    for (int i = 0; i < n->B * model_code_dim(&n->m); i++) n->c[i] = uniform(-0.1f, 0.1f);
+    net_f(n);
+    float *dy = n->w.grad[0];
+    const float *y = model_output(&n->m, &n->w);
+    if (n->loss == LOSS_COUNT)
+        memcpy(dy, r, sizeof(float) * (size_t)n->B * n->m.input_dim);
+    else
+        loss_forward_backward(n->loss, y, x, dy, n->B, n->m.input_dim);
+    model_backward(&n->m, &n->w, n->B, dy, n->m.bottleneck_layer >= 0 ? n->c : NULL);
+    double *num = malloc(sizeof(double) * n->m.n_params);
+    fd_array(n->m.params, n->m.n_params, num, h, net_f, n);
+    /* Each layer on its own, so that a failure names it. */
+    for (int l = 0; l < n->m.n_layers; l++) {
+        const Layer *L = &n->m.layer[l];
+        if (L->n_w + L->n_b == 0) continue;
+        char name[160];
+        snprintf(name, sizeof name, "%s: layer %d (%s)", what, l, layer_kinds[L->kind]->name);
+        compare(name, n->m.grads + L->w, num + L->w, L->n_w + L->n_b);
+    }
+    free(num);
+    work_free(&n->w);
+    model_free(&n->m);
 }
 
 static void test_network(Act hidden, Act latent, Act output, Loss loss, float dropout) {
     enum { B = 4, D = 6 };
     NetCase n;
     memset(&n, 0, sizeof n);
-    ModelShape s = {.input_dim = D, .n_hidden = 1, .hidden = {5}, .bottleneck = 3,
+    ModelShape s = {.input = {D, 1, 1, 1}, .n_hidden = 1, .hidden = {5}, .bottleneck = 3,
                     .activation = hidden, .latent_activation = latent,
-                    .output_activation = output, .leaky_slope = 0.2f};
+                    .output_activation = output, .leaky_slope = 0.2f, .dropout = dropout};
     Err e = {0};
     CHECK(model_init_autoencoder(&n.m, &s, &e) == AE_OK, "init: %s", e.msg);
-    CHECK(work_init(&n.w, &n.m, B, dropout, &e) == AE_OK, "work: %s", e.msg);
     model_init_weights(&n.m, 7);
     /* Larger weights than the default init, so every layer has sizeable gradients. */
     for (size_t i = 0; i < n.m.n_params; i++) n.m.params[i] *= 2.0f;
     float x[B * D];
     for (int i = 0; i < B * D; i++) x[i] = uniform(0.05f, 0.95f);
-    for (int i = 0; i < B * 3; i++) n.c[i] = uniform(-0.1f, 0.1f);
-    n.x = x;
     n.B = B;
     n.loss = loss;
-    n.dropout = dropout;
-
-    net_f(&n);
-    float *dy = n.w.grad[0];
-    loss_forward_backward(loss, model_output(&n.m, &n.w), x, dy, B, D);
-    model_backward(&n.m, &n.w, B, dy, n.c);
-    double *num = malloc(sizeof(double) * n.m.n_params);
-    fd_array(n.m.params, n.m.n_params, num, 1e-2f, net_f, &n);
     char what[128];
     snprintf(what, sizeof what, "net %s/%s/%s %s dropout %.1f", act_names[hidden], act_names[latent],
              act_names[output], loss_names[loss], dropout);
-    compare(what, n.m.grads, num, n.m.n_params);
-    free(num);
-    work_free(&n.w);
-    model_free(&n.m);
+    check_net(&n, what, x, NULL, 1e-2f);
+}
+
+/* ---- layered models: every kind of layer, with a gradient flowing through it ---- */
+
+static LayerSpec spec(LayerKind k, int units, int kernel, int stride, int pad, int opad, Act a) {
+    return (LayerSpec){.kind = k, .units = units, .kernel = kernel, .stride = stride,
+                       .padding = pad, .output_padding = opad, .act = a, .slope = 0.2f,
+                       .beta = 1.0f, .where = "test"};
+}
+
+/* f = sum(r * model(x)) + the model's own terms (KL), on B images of `in`. */
+static void test_layers(const char *what, Shape in, const LayerSpec *specs, int n, int code) {
+    enum { B = 3 };
+    NetCase c;
+    memset(&c, 0, sizeof c);
+    Err e = {0};
+    CHECK(model_build(&c.m, in, specs, n, code, &e) == AE_OK, "%s: build: %s", what, e.msg);
+    if (e.code) return;
+    model_init_weights(&c.m, 11);
+    for (size_t i = 0; i < c.m.n_params; i++) c.m.params[i] *= 1.5f;
+    int D = c.m.input_dim;
+    float *x = malloc(sizeof(float) * B * D), *r = malloc(sizeof(float) * B * D);
+    for (int i = 0; i < B * D; i++) x[i] = uniform(-1, 1), r[i] = uniform(-1, 1);
+    c.B = B;
+    c.loss = LOSS_COUNT;
+    CHECK(shape_size(c.m.layer[c.m.n_layers - 1].out) == D, "%s: output is not input-sized", what);
+    check_net(&c, what, x, r, 1e-2f);
+    free(x);
+    free(r);
+}
+
+static void test_layer_kinds(void) {
+    Shape img = {2, 7, 6, 0};
+    /* conv (padding, stride 2, a floor in the size), conv with dx, then dense */
+    LayerSpec a[] = {spec(LAYER_CONV, 3, 3, 2, 1, 0, ACT_TANH),
+                     spec(LAYER_CONV, 4, 2, 1, 0, 0, ACT_LEAKY_RELU),
+                     spec(LAYER_DENSE, 2 * 7 * 6, 0, 0, 0, 0, ACT_SIGMOID)};
+    test_layers("conv, conv, dense", img, a, 3, -1);
+    /* dense to an image, two transposed convs (output padding) back to 2x7x6 */
+    LayerSpec b[] = {spec(LAYER_DENSE, 5, 0, 0, 0, 0, ACT_TANH),
+                     spec(LAYER_DENSE, 3 * 2 * 2, 0, 0, 0, 0, ACT_TANH),
+                     spec(LAYER_RESHAPE, 0, 0, 0, 0, 0, ACT_LINEAR),
+                     spec(LAYER_CONV_T, 4, 3, 2, 1, 0, ACT_TANH),
+                     spec(LAYER_CONV_T, 2, 3, 2, 1, 1, ACT_LINEAR)};
+    b[2].to = (Shape){3, 2, 2, 0};
+    Shape out = {2, 6, 6, 0}; /* (2-1)*2-2+3 = 3, (3-1)*2-2+3+1 = 6 */
+    test_layers("dense, reshape, conv_transpose x2", out, b, 5, 0);
+    /* batch norm in training mode over images and over vectors */
+    LayerSpec c[] = {spec(LAYER_CONV, 3, 3, 1, 1, 0, ACT_LINEAR),
+                     spec(LAYER_BATCHNORM, 0, 0, 0, 0, 0, ACT_TANH),
+                     spec(LAYER_DENSE, 6, 0, 0, 0, 0, ACT_LINEAR),
+                     spec(LAYER_BATCHNORM, 0, 0, 0, 0, 0, ACT_SIGMOID),
+                     spec(LAYER_DENSE, 2 * 7 * 6, 0, 0, 0, 0, ACT_LINEAR)};
+    test_layers("conv, batchnorm, dense, batchnorm1d, dense", img, c, 5, 3);
+    /* the variational head: reparameterisation and KL, the code in the middle */
+    LayerSpec d[] = {spec(LAYER_DENSE, 8, 0, 0, 0, 0, ACT_TANH),
+                     spec(LAYER_DENSE, 2 * 3, 0, 0, 0, 0, ACT_LINEAR),
+                     spec(LAYER_VARIATIONAL, 0, 0, 0, 0, 0, ACT_LINEAR),
+                     spec(LAYER_DENSE, 2 * 7 * 6, 0, 0, 0, 0, ACT_SIGMOID)};
+    test_layers("variational", img, d, 4, 2);
+    /* dropout between convolutions */
+    LayerSpec f[] = {spec(LAYER_CONV, 3, 3, 1, 1, 0, ACT_TANH),
+                     spec(LAYER_DROPOUT, 0, 0, 0, 0, 0, ACT_LINEAR),
+                     spec(LAYER_CONV, 2, 3, 1, 1, 0, ACT_LINEAR)};
+    f[1].rate = 0.3f;
+    test_layers("conv, dropout, conv", img, f, 3, -1);
 }
 
 int main(void) {
@@ -329,5 +420,6 @@ int main(void) {
      * kink (a crossing would show as a failure, not pass silently). */
     test_network(ACT_RELU, ACT_LINEAR, ACT_SIGMOID, LOSS_MSE, 0);
     test_network(ACT_LEAKY_RELU, ACT_LEAKY_RELU, ACT_SIGMOID, LOSS_MSE, 0.2f);
+    test_layer_kinds();
     return test_summary("grad");
 }

@@ -67,8 +67,8 @@ static int fixture_init(Fixture *fx) {
     snprintf(fx->path, sizeof fx->path, "%s/results.h5", fx->dir);
     const int aw[5] = {6, 4, 2, 4, 6}, cw[3] = {2, 3, 3};
     const Act aa[4] = {ACT_RELU, ACT_LINEAR, ACT_RELU, ACT_SIGMOID}, ca[2] = {ACT_RELU, ACT_LINEAR};
-    int rc = model_init_stack(&fx->ae, 4, aw, aa, 0.01f, &e);
-    rc |= model_init_stack(&fx->clf, 2, cw, ca, 0.01f, &e);
+    int rc = model_init_stack(&fx->ae, 4, aw, aa, 0.01f, 0.0f, &e);
+    rc |= model_init_stack(&fx->clf, 2, cw, ca, 0.01f, 0.0f, &e);
     CHECK(rc == AE_OK, "model_init_stack: %s", e.msg);
     if (rc) return rc;
     fx->ae.bottleneck_layer = 1;
@@ -442,7 +442,7 @@ static void check_weights(hid_t f, const char *group, const Model *m) {
     hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
     CHECK(d >= 0, "%s missing", name);
     if (d < 0) return;
-    size_t n = (size_t)m->layer[0].in * m->layer[0].out;
+    size_t n = m->layer[0].n_w;
     float *w = calloc(n, sizeof *w);
     CHECK(H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, w) >= 0 &&
               memcmp(w, m->params + m->layer[0].w, n * sizeof *w) == 0,
