@@ -46,6 +46,7 @@ typedef struct {
     float slope; /* leaky_relu's negative slope */
     float rate;  /* dropout probability */
     float beta;  /* variational: weight of the KL term */
+    int batchnorm; /* an autoencoder entry: batch norm (then the activation) follows */
     Shape to;    /* reshape: the target shape (flat or image) */
     char where[48]; /* the job path that named it, for messages: "model.encoder[1]" */
 } LayerSpec;

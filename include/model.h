@@ -35,16 +35,29 @@ typedef struct {
     float *buffers;
 } Model;
 
-/* The architecture of an autoencoder: encoder input -> hidden... -> bottleneck,
- * decoder mirrored back to the input. */
+#define AE_MAX_ENTRIES 16
+
+/* The architecture of an autoencoder: the encoder's entries (each a dense, conv
+ * or conv_transpose layer with its activation, then batch norm and dropout when
+ * asked), the code (bottleneck wide, or a variational head), then the decoder:
+ * an explicit list whose last entry makes the output, or the mirror (n_decoder
+ * 0): every encoder entry undone in reverse order, each undoing layer ending
+ * where the entry began, with the activation, batch norm and dropout of the
+ * entry before it (output_activation for the last). With no encoder entries,
+ * n_hidden/hidden are dense entries of `activation` (the model.hidden shorthand).
+ * An entry's rate < 0 means `dropout`. */
 typedef struct {
     Shape input;
     int n_hidden;
     int hidden[AE_MAX_HIDDEN];
+    int n_encoder, n_decoder;
+    LayerSpec encoder[AE_MAX_ENTRIES], decoder[AE_MAX_ENTRIES];
     int bottleneck;
     Act activation, latent_activation, output_activation;
     float leaky_slope;
-    float dropout; /* after every hidden layer but the code, while training */
+    float dropout;   /* after every hidden entry but the code, while training */
+    int variational; /* the code is z ~ N(mu, sigma^2) */
+    float beta;      /* weight of the KL term */
 } ModelShape;
 
 /* Builds any sequence: `input` is the images' shape (a vector when flat), specs

@@ -37,6 +37,12 @@ int job_data_fit_size(const Job *job, const JobData *d, int folds, int *n, Err *
  * the whole set), so that a small job needs no batch size of its own. */
 int job_batch_check(const Job *job, const char *where, double batch, int n, Err *e);
 
+/* Builds the job's autoencoder for the data's images, so that every shape is
+ * checked before any training: AE_EINPUT naming the job file and the entry
+ * (model.encoder[1].kernel). With m non-NULL the model is kept there (no weights
+ * drawn); else it is freed. */
+int job_model_check(const Job *job, const JobData *d, Model *m, Err *e);
+
 /* The seed of task (trial, fold) of a job. */
 uint64_t task_seed(const Job *job, int trial, int fold);
 

@@ -26,6 +26,22 @@ typedef struct {
     int v[AE_MAX_HIDDEN];
 } IntList;
 
+/* One entry of model.encoder or model.decoder (SPEC §7), as the job gives it. */
+typedef struct {
+    int kind;       /* LayerKind: dense, conv, conv_transpose or reshape */
+    int units;      /* outputs or channels */
+    int kernel, stride, padding, output_padding;
+    int activation; /* Act; -1: model.activation */
+    int batchnorm;
+    double dropout; /* -1: train.dropout */
+    int to[3];      /* reshape: C, H, W */
+} LayerEntry;
+
+typedef struct {
+    int n; /* 0: none (for the decoder, the mirror) */
+    LayerEntry e[AE_MAX_ENTRIES];
+} EntryList;
+
 typedef struct {
     char name[128];
     char description[4096]; /* free text: what the job is for (not in SPEC §3) */
@@ -38,9 +54,12 @@ typedef struct {
     } data;
     struct {
         IntList hidden;
+        EntryList encoder, decoder;
         int bottleneck;
         int activation, latent_activation, output_activation; /* Act */
         double leaky_slope;
+        int variational;
+        double beta, likelihood_variance;
     } model;
     struct {
         int optimizer; /* OptKind */
@@ -90,7 +109,8 @@ void job_classifier_config(const Job *job, ClassifierConfig *cfg);
 
 /* Can search.space set this key? Keys of the table that hold a value, except
  * name, data.dataset/path, search.* and output.*. *is_int tells integer keys (lists of
- * integers too); *is_list, the lists (model.hidden, classifier.hidden). */
+ * integers too); *is_list, the lists (model.hidden, classifier.hidden). A layer
+ * entry's field is a key too: model.encoder.1.conv (entries counted from 0). */
 int job_key_searchable(const char *path, int *is_int, int *is_list);
 /* The value of a number key in the parsed job (defaults included); NaN for keys
  * that do not hold a number. */

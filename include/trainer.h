@@ -21,6 +21,9 @@ typedef struct {
     float min_delta;
     float dropout;
     float input_noise; /* std of Gaussian noise added to the input (denoising) */
+    /* A variational model's reconstruction term is the sum over the pixels of the
+     * loss divided by 2c (for mse, the Gaussian likelihood of variance c). */
+    float likelihood_variance;
     PenaltyConfig penalty; /* on the code; labels reach training only through it */
     uint64_t seed;
     /* Set asynchronously (a signal handler) to stop at the next minibatch. */
@@ -57,6 +60,8 @@ typedef struct {
 int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, const Index *val,
                 Model *model, TrainResult *res, Err *e);
 void train_result_free(TrainResult *r);
+/* The model cfg describes, for data's images (no weights drawn yet). */
+int trainer_build_model(const TrainConfig *cfg, const Images *data, Model *m, Err *e);
 /* "ok", "diverged", "failed", "interrupted". */
 const char *train_status_name(TrainStatus s);
 

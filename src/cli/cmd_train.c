@@ -87,6 +87,7 @@ static int train_open(TrainSetup *t, const char *job_path, const char *const *se
     if (!rc) rc = job_data_load(&t->job, &t->d, e);
     if (!rc) rc = job_data_split(&t->job, &t->d, 1, 0, &t->train, &t->val, e);
     if (!rc) rc = check_batches(&t->job, t->train.n, e);
+    if (!rc) rc = job_model_check(&t->job, &t->d, NULL, e);
     if (rc) train_close(t);
     return rc;
 }

@@ -49,7 +49,10 @@ static void lay_out(Model *m) {
     m->max_width = maxw;
 }
 
-int model_build(Model *m, Shape input, const LayerSpec *specs, int n, int code_layer, Err *e) {
+/* The layers and their shapes, without memory; layer_of (when non-NULL) receives
+ * the index of each spec's layer. */
+static int model_plan(Model *m, Shape input, const LayerSpec *specs, int n, int code_layer,
+                      int *layer_of, Err *e) {
     memset(m, 0, sizeof *m);
     m->bottleneck_layer = -1;
     m->input = input;
@@ -70,6 +73,7 @@ int model_build(Model *m, Shape input, const LayerSpec *specs, int n, int code_l
         }
         if (!rc) rc = append(m, s, &cur, e);
         if (rc) return rc;
+        if (layer_of) layer_of[i] = m->n_layers - 1;
         if (i == code_layer) {
             if (!cur.flat)
                 return err_set(e, AE_EINPUT, "%s: the code must be a vector", s->where);
@@ -81,6 +85,12 @@ int model_build(Model *m, Shape input, const LayerSpec *specs, int n, int code_l
         int rc = append(m, &r, &cur, e);
         if (rc) return rc;
     }
+    return AE_OK;
+}
+
+int model_build(Model *m, Shape input, const LayerSpec *specs, int n, int code_layer, Err *e) {
+    int rc = model_plan(m, input, specs, n, code_layer, NULL, e);
+    if (rc) return rc;
     lay_out(m);
     /* params, grads and two optimizer states: one block, so an update is one loop;
      * the buffers after them. */
@@ -124,25 +134,162 @@ int model_init_stack(Model *m, int n_layers, const int *widths, const Act *acts,
     return model_build(m, (Shape){widths[0], 1, 1, 1}, specs, n, -1, e);
 }
 
-int model_init_autoencoder(Model *m, const ModelShape *s, Err *e) {
-    LayerSpec specs[4 * AE_MAX_HIDDEN + 4];
-    int nh = s->n_hidden, n = 0, code = 0, in = shape_size(s->input);
-    memset(m, 0, sizeof *m);
-    if (nh < 0 || nh > AE_MAX_HIDDEN)
-        return err_set(e, AE_EINPUT, "model.hidden: at most %d layers", AE_MAX_HIDDEN);
-    char where[48];
-    for (int i = 0; i < 2 * nh + 2; i++) {
-        int enc = i < nh, dec = i > nh && i <= 2 * nh; /* hidden layers of either side */
-        int units = enc ? s->hidden[i] : dec ? s->hidden[2 * nh - i] : i == nh ? s->bottleneck : in;
-        Act a = enc || dec ? s->activation : i == nh ? s->latent_activation : s->output_activation;
-        if (i == nh) snprintf(where, sizeof where, "model.bottleneck");
-        else if (enc || dec) snprintf(where, sizeof where, "model.hidden[%d]", enc ? i : 2 * nh - i);
-        else snprintf(where, sizeof where, "model output");
-        specs[n++] = dense_spec(units, a, s->leaky_slope, where);
-        if (i == nh) code = n - 1;
-        if ((enc || dec) && s->dropout > 0) specs[n++] = dropout_spec(s->dropout, "train.dropout");
+/* An entry as layers: the layer itself (linear when batch norm follows), batch
+ * norm with the entry's activation, dropout. Returns how many. */
+static int expand(const LayerSpec *entry, float dropout, LayerSpec *out) {
+    int n = 0;
+    out[n] = *entry;
+    out[n].batchnorm = 0;
+    if (entry->batchnorm) {
+        out[n++].act = ACT_LINEAR;
+        out[n] = *entry;
+        out[n].kind = LAYER_BATCHNORM;
+        out[n].batchnorm = 0;
     }
-    return model_build(m, s->input, specs, n, code, e);
+    n++;
+    float rate = entry->rate < 0 ? dropout : entry->rate;
+    if (rate > 0 && entry->kind != LAYER_RESHAPE) out[n++] = dropout_spec(rate, entry->where);
+    return n;
+}
+
+#define MAX_SPECS (4 * AE_MAX_ENTRIES + 8)
+
+/* The entries of the encoder (the model.hidden shorthand made entries). */
+static int encoder_entries(const ModelShape *s, LayerSpec *enc, Err *e) {
+    if (s->n_encoder > 0) {
+        memcpy(enc, s->encoder, sizeof *enc * (size_t)s->n_encoder);
+        return s->n_encoder;
+    }
+    if (s->n_hidden < 0 || s->n_hidden > AE_MAX_HIDDEN) {
+        err_set(e, AE_EINPUT, "model.hidden: at most %d layers", AE_MAX_HIDDEN);
+        return -1;
+    }
+    for (int i = 0; i < s->n_hidden; i++) {
+        char where[48];
+        snprintf(where, sizeof where, "model.hidden[%d]", i);
+        enc[i] = dense_spec(s->hidden[i], s->activation, s->leaky_slope, where);
+        enc[i].rate = -1;
+    }
+    return s->n_hidden;
+}
+
+/* The code entry: dense to the bottleneck, or to (mu, log sigma^2) then the
+ * variational head. Returns the number of specs; *code is the code's index. */
+static int code_specs(const ModelShape *s, LayerSpec *out, int at, int *code) {
+    if (!s->variational) {
+        out[0] = dense_spec(s->bottleneck, s->latent_activation, s->leaky_slope, "model.bottleneck");
+        *code = at;
+        return 1;
+    }
+    out[0] = dense_spec(2 * s->bottleneck, ACT_LINEAR, s->leaky_slope, "model.bottleneck");
+    out[1] = (LayerSpec){.kind = LAYER_VARIATIONAL, .act = ACT_LINEAR, .beta = s->beta,
+                         .where = "model.variational"};
+    *code = at + 1;
+    return 2;
+}
+
+/* The layer that undoes entry `e` (whose input was `in` and output `out`): it
+ * ends in `in`, with the activation, batch norm and dropout of `like`. */
+static int undo(const LayerSpec *ent, Shape in, Shape out, const LayerSpec *like, LayerSpec *u,
+                Err *e) {
+    *u = *like;
+    u->kernel = ent->kernel, u->stride = ent->stride, u->padding = ent->padding;
+    u->output_padding = 0;
+    snprintf(u->where, sizeof u->where, "%s", ent->where);
+    if (ent->kind == LAYER_DENSE) {
+        u->kind = LAYER_DENSE;
+        u->units = shape_size(in);
+        return AE_OK;
+    }
+    if (ent->kind == LAYER_CONV) {
+        u->kind = LAYER_CONV_T;
+        u->units = in.c;
+        int oph = in.h - ((out.h - 1) * ent->stride - 2 * ent->padding + ent->kernel);
+        int opw = in.w - ((out.w - 1) * ent->stride - 2 * ent->padding + ent->kernel);
+        if (oph != opw || oph < 0 || oph >= ent->stride)
+            return err_set(e, AE_EINPUT,
+                           "%s.stride: the mirror cannot give back %dx%d from %dx%d with kernel "
+                           "%d, stride %d, padding %d",
+                           ent->where, in.h, in.w, out.h, out.w, ent->kernel, ent->stride,
+                           ent->padding);
+        u->output_padding = oph;
+        return AE_OK;
+    }
+    if (ent->kind == LAYER_CONV_T) {
+        u->kind = LAYER_CONV;
+        u->units = in.c;
+        int h = (out.h + 2 * ent->padding - ent->kernel) / ent->stride + 1;
+        int w = (out.w + 2 * ent->padding - ent->kernel) / ent->stride + 1;
+        if (h != in.h || w != in.w)
+            return err_set(e, AE_EINPUT, "%s: the mirror cannot give back %dx%d from %dx%d",
+                           ent->where, in.h, in.w, out.h, out.w);
+        return AE_OK;
+    }
+    return err_set(e, AE_EINPUT, "%s: a mirror undoes dense, conv and conv_transpose entries only",
+                   ent->where);
+}
+
+/* The mirror of the encoder: specs[0..n) are its layers and the code's, entry i
+ * starting at specs[first[i]] (the code is entry ne); the undoing layers are
+ * appended to specs, the code's first. */
+static int mirror(const ModelShape *s, const LayerSpec *enc, int ne, LayerSpec *specs, int *n,
+                  const int *first, int code, Err *e) {
+    Model plan;
+    int layer_of[MAX_SPECS];
+    int rc = model_plan(&plan, s->input, specs, *n, code, layer_of, e);
+    if (rc) return rc;
+    LayerSpec code_entry = dense_spec(s->bottleneck, s->latent_activation, s->leaky_slope,
+                                      "model.bottleneck");
+    for (int i = ne; i >= 0; i--) {
+        const LayerSpec *ent = i == ne ? &code_entry : &enc[i];
+        int l = layer_of[first[i]];
+        /* Where the entry began: an image, when a reshape made it a vector for it. */
+        Shape in = plan.layer[l].in, out = plan.layer[l].out;
+        if (l > 0 && plan.layer[l - 1].kind == LAYER_RESHAPE && !plan.layer[l - 1].in.flat)
+            in = plan.layer[l - 1].in;
+        LayerSpec like = i > 0 ? enc[i - 1]
+                               : dense_spec(0, s->output_activation, s->leaky_slope, "");
+        LayerSpec u;
+        if ((rc = undo(ent, in, out, &like, &u, e))) return rc;
+        if (*n + 4 > MAX_SPECS) return err_set(e, AE_EINPUT, "the model has too many layers");
+        *n += expand(&u, s->dropout, specs + *n);
+        if (u.kind == LAYER_DENSE && !in.flat) specs[(*n)++] = reshape_to(in, ent->where);
+    }
+    return AE_OK;
+}
+
+int model_init_autoencoder(Model *m, const ModelShape *s, Err *e) {
+    LayerSpec enc[AE_MAX_ENTRIES > AE_MAX_HIDDEN ? AE_MAX_ENTRIES : AE_MAX_HIDDEN];
+    LayerSpec specs[MAX_SPECS];
+    int first[AE_MAX_ENTRIES + 1], n = 0, code;
+    memset(m, 0, sizeof *m);
+    int ne = encoder_entries(s, enc, e);
+    if (ne < 0) return e->code;
+    for (int i = 0; i < ne; i++) {
+        first[i] = n;
+        n += expand(&enc[i], s->dropout, specs + n);
+    }
+    first[ne] = n;
+    n += code_specs(s, specs + n, n, &code);
+    if (s->n_decoder == 0) {
+        int rc = mirror(s, enc, ne, specs, &n, first, code, e);
+        if (rc) return rc;
+    } else {
+        for (int i = 0; i < s->n_decoder; i++) {
+            if (n + 3 > MAX_SPECS) return err_set(e, AE_EINPUT, "the model has too many layers");
+            LayerSpec d = s->decoder[i];
+            if (i == s->n_decoder - 1) d.rate = 0; /* nothing drops the output */
+            n += expand(&d, s->dropout, specs + n);
+        }
+    }
+    int rc = model_build(m, s->input, specs, n, code, e);
+    int out = rc ? 0 : shape_size(m->layer[m->n_layers - 1].out);
+    if (!rc && out != m->input_dim) {
+        rc = err_set(e, AE_EINPUT, "model.decoder: its output has %d values, the input %d",
+                     out, m->input_dim);
+        model_free(m);
+    }
+    return rc;
 }
 
 void model_init_weights(Model *m, uint64_t seed) {

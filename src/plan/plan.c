@@ -87,3 +87,14 @@ void job_task_config(const Job *job, uint64_t seed, int use_classifier, TaskConf
     cfg->train.seed = cfg->classifier.seed = seed;
     cfg->use_classifier = use_classifier && job->classifier.epochs > 0;
 }
+
+int job_model_check(const Job *job, const JobData *d, Model *m, Err *e) {
+    TrainConfig cfg;
+    Model own;
+    Model *model = m ? m : &own;
+    job_train_config(job, &cfg);
+    int rc = trainer_build_model(&cfg, &d->data.train, model, e);
+    if (rc == AE_EINPUT) err_prefix(e, "%s", job->source);
+    if (!m) model_free(&own);
+    return rc;
+}

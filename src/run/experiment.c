@@ -77,6 +77,33 @@ static int check_data_fits(const Experiment *x, Err *e) {
     return rc;
 }
 
+/* Every shape of the model, for the job's own values and for each end (or
+ * value) of a searched model key, so that a kernel a trial would find too large
+ * is reported now, naming the entry, and not when the trial runs. */
+static int check_model(const Experiment *x, Err *e) {
+    int rc = job_model_check(&x->job, &x->data, NULL, e);
+    for (int i = 0; !rc && i < x->space.n_params; i++) {
+        const Param *p = &x->space.param[i];
+        if (strncmp(p->key, "model.", 6) && strncmp(p->key, "train.dropout", 13)) continue;
+        for (int k = 0; !rc && k < (p->kind == PARAM_VALUES ? p->n_values : 2); k++) {
+            char set[1200];
+            const char *sets[1] = {set};
+            double v = k ? param_largest(p) : p->kind == PARAM_INT ? floor(p->min + 0.5) : p->min;
+            if (p->kind == PARAM_VALUES) snprintf(set, sizeof set, "%s=%s", p->key, p->values[k]);
+            else if (p->kind == PARAM_INT) snprintf(set, sizeof set, p->list ? "%s=[%.0f]" : "%s=%.0f", p->key, v);
+            else snprintf(set, sizeof set, "%s=%.17g", p->key, v);
+            Job probe;
+            rc = job_parse(x->job.json, x->job.source, sets, 1, &probe, e);
+            if (!rc) {
+                rc = job_model_check(&probe, &x->data, NULL, e);
+                job_free(&probe);
+            }
+            if (rc) err_append(e, " (where search.space.%s sets %s)", p->name, strchr(set, '=') + 1);
+        }
+    }
+    return rc;
+}
+
 int experiment_open(Experiment *x, const char *job_path, const char *const *sets, int n_sets,
                     const char *out_dir, Err *e) {
     memset(x, 0, sizeof *x);
@@ -93,6 +120,7 @@ int experiment_open(Experiment *x, const char *job_path, const char *const *sets
     if (!rc) rc = job_data_load(&x->job, &x->data, e);
     if (!rc) rc = check_data_fits(x, e);
     if (!rc) rc = check_objective(x, e);
+    if (!rc) rc = check_model(x, e);
     if (!rc) sha256_hex(x->job.json, strlen(x->job.json), x->sha);
     if (rc) {
         experiment_close(x);

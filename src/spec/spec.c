@@ -1,4 +1,5 @@
 #include <cJSON.h>
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -16,7 +17,7 @@ const char *const weights_names[WEIGHTS_COUNT] = {"best", "all", "none"};
 
 /* ---- the table of keys ---------------------------------------------------- */
 
-typedef enum { F_OBJ, F_NUM, F_INT, F_STR, F_ENUM, F_INTS, F_RAW } FieldType;
+typedef enum { F_OBJ, F_NUM, F_INT, F_STR, F_ENUM, F_INTS, F_RAW, F_BOOL, F_LAYERS } FieldType;
 
 enum { LO_OPEN = 1, HI_OPEN = 2, WHOLE = 4 }; /* range ends excluded; an integer kept as double */
 
@@ -38,6 +39,8 @@ typedef struct {
 #define ENUM(p, m, names, n) {p, F_ENUM, offsetof(Job, m), 0, 0, 0, names, n, 0}
 #define INTS(p, m, lo, hi) {p, F_INTS, offsetof(Job, m), lo, hi, 0, NULL, 0, 0}
 #define RAW(p) {p, F_RAW, 0, 0, 0, 0, NULL, 0, 0}
+#define BOOL(p, m) {p, F_BOOL, offsetof(Job, m), 0, 1, 0, NULL, 0, 0}
+#define LAYERS(p, m) {p, F_LAYERS, offsetof(Job, m), 0, 0, 0, NULL, 0, 0}
 
 #define BIG 1e9
 #define SEED_MAX 9007199254740992.0 /* 2^53: every integer below is exact in JSON */
@@ -54,11 +57,16 @@ static const Field fields[] = {
     NUM("data.validation", data.validation, 0, 1, LO_OPEN | HI_OPEN),
     OBJ("model"),
     INTS("model.hidden", model.hidden, 1, 1e6),
+    LAYERS("model.encoder", model.encoder),
+    LAYERS("model.decoder", model.decoder),
     INT("model.bottleneck", model.bottleneck, 1, 1e6),
     ENUM("model.activation", model.activation, act_names, ACT_COUNT),
     ENUM("model.latent_activation", model.latent_activation, act_names, ACT_COUNT),
     ENUM("model.output_activation", model.output_activation, act_names, ACT_COUNT),
     NUM("model.leaky_slope", model.leaky_slope, 0, 1, LO_OPEN),
+    BOOL("model.variational", model.variational),
+    NUM("model.beta", model.beta, 0, BIG, 0),
+    NUM("model.likelihood_variance", model.likelihood_variance, 0, BIG, LO_OPEN),
     OBJ("train"),
     ENUM("train.optimizer", train.optimizer, optim_names, OPT_COUNT),
     NUM("train.lr", train.lr, 0, BIG, LO_OPEN),
@@ -114,6 +122,8 @@ static void job_defaults(Job *j) {
     j->model.latent_activation = ACT_LINEAR;
     j->model.output_activation = ACT_SIGMOID;
     j->model.leaky_slope = 0.01;
+    j->model.beta = 1;
+    j->model.likelihood_variance = 1;
     j->train.optimizer = OPT_ADAM;
     j->train.lr = 0.001;
     j->train.batch_size = 128;
@@ -251,6 +261,201 @@ static int parse_number(const Field *f, const cJSON *v, const char *src, double 
     return AE_OK;
 }
 
+/* ---- layer entries (model.encoder, model.decoder) ---------------------------------- */
+
+static const char *const entry_kinds[] = {"dense", "conv", "conv_transpose", "reshape"};
+static const int entry_kind_layer[] = {LAYER_DENSE, LAYER_CONV, LAYER_CONV_T, LAYER_RESHAPE};
+enum { N_ENTRY_KINDS = 4 };
+
+/* An entry's integer fields: name, offset, range, which kinds may give it. */
+typedef struct {
+    const char *name;
+    size_t off;
+    int lo, hi;
+    int kinds; /* bit k: entry_kinds[k] may give it */
+} EntryInt;
+
+#define EI(n, m, lo, hi, kinds) {n, offsetof(LayerEntry, m), lo, hi, kinds}
+static const EntryInt entry_ints[] = {
+    EI("kernel", kernel, 1, 64, 6), EI("stride", stride, 1, 64, 6), EI("padding", padding, 0, 64, 6),
+    EI("output_padding", output_padding, 0, 63, 4),
+};
+#define N_ENTRY_INTS (int)(sizeof entry_ints / sizeof entry_ints[0])
+static const char *const entry_other[] = {"activation", "batchnorm", "dropout"};
+
+static int entry_key_known(const char *k) {
+    for (int i = 0; i < N_ENTRY_KINDS; i++)
+        if (!strcmp(k, entry_kinds[i])) return 1;
+    for (int i = 0; i < N_ENTRY_INTS; i++)
+        if (!strcmp(k, entry_ints[i].name)) return 1;
+    for (size_t i = 0; i < sizeof entry_other / sizeof entry_other[0]; i++)
+        if (!strcmp(k, entry_other[i])) return 1;
+    return 0;
+}
+
+static const char *entry_nearest(const char *k) {
+    const char *all[N_ENTRY_KINDS + N_ENTRY_INTS + 3], *best = NULL;
+    int n = 0;
+    for (int i = 0; i < N_ENTRY_KINDS; i++) all[n++] = entry_kinds[i];
+    for (int i = 0; i < N_ENTRY_INTS; i++) all[n++] = entry_ints[i].name;
+    for (int i = 0; i < 3; i++) all[n++] = entry_other[i];
+    size_t bd = (size_t)-1;
+    for (int i = 0; i < n; i++) {
+        size_t d = edit_distance(k, all[i]);
+        if (d < bd) bd = d, best = all[i];
+    }
+    return bd <= 2 ? best : NULL;
+}
+
+static int entry_int(const cJSON *v, int lo, int hi, int *out) {
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < lo ||
+        v->valuedouble > hi)
+        return 1;
+    *out = (int)v->valuedouble;
+    return 0;
+}
+
+static int parse_entry(const cJSON *o, const char *path, const char *src, LayerEntry *le, Err *e) {
+    *le = (LayerEntry){.kind = -1, .stride = 1, .activation = -1, .dropout = -1};
+    if (!cJSON_IsObject(o))
+        return err_expected(e, src, path, o, "an object such as {\"conv\": 16, \"kernel\": 3}");
+    char at[160];
+    const cJSON *v;
+    cJSON_ArrayForEach(v, o) {
+        snprintf(at, sizeof at, "%s.%s", path, v->string);
+        if (!entry_key_known(v->string)) {
+            const char *near = entry_nearest(v->string);
+            return err_set(e, AE_EINPUT, "%s: %s: unknown key%s%s%s", src, at,
+                           near ? " (did you mean " : "", near ? near : "", near ? "?)" : "");
+        }
+        for (const cJSON *u = o->child; u != v; u = u->next)
+            if (!strcmp(u->string, v->string))
+                return err_set(e, AE_EINPUT, "%s: %s: duplicate key", src, at);
+    }
+    for (int k = 0; k < N_ENTRY_KINDS; k++) {
+        if (!(v = cJSON_GetObjectItemCaseSensitive(o, entry_kinds[k]))) continue;
+        snprintf(at, sizeof at, "%s.%s", path, entry_kinds[k]);
+        if (le->kind >= 0)
+            return err_set(e, AE_EINPUT, "%s: %s: give one of dense, conv, conv_transpose or "
+                           "reshape, not two", src, path);
+        le->kind = entry_kind_layer[k];
+        if (le->kind == LAYER_RESHAPE) {
+            int ok = cJSON_IsArray(v) && cJSON_GetArraySize(v) == 3;
+            for (int i = 0; ok && i < 3; i++)
+                ok = !entry_int(cJSON_GetArrayItem(v, i), 1, 100000, &le->to[i]);
+            if (!ok) return err_expected(e, src, at, v, "[channels, height, width], each >= 1");
+        } else if (entry_int(v, 1, 1000000, &le->units)) {
+            return err_expected(e, src, at, v, "an integer in [1, 1000000]");
+        }
+    }
+    if (le->kind < 0)
+        return err_set(e, AE_EINPUT, "%s: %s: expected one of dense, conv, conv_transpose or "
+                       "reshape (e.g. {\"dense\": 64})", src, path);
+    int bit = le->kind == LAYER_DENSE ? 1 : le->kind == LAYER_CONV ? 2 : le->kind == LAYER_CONV_T ? 4 : 8;
+    for (int i = 0; i < N_ENTRY_INTS; i++) {
+        const EntryInt *f = &entry_ints[i];
+        v = cJSON_GetObjectItemCaseSensitive(o, f->name);
+        snprintf(at, sizeof at, "%s.%s", path, f->name);
+        if (!v) {
+            if (!strcmp(f->name, "kernel") && (f->kinds & bit))
+                return err_set(e, AE_EINPUT, "%s: %s: a convolution needs its kernel size", src, at);
+            continue;
+        }
+        if (!(f->kinds & bit))
+            return err_set(e, AE_EINPUT, "%s: %s: does not apply to a %s entry", src, at,
+                           layer_kinds[le->kind]->name);
+        char want[64];
+        snprintf(want, sizeof want, "an integer in [%d, %d]", f->lo, f->hi);
+        if (entry_int(v, f->lo, f->hi, (int *)((char *)le + f->off)))
+            return err_expected(e, src, at, v, "%s", want);
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(o, "activation"))) {
+        snprintf(at, sizeof at, "%s.activation", path);
+        int k = -1;
+        for (int i = 0; cJSON_IsString(v) && i < ACT_COUNT; i++)
+            if (!strcmp(v->valuestring, act_names[i])) k = i;
+        if (k < 0)
+            return err_expected(e, src, at, v, "one of \"linear\", \"relu\", \"leaky_relu\", "
+                                "\"sigmoid\", \"tanh\"");
+        le->activation = k;
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(o, "batchnorm"))) {
+        snprintf(at, sizeof at, "%s.batchnorm", path);
+        if (!cJSON_IsBool(v)) return err_expected(e, src, at, v, "true or false");
+        le->batchnorm = cJSON_IsTrue(v);
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(o, "dropout"))) {
+        snprintf(at, sizeof at, "%s.dropout", path);
+        if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble < 1))
+            return err_expected(e, src, at, v, "a number in [0, 1)");
+        le->dropout = v->valuedouble;
+    }
+    if (le->kind == LAYER_RESHAPE && (le->batchnorm || le->activation >= 0 || le->dropout >= 0))
+        return err_set(e, AE_EINPUT, "%s: %s: a reshape takes no activation, batchnorm or dropout",
+                       src, path);
+    return AE_OK;
+}
+
+static int parse_entries(const Field *f, const cJSON *v, const char *src, EntryList *l, Err *e) {
+    l->n = 0;
+    int decoder = !strcmp(f->path, "model.decoder");
+    if (decoder && cJSON_IsString(v) && !strcmp(v->valuestring, "mirror")) return AE_OK;
+    int n = cJSON_GetArraySize(v);
+    if (!cJSON_IsArray(v) || n < 1 || n > AE_MAX_ENTRIES)
+        return err_expected(e, src, f->path, v, "%sa list of 1 to %d layer entries",
+                            decoder ? "\"mirror\" or " : "", AE_MAX_ENTRIES);
+    const cJSON *o;
+    cJSON_ArrayForEach(o, v) {
+        char path[96];
+        snprintf(path, sizeof path, "%s[%d]", f->path, l->n);
+        if (parse_entry(o, path, src, &l->e[l->n], e)) return AE_EINPUT;
+        l->n++;
+    }
+    return AE_OK;
+}
+
+/* "model.encoder.1.conv" -> the list, the entry's index and field; 0 when path is
+ * not such a key. */
+static int entry_path(const char *path, int *decoder, int *index, const char **field) {
+    const char *rest;
+    if (!strncmp(path, "model.encoder.", 14)) *decoder = 0, rest = path + 14;
+    else if (!strncmp(path, "model.decoder.", 14)) *decoder = 1, rest = path + 14;
+    else return 0;
+    char *end;
+    long i = strtol(rest, &end, 10);
+    if (end == rest || *end != '.' || i < 0 || i >= AE_MAX_ENTRIES || !isdigit((unsigned char)*rest))
+        return 0;
+    *index = (int)i;
+    *field = end + 1;
+    return entry_key_known(*field) && strcmp(*field, "reshape") != 0;
+}
+
+/* The value of an entry's field in the parsed job; 0 when it has none. */
+static int entry_value(const Job *job, const char *path, double *v, int *is_act) {
+    int dec, i;
+    const char *k;
+    if (!entry_path(path, &dec, &i, &k)) return 0;
+    const EntryList *l = dec ? &job->model.decoder : &job->model.encoder;
+    if (i >= l->n) return 0;
+    const LayerEntry *le = &l->e[i];
+    *is_act = 0;
+    for (int j = 0; j < N_ENTRY_KINDS; j++)
+        if (!strcmp(k, entry_kinds[j])) {
+            if (le->kind != entry_kind_layer[j]) return 0;
+            *v = le->units;
+            return 1;
+        }
+    for (int j = 0; j < N_ENTRY_INTS; j++)
+        if (!strcmp(k, entry_ints[j].name)) {
+            *v = *(const int *)((const char *)le + entry_ints[j].off);
+            return 1;
+        }
+    if (!strcmp(k, "dropout")) *v = le->dropout >= 0 ? le->dropout : job->train.dropout;
+    else if (!strcmp(k, "batchnorm")) *v = le->batchnorm;
+    else *v = le->activation >= 0 ? le->activation : job->model.activation, *is_act = 1;
+    return 1;
+}
+
 static int parse_field(const Field *f, const cJSON *v, const char *src, Job *job, Err *e) {
     char *at = (char *)job + f->off;
     double x;
@@ -297,6 +502,11 @@ static int parse_field(const Field *f, const cJSON *v, const char *src, Job *job
         }
         return AE_OK;
     }
+    case F_BOOL:
+        if (!cJSON_IsBool(v)) return err_expected(e, src, f->path, v, "true or false");
+        *(int *)at = cJSON_IsTrue(v);
+        return AE_OK;
+    case F_LAYERS: return parse_entries(f, v, src, (EntryList *)at, e);
     case F_RAW:
         if (strcmp(f->path, "search.stages") == 0 ? !cJSON_IsArray(v) : !cJSON_IsObject(v))
             return err_expected(e, src, f->path, v, "%s",
@@ -330,6 +540,9 @@ static int walk(const cJSON *obj, const char *prefix, const char *src, Job *job,
 const char *job_nearest_key(const char *path) { return nearest_key(path); }
 
 double job_number(const Job *job, const char *path) {
+    double ev;
+    int is_act;
+    if (entry_value(job, path, &ev, &is_act)) return is_act ? NAN : ev;
     const Field *f = field_find(path);
     const char *at = f ? (const char *)job + f->off : NULL;
     if (f && f->type == F_NUM) return *(const double *)at;
@@ -338,12 +551,21 @@ double job_number(const Job *job, const char *path) {
 }
 
 int job_value_json(const Job *job, const char *path, char *buf, size_t n) {
+    double ev;
+    int is_act;
+    if (entry_value(job, path, &ev, &is_act)) {
+        if (is_act) snprintf(buf, n, "\"%s\"", act_names[(int)ev]);
+        else if (strstr(path, ".batchnorm")) snprintf(buf, n, "%s", ev ? "true" : "false");
+        else snprintf(buf, n, "%.17g", ev);
+        return 1;
+    }
     const Field *f = field_find(path);
     if (!f || f->type == F_OBJ || f->type == F_RAW) return 0;
     const char *at = (const char *)job + f->off;
     switch (f->type) {
     case F_NUM: snprintf(buf, n, "%.17g", *(const double *)at); break;
     case F_INT: snprintf(buf, n, "%d", *(const int *)at); break;
+    case F_BOOL: snprintf(buf, n, "%s", *(const int *)at ? "true" : "false"); break;
     case F_ENUM: snprintf(buf, n, "\"%s\"", f->names[*(const int *)at]); break;
     case F_STR: { /* JSON-escaped through cJSON */
         cJSON *s = cJSON_CreateString(at);
@@ -385,8 +607,15 @@ void job_print_settings(const Job *job, FILE *f, const char *prefix) {
 }
 
 int job_key_searchable(const char *path, int *is_int, int *is_list) {
+    int dec, idx;
+    const char *k;
+    if (entry_path(path, &dec, &idx, &k)) {
+        if (is_int) *is_int = strcmp(k, "dropout") && strcmp(k, "activation") && strcmp(k, "batchnorm");
+        if (is_list) *is_list = 0;
+        return 1;
+    }
     const Field *f = field_find(path);
-    if (!f || f->type == F_OBJ || f->type == F_RAW) return 0;
+    if (!f || f->type == F_OBJ || f->type == F_RAW || f->type == F_LAYERS) return 0;
     if (!strcmp(path, "name") || !strcmp(path, "description") || !strncmp(path, "data.dataset", 12) || !strcmp(path, "data.path") ||
         !strncmp(path, "search.", 7) || !strncmp(path, "output.", 7))
         return 0;
@@ -399,6 +628,9 @@ int job_key_searchable(const char *path, int *is_int, int *is_list) {
 
 /* Is path a key of the table, or inside a free-form (RAW) one? */
 static int settable(const char *path) {
+    int dec, idx;
+    const char *k;
+    if (entry_path(path, &dec, &idx, &k)) return 1;
     const Field *f = field_find(path);
     if (f) return f->type != F_OBJ;
     for (int i = 0; i < N_FIELDS; i++) {
@@ -445,18 +677,31 @@ static int apply_set(cJSON *root, const char *set, Err *e) {
     if (!value) return err_set(e, AE_ERUN, "out of memory");
     cJSON *obj = root;
     char *key = path;
-    for (char *dot; (dot = member_end(obj, key)); key = dot + 1) {
+    for (char *dot; (dot = cJSON_IsArray(obj) ? strchr(key, '.') : member_end(obj, key));
+         key = dot + 1) {
         *dot = 0;
-        cJSON *next = cJSON_GetObjectItemCaseSensitive(obj, key);
+        /* A layer entry: model.encoder.1.conv is entry 1 of model.encoder. */
+        cJSON *next = cJSON_IsArray(obj) ? cJSON_GetArrayItem(obj, atoi(key))
+                                         : cJSON_GetObjectItemCaseSensitive(obj, key);
+        if (!next && cJSON_IsArray(obj)) {
+            cJSON_Delete(value);
+            return err_set(e, AE_EINPUT, "--set %s: the list has no entry %s (it has %d)", set,
+                           key, cJSON_GetArraySize(obj));
+        }
         if (!next) next = cJSON_AddObjectToObject(obj, key);
-        if (!cJSON_IsObject(next)) {
+        if (!cJSON_IsObject(next) && !cJSON_IsArray(next)) {
             cJSON_Delete(value);
             return err_set(e, AE_EINPUT, "--set %s: %s is not an object in the job", set, key);
         }
         obj = next;
     }
+    if (cJSON_IsArray(obj)) {
+        cJSON_Delete(value);
+        return err_set(e, AE_EINPUT, "--set %s: set one field of an entry, e.g. model.encoder.0.conv",
+                       set);
+    }
     /* data.dataset and data.path are alternatives: setting one drops the other. */
-    if (obj != root && !strcmp(obj->string, "data") && (!strcmp(key, "path") || !strcmp(key, "dataset")))
+    if (obj != root && obj->string && !strcmp(obj->string, "data") && (!strcmp(key, "path") || !strcmp(key, "dataset")))
         cJSON_DeleteItemFromObjectCaseSensitive(obj, !strcmp(key, "path") ? "dataset" : "path");
     if (cJSON_GetObjectItemCaseSensitive(obj, key))
         cJSON_ReplaceItemInObjectCaseSensitive(obj, key, value);
@@ -510,6 +755,14 @@ static int check_job(const cJSON *root, const char *src, Job *job, Err *e) {
                        "%s: data.dataset: expected \"fashion-mnist\" (or give data.path, a "
                        "folder of MNIST-format IDX files), got \"%s\"",
                        src, job->data.dataset);
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+    if (cJSON_GetObjectItemCaseSensitive(model, "hidden") &&
+        cJSON_GetObjectItemCaseSensitive(model, "encoder"))
+        return err_set(e, AE_EINPUT, "%s: model: give model.hidden (a dense encoder) or "
+                       "model.encoder, not both", src);
+    if (job->model.encoder.n == 0 && job->model.decoder.n > 0)
+        return err_set(e, AE_EINPUT, "%s: model.decoder: a list of entries goes with "
+                       "model.encoder; model.hidden is mirrored", src);
     if (job->penalty.type == PENALTY_CSD && job->penalty.prior == PRIOR_SWISS_ROLL &&
         job->model.bottleneck < 2)
         return err_set(e, AE_EINPUT, "%s: penalty.prior: swiss_roll is 2-D; model.bottleneck is %d",
@@ -666,6 +919,27 @@ void job_train_config(const Job *job, TrainConfig *cfg) {
     s->latent_activation = (Act)job->model.latent_activation;
     s->output_activation = (Act)job->model.output_activation;
     s->leaky_slope = (float)job->model.leaky_slope;
+    s->variational = job->model.variational;
+    s->beta = (float)job->model.beta;
+    cfg->likelihood_variance = (float)job->model.likelihood_variance;
+    const EntryList *lists[2] = {&job->model.encoder, &job->model.decoder};
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < lists[k]->n; i++) {
+            const LayerEntry *le = &lists[k]->e[i];
+            LayerSpec *ls = k ? &s->decoder[i] : &s->encoder[i];
+            *ls = (LayerSpec){.kind = (LayerKind)le->kind, .units = le->units,
+                              .kernel = le->kernel, .stride = le->stride, .padding = le->padding,
+                              .output_padding = le->output_padding,
+                              .act = le->activation >= 0 ? (Act)le->activation : s->activation,
+                              .slope = s->leaky_slope, .rate = (float)le->dropout,
+                              .batchnorm = le->batchnorm,
+                              .to = {le->to[0], le->to[1], le->to[2], 0}};
+            /* The decoder's last entry makes the output: output_activation unless it says. */
+            if (k && i == lists[k]->n - 1 && le->activation < 0) ls->act = s->output_activation;
+            snprintf(ls->where, sizeof ls->where, "model.%s[%d]", k ? "decoder" : "encoder", i);
+        }
+    s->n_encoder = job->model.encoder.n;
+    s->n_decoder = job->model.decoder.n;
     optim_init(&cfg->optim, (OptKind)job->train.optimizer, (float)job->train.lr);
     cfg->optim.weight_decay = (float)job->train.weight_decay;
     if (cfg->optim.kind == OPT_SGD) cfg->optim.momentum = (float)job->train.momentum;

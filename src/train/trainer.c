@@ -76,7 +76,8 @@ static int scratch_init(Scratch *s, const TrainConfig *cfg, const Model *m, int 
  * run in a fixed order and the prior stream restarts, so results are exact
  * functions of the weights. */
 static void eval_split(const Model *m, Work *w, const Images *data, const Index *ix, Loss l,
-                       Penalty *pen, uint8_t *labels, uint64_t seed, double *loss, double *mse) {
+                       double scale, Penalty *pen, uint8_t *labels, uint64_t seed, double *loss,
+                       double *mse) {
     double lsum = 0, ssum = 0;
     int D = m->input_dim;
     if (pen) penalty_reseed(pen, seed_mix(seed, RNG_PRIOR_EVAL));
@@ -86,7 +87,7 @@ static void eval_split(const Model *m, Work *w, const Images *data, const Index 
         model_forward(m, w, B);
         const float *y = model_output(m, w);
         if (loss) {
-            double v = loss_forward_backward(l, y, w->input, NULL, B, D) + w->aux;
+            double v = scale * loss_forward_backward(l, y, w->input, NULL, B, D) + w->aux;
             if (pen) {
                 images_labels(data, ix->idx + i, B, labels);
                 v += penalty_forward_backward(pen, model_code(m, w), labels, B, 0);
@@ -104,7 +105,7 @@ int model_eval_mse(const Model *m, const Images *data, const Index *ix, double *
     Work w;
     int rc = work_init(&w, m, 256, e);
     if (rc) return rc;
-    eval_split(m, &w, data, ix, LOSS_MSE, NULL, NULL, 0, NULL, mse);
+    eval_split(m, &w, data, ix, LOSS_MSE, 1.0, NULL, NULL, 0, NULL, mse);
     work_free(&w);
     return AE_OK;
 }
@@ -127,11 +128,25 @@ static void add_noise(float *x, size_t n, float std, Rng *r) {
     for (size_t i = 0; i < n; i++) x[i] += std * (float)rng_normal(r);
 }
 
+/* 1, or for a variational model the factor that turns the mean loss per value
+ * into the sum over an image's values divided by 2c. */
+static double recon_scale(const TrainConfig *cfg, const Model *m) {
+    if (!cfg->shape.variational) return 1.0;
+    return (double)m->input_dim / (2.0 * cfg->likelihood_variance);
+}
+
 double train_step(const TrainConfig *cfg, Model *m, Work *w, Optim *opt, const float *target,
                   int B, Rng *drop, Penalty *pen, const uint8_t *labels) {
     model_forward_train(m, w, B, drop);
     double loss = loss_forward_backward(cfg->loss, model_output(m, w), target, w->grad[0], B,
-                                        m->input_dim) + w->aux;
+                                        m->input_dim);
+    double scale = recon_scale(cfg, m);
+    if (scale != 1.0) {
+        float f = (float)scale;
+        for (size_t i = 0; i < (size_t)B * m->input_dim; i++) w->grad[0][i] *= f;
+        loss *= scale;
+    }
+    loss += w->aux;
     const float *dcode = NULL;
     if (pen) {
         loss += penalty_forward_backward(pen, model_code(m, w), labels, B, 1);
@@ -187,16 +202,20 @@ static int params_blew_up(const Model *m) {
     return 0;
 }
 
+int trainer_build_model(const TrainConfig *cfg, const Images *data, Model *m, Err *e) {
+    ModelShape shape = cfg->shape;
+    shape.input = images_shape(data);
+    shape.dropout = cfg->dropout;
+    return model_init_autoencoder(m, &shape, e);
+}
+
 int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, const Index *val,
                 Model *model, TrainResult *res, Err *e) {
     memset(res, 0, sizeof *res);
     res->train_mse = res->val_mse = NAN;
     double t0 = now_seconds();
     if (train->n < 1) return err_set(e, AE_EINPUT, "the training split is empty");
-    ModelShape shape = cfg->shape;
-    shape.input = images_shape(data);
-    shape.dropout = cfg->dropout;
-    int rc = model_init_autoencoder(model, &shape, e);
+    int rc = trainer_build_model(cfg, data, model, e);
     if (rc) return rc;
     model_init_weights(model, cfg->seed);
 
@@ -233,7 +252,8 @@ int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, 
         }
         double vl = NAN, vmse = NAN;
         if (isfinite(tl) && val->n > 0)
-            eval_split(model, &s.w, data, val, cfg->loss, pen, s.labels, cfg->seed, &vl, &vmse);
+            eval_split(model, &s.w, data, val, cfg->loss, recon_scale(cfg, model), pen, s.labels,
+                       cfg->seed, &vl, &vmse);
         double watched = val->n > 0 ? vl : tl;
         if (!isfinite(watched) || params_blew_up(model)) {
             res->status = TRAIN_DIVERGED;
@@ -252,9 +272,9 @@ int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, 
     if (res->best_epoch > 0)
         model_state_load(model, s.best);
     if (res->status == TRAIN_OK) {
-        eval_split(model, &s.w, data, train, cfg->loss, NULL, NULL, 0, NULL, &res->train_mse);
+        eval_split(model, &s.w, data, train, cfg->loss, 1.0, NULL, NULL, 0, NULL, &res->train_mse);
         if (val->n > 0)
-            eval_split(model, &s.w, data, val, cfg->loss, NULL, NULL, 0, NULL, &res->val_mse);
+            eval_split(model, &s.w, data, val, cfg->loss, 1.0, NULL, NULL, 0, NULL, &res->val_mse);
     }
     scratch_free(&s);
     res->seconds = now_seconds() - t0;

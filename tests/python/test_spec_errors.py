@@ -96,6 +96,9 @@ GRID_KEYS = ["lr", "lambda", "sigma", "train.weight_decay", "train.dropout", "tr
              "train.momentum", "penalty.prior_noise", "classifier.lr", "classifier.dropout",
              "model.leaky_slope"]
 
+# Report 002's first layer: 1x28x28 -> 8x14x14.
+CONV8 = {"conv": 8, "kernel": 3, "stride": 2, "padding": 1}
+
 # id -> (the job: a dict, or raw text; the strings the message must hold)
 CASES = {
     "json_syntax": (SYNTAX_ERROR_TEXT, [":4:3"]),
@@ -273,6 +276,49 @@ CASES = {
         with_([("search.objective", "val_accuracy"),
                (("search", "space", "classifier.epochs"), {"values": [0]})]),
         ["search.objective", "val_accuracy", "search.space.classifier.epochs never sets"],
+    ),
+    # Layered models (issue 15): every shape is checked before training, naming the entry.
+    "conv_kernel_larger_than_its_input": (
+        with_([("model", {"encoder": [CONV8, {"conv": 16, "kernel": 3, "stride": 2},
+                                      {"conv": 32, "kernel": 9}], "bottleneck": 4})]),
+        ["model.encoder[2].kernel", "9 is larger than its padded input 6x6"],
+    ),
+    "conv_without_a_kernel": (
+        with_([("model", {"encoder": [{"conv": 8, "stride": 2}], "bottleneck": 4})]),
+        ["model.encoder[0].kernel", "needs its kernel size"],
+    ),
+    "layer_entry_unknown_key": (
+        with_([("model", {"encoder": [dict(CONV8, kernal=3)], "bottleneck": 4})]),
+        ["model.encoder[0].kernal", "did you mean kernel"],
+    ),
+    "layer_entry_two_kinds": (
+        with_([("model", {"encoder": [dict(CONV8, dense=16)], "bottleneck": 4})]),
+        ["model.encoder[0]", "not two"],
+    ),
+    "layer_entry_output_padding_on_a_conv": (
+        with_([("model", {"encoder": [dict(CONV8, output_padding=1)], "bottleneck": 4})]),
+        ["model.encoder[0].output_padding", "does not apply to a conv"],
+    ),
+    "layer_entry_dropout_of_1": (
+        with_([("model", {"encoder": [dict(CONV8, dropout=1)], "bottleneck": 4})]),
+        ["model.encoder[0].dropout", "[0, 1)"],
+    ),
+    "hidden_and_encoder_both": (
+        with_([("model.encoder", [CONV8])]),
+        ["model.hidden", "model.encoder", "not both"],
+    ),
+    "decoder_list_output_of_the_wrong_size": (
+        with_([("model", {"encoder": [CONV8], "bottleneck": 4,
+                          "decoder": [{"dense": 100}]})]),
+        ["model.decoder", "100 values", "784"],
+    ),
+    "variational_not_a_bool": (
+        with_([("model.variational", 1)]), ["model.variational", "true or false"],
+    ),
+    "searched_kernel_too_large": (
+        with_([("model", {"encoder": [CONV8, {"conv": 16, "kernel": 3}], "bottleneck": 4}),
+               (("search", "space", "model.encoder.1.kernel"), {"values": [3, 20]})]),
+        ["model.encoder[1].kernel", "20 is larger", "search.space.model.encoder.1.kernel"],
     ),
     # Grids whose size overflowed a 64-bit count: 64^11 wrapped to 0 trials, and
     # 1000^7 to a garbage count.

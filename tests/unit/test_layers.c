@@ -264,6 +264,97 @@ static void test_refusals(void) {
     expect_refused((Shape){5, 1, 1, 1}, spec(LAYER_VARIATIONAL, 0, 0, 0, 0, 0), "2 x code");
 }
 
+/* ---- whole autoencoders: the mirror of reports 002 and 004 ---- */
+
+static LayerSpec entry(LayerKind k, int units, int kernel, int stride, int pad, int bn) {
+    LayerSpec s = spec(k, units, kernel, stride, pad, 0);
+    s.act = ACT_RELU;
+    s.batchnorm = bn;
+    s.rate = -1;
+    return s;
+}
+
+/* Layer kinds and output shapes "kind:CxHxW" (or "kind:N" for vectors), in order. */
+static void check_layout(const Model *m, const char *const *want, int n, const char *what) {
+    CHECK(m->n_layers == n, "%s: %d layers, expected %d", what, m->n_layers, n);
+    for (int l = 0; l < m->n_layers && l < n; l++) {
+        const Layer *L = &m->layer[l];
+        char got[64];
+        if (L->out.flat) snprintf(got, sizeof got, "%s:%d", layer_kinds[L->kind]->name, L->out.c);
+        else
+            snprintf(got, sizeof got, "%s:%dx%dx%d", layer_kinds[L->kind]->name, L->out.c,
+                     L->out.h, L->out.w);
+        CHECK(!strcmp(got, want[l]), "%s: layer %d is %s, expected %s", what, l, got, want[l]);
+    }
+}
+
+static void test_autoencoders(void) {
+    Err e = {0};
+    Model m;
+    /* Report 002: conv 8, 16, 32 (k3 s2, p1 p1 p0), dense 64, code 48. */
+    ModelShape d = {.input = {1, 28, 28, 0}, .n_encoder = 4, .bottleneck = 48,
+                    .latent_activation = ACT_LINEAR, .output_activation = ACT_SIGMOID};
+    d.encoder[0] = entry(LAYER_CONV, 8, 3, 2, 1, 0);
+    d.encoder[1] = entry(LAYER_CONV, 16, 3, 2, 1, 0);
+    d.encoder[2] = entry(LAYER_CONV, 32, 3, 2, 0, 0);
+    d.encoder[3] = entry(LAYER_DENSE, 64, 0, 0, 0, 0);
+    CHECK(model_init_autoencoder(&m, &d, &e) == AE_OK, "report 002: %s", e.msg);
+    static const char *const dl[] = {
+        "reshape:1x28x28", "conv:8x14x14", "conv:16x7x7", "conv:32x3x3", "reshape:288",
+        "dense:64", "dense:48", "dense:64", "dense:288", "reshape:32x3x3",
+        "conv_transpose:16x7x7", "conv_transpose:8x14x14", "conv_transpose:1x28x28", "reshape:784"};
+    check_layout(&m, dl, 14, "report 002");
+    /* torch's count for the same nn.Module */
+    CHECK(m.n_params == 55217, "report 002: %zu parameters, torch has 55217", m.n_params);
+    CHECK(m.layer[12].output_padding == 1 && m.layer[10].output_padding == 0,
+          "output paddings %d %d", m.layer[12].output_padding, m.layer[10].output_padding);
+    CHECK(m.layer[12].act == ACT_SIGMOID && m.layer[11].act == ACT_RELU, "activations");
+    model_free(&m);
+    /* Report 004: conv 32, 64, 128 (k4 s2 p1) with batch norm, code 128, tanh. */
+    ModelShape c = {.input = {3, 32, 32, 0}, .n_encoder = 3, .bottleneck = 128,
+                    .latent_activation = ACT_LINEAR, .output_activation = ACT_TANH};
+    for (int i = 0; i < 3; i++) c.encoder[i] = entry(LAYER_CONV, 32 << i, 4, 2, 1, 1);
+    CHECK(model_init_autoencoder(&m, &c, &e) == AE_OK, "report 004: %s", e.msg);
+    static const char *const cl[] = {
+        "reshape:3x32x32", "conv:32x16x16", "batchnorm:32x16x16", "conv:64x8x8",
+        "batchnorm:64x8x8", "conv:128x4x4", "batchnorm:128x4x4", "reshape:2048", "dense:128",
+        "dense:2048", "batchnorm:2048", "reshape:128x4x4", "conv_transpose:64x8x8",
+        "batchnorm:64x8x8", "conv_transpose:32x16x16", "batchnorm:32x16x16",
+        "conv_transpose:3x32x32", "reshape:3072"};
+    check_layout(&m, cl, 18, "report 004");
+    CHECK(m.n_buffers == 2 * (32 + 64 + 128 + 2048 + 64 + 32), "report 004: %zu buffers",
+          m.n_buffers);
+    Work w;
+    CHECK(work_init(&w, &m, 2, &e) == AE_OK, "work: %s", e.msg);
+    model_init_weights(&m, 1);
+    for (int i = 0; i < 2 * 3072; i++) w.input[i] = uniform(0, 1);
+    Rng r;
+    rng_seed(&r, 1);
+    model_forward_train(&m, &w, 2, &r);
+    int in_range = 1;
+    for (int i = 0; i < 2 * 3072; i++) in_range &= fabsf(model_output(&m, &w)[i]) <= 1.0f;
+    CHECK(in_range, "report 004: tanh output within [-1, 1]");
+    work_free(&w);
+    model_free(&m);
+    /* A variational code: dense to 2 x 3, the head, the decoder from 3. */
+    d.variational = 1;
+    d.beta = 1;
+    d.bottleneck = 3;
+    CHECK(model_init_autoencoder(&m, &d, &e) == AE_OK, "vae: %s", e.msg);
+    CHECK(m.layer[m.bottleneck_layer].kind == LAYER_VARIATIONAL && model_code_dim(&m) == 3 &&
+              m.layer[m.bottleneck_layer - 1].out.c == 6,
+          "vae: the code is the head's 3-wide output");
+    model_free(&m);
+    /* A mirror that cannot give the input back: 28 x 27 through k3 s2 p1. */
+    ModelShape bad = {.input = {1, 28, 27, 0}, .n_encoder = 1, .bottleneck = 4};
+    bad.encoder[0] = entry(LAYER_CONV, 4, 3, 2, 1, 0);
+    snprintf(bad.encoder[0].where, sizeof bad.encoder[0].where, "model.encoder[0]");
+    int rc = model_init_autoencoder(&m, &bad, &e);
+    CHECK(rc == AE_EINPUT && strstr(e.msg, "model.encoder[0].stride") && strstr(e.msg, "mirror"),
+          "mirror refusal: %d %s", rc, e.msg);
+    model_free(&m);
+}
+
 int main(void) {
     rng_seed(&rng, 77);
     test_conv(1, 28, 28, 8, 3, 2, 1);   /* report 002's first layer: a floor in the size */
@@ -278,5 +369,6 @@ int main(void) {
     test_flatten_order();
     test_variational();
     test_refusals();
+    test_autoencoders();
     return test_summary("layers");
 }
