@@ -19,6 +19,7 @@ typedef struct {
     int dim;         /* channels * rows * cols */
     uint8_t *pixels; /* n * dim bytes, one image after another */
     uint8_t *labels; /* n labels, each < AE_MAX_CLASSES */
+    int signed_range; /* a batch maps pixels to [-1, 1] rather than [0, 1] */
 } Images;
 
 typedef struct {
@@ -43,15 +44,37 @@ int idx_read_labels(const char *path, uint8_t **labels, int *n, Err *e);
  * a dot before idx, as some MNIST mirrors ship them, are accepted too). Checks that
  * image and label counts agree and that train and test images have the same size. */
 int dataset_load(const char *dir, Dataset *d, Err *e);
-/* The folder of a named dataset ("fashion-mnist"), or NULL when the name is unknown. */
+/* CIFAR-10's binary files (data_batch_1.bin ... data_batch_5.bin, test_batch.bin)
+ * from a folder: 3x32x32 images, 10 classes. Every fault (missing batch, a size
+ * that ends inside a record, a label of 10 or more) is AE_EINPUT naming the file
+ * and the record. */
+int cifar10_load(const char *dir, Dataset *d, Err *e);
+
+/* The kinds of data set a job can name (data.dataset): how each is read, and
+ * its folder when it has one of its own (else data.path gives it). */
+typedef struct {
+    const char *name;
+    const char *dir; /* NULL: data.path is needed */
+    int (*load)(const char *dir, Dataset *d, Err *e);
+    const char *files; /* what the folder holds, for messages */
+} DataFormat;
+
+/* The format named name, or NULL; dataset_format_names lists them for messages. */
+const DataFormat *dataset_format(const char *name);
+const char *dataset_format_names(void);
+/* The folder of a named dataset ("fashion-mnist"), or NULL when it has none. */
 const char *dataset_dir(const char *name);
+
+/* Pads every image with `pad` zero pixels on each side (28x28 -> 32x32 with 2). */
+int images_pad(Images *im, int pad, Err *e);
 void dataset_free(Dataset *d);
 void images_free(Images *im);
 
 /* The images' C x H x W. */
 Shape images_shape(const Images *im);
 
-/* Converts images idx[0..n) to floats in [0,1] (pixel / 255), row after row. */
+/* Converts images idx[0..n) to floats, row after row: pixel / 255 in [0, 1], or
+ * (pixel / 255 - 0.5) / 0.5 in [-1, 1] with signed_range (torch's Normalize(0.5, 0.5)). */
 void images_batch(const Images *im, const int *idx, int n, float *out);
 
 /* The labels of images idx[0..n). */

@@ -51,6 +51,8 @@ typedef struct {
         char path[AE_PATH_MAX];
         int train_limit, test_limit; /* 0: all */
         double validation;
+        int pad;          /* zero pixels added on each side */
+        int signed_range; /* data.range [-1, 1] rather than [0, 1] */
     } data;
     struct {
         IntList hidden;
@@ -129,5 +131,7 @@ const char *job_nearest_key(const char *path);
 
 /* The folder of the job's data: data.path, or the named dataset's folder. */
 const char *job_data_dir(const Job *job);
+/* How the job's data is read (data.dataset's format; IDX for a bare data.path). */
+const DataFormat *job_data_format(const Job *job);
 
 #endif

@@ -86,10 +86,49 @@ int dataset_load(const char *dir, Dataset *d, Err *e) {
     return AE_OK;
 }
 
-const char *dataset_dir(const char *name) {
-    /* Debian's dataset-fashion-mnist; Debian ships no package of the original MNIST. */
-    if (name && strcmp(name, "fashion-mnist") == 0) return "/usr/share/datasets/fashion-mnist";
+/* Debian's dataset-fashion-mnist has a folder of its own; Debian ships no package
+ * of the original MNIST, Kuzushiji-MNIST or CIFAR-10, so those come by data.path. */
+static const DataFormat formats[] = {
+    {"fashion-mnist", "/usr/share/datasets/fashion-mnist", dataset_load, "IDX files"},
+    {"mnist", NULL, dataset_load, "IDX files"},
+    {"kuzushiji-mnist", NULL, dataset_load, "IDX files"},
+    {"cifar10", NULL, cifar10_load, "data_batch_1.bin ... data_batch_5.bin, test_batch.bin"},
+};
+#define N_FORMATS (int)(sizeof formats / sizeof formats[0])
+
+const DataFormat *dataset_format(const char *name) {
+    for (int i = 0; name && i < N_FORMATS; i++)
+        if (!strcmp(formats[i].name, name)) return &formats[i];
     return NULL;
+}
+
+const char *dataset_format_names(void) {
+    return "\"fashion-mnist\", \"mnist\", \"kuzushiji-mnist\", \"cifar10\"";
+}
+
+const char *dataset_dir(const char *name) {
+    const DataFormat *f = dataset_format(name);
+    return f ? f->dir : NULL;
+}
+
+int images_pad(Images *im, int pad, Err *e) {
+    if (pad <= 0 || im->n == 0) return AE_OK;
+    int C = im->channels > 0 ? im->channels : 1, H = im->rows + 2 * pad, W = im->cols + 2 * pad;
+    size_t dim = (size_t)C * H * W;
+    uint8_t *px = xcalloc((size_t)im->n * dim, 1, e);
+    if (!px) return AE_ERUN;
+    for (int i = 0; i < im->n; i++)
+        for (int c = 0; c < C; c++)
+            for (int y = 0; y < im->rows; y++)
+                memcpy(px + i * dim + ((size_t)c * H + y + pad) * W + pad,
+                       im->pixels + (size_t)i * im->dim + ((size_t)c * im->rows + y) * im->cols,
+                       (size_t)im->cols);
+    free(im->pixels);
+    im->pixels = px;
+    im->rows = H;
+    im->cols = W;
+    im->dim = (int)dim;
+    return AE_OK;
 }
 
 void images_free(Images *im) {
@@ -116,10 +155,15 @@ Shape images_shape(const Images *im) {
     return (Shape){im->channels > 0 ? im->channels : 1, im->rows, im->cols, 0};
 }
 
+static void bytes_to_signed(const uint8_t *restrict src, float *restrict dst, int dim) {
+    for (int j = 0; j < dim; j++) dst[j] = ((float)src[j] / 255.0f - 0.5f) / 0.5f;
+}
+
 void images_batch(const Images *im, const int *idx, int n, float *out) {
     size_t dim = (size_t)im->dim;
     for (int i = 0; i < n; i++)
-        bytes_to_unit(im->pixels + (size_t)idx[i] * dim, out + (size_t)i * dim, im->dim);
+        (im->signed_range ? bytes_to_signed : bytes_to_unit)(im->pixels + (size_t)idx[i] * dim,
+                                                             out + (size_t)i * dim, im->dim);
 }
 
 void images_labels(const Images *im, const int *idx, int n, uint8_t *out) {

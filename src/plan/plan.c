@@ -21,11 +21,21 @@ static int subset(const Images *im, int limit, uint64_t seed, Index *out, Err *e
 
 int job_data_load(const Job *job, JobData *d, Err *e) {
     memset(d, 0, sizeof *d);
-    int rc = dataset_load(job_data_dir(job), &d->data, e);
+    const DataFormat *fmt = job_data_format(job);
+    int rc = fmt->load(job_data_dir(job), &d->data, e);
     if (rc && job->data.path[0]) return err_prefix(e, "%s: data.path", job->source);
     if (rc) {
         err_prefix(e, "%s: data.dataset \"%s\"", job->source, job->data.dataset);
         return err_append(e, " (Debian package dataset-%s installed?)", job->data.dataset);
+    }
+    Images *sets[2] = {&d->data.train, &d->data.test};
+    for (int i = 0; i < 2 && !rc; i++) {
+        sets[i]->signed_range = job->data.signed_range;
+        rc = images_pad(sets[i], job->data.pad, e);
+    }
+    if (rc) {
+        job_data_free(d);
+        return rc;
     }
     uint64_t seed = (uint64_t)job->seed;
     rc = subset(&d->data.train, job->data.train_limit, seed_mix(seed, RNG_SUBSET_TRAIN),

@@ -17,7 +17,7 @@ const char *const weights_names[WEIGHTS_COUNT] = {"best", "all", "none"};
 
 /* ---- the table of keys ---------------------------------------------------- */
 
-typedef enum { F_OBJ, F_NUM, F_INT, F_STR, F_ENUM, F_INTS, F_RAW, F_BOOL, F_LAYERS } FieldType;
+typedef enum { F_OBJ, F_NUM, F_INT, F_STR, F_ENUM, F_INTS, F_RAW, F_BOOL, F_LAYERS, F_RANGE } FieldType;
 
 enum { LO_OPEN = 1, HI_OPEN = 2, WHOLE = 4 }; /* range ends excluded; an integer kept as double */
 
@@ -40,6 +40,7 @@ typedef struct {
 #define INTS(p, m, lo, hi) {p, F_INTS, offsetof(Job, m), lo, hi, 0, NULL, 0, 0}
 #define RAW(p) {p, F_RAW, 0, 0, 0, 0, NULL, 0, 0}
 #define BOOL(p, m) {p, F_BOOL, offsetof(Job, m), 0, 1, 0, NULL, 0, 0}
+#define RANGE(p, m) {p, F_RANGE, offsetof(Job, m), 0, 0, 0, NULL, 0, 0}
 #define LAYERS(p, m) {p, F_LAYERS, offsetof(Job, m), 0, 0, 0, NULL, 0, 0}
 
 #define BIG 1e9
@@ -55,6 +56,8 @@ static const Field fields[] = {
     INT("data.train_limit", data.train_limit, 0, BIG),
     INT("data.test_limit", data.test_limit, 0, BIG),
     NUM("data.validation", data.validation, 0, 1, LO_OPEN | HI_OPEN),
+    INT("data.pad", data.pad, 0, 64),
+    RANGE("data.range", data.signed_range),
     OBJ("model"),
     INTS("model.hidden", model.hidden, 1, 1e6),
     LAYERS("model.encoder", model.encoder),
@@ -507,6 +510,16 @@ static int parse_field(const Field *f, const cJSON *v, const char *src, Job *job
         *(int *)at = cJSON_IsTrue(v);
         return AE_OK;
     case F_LAYERS: return parse_entries(f, v, src, (EntryList *)at, e);
+    case F_RANGE: {
+        int n = cJSON_GetArraySize(v);
+        const cJSON *lo = cJSON_GetArrayItem(v, 0), *hi = cJSON_GetArrayItem(v, 1);
+        if (cJSON_IsArray(v) && n == 2 && cJSON_IsNumber(lo) && cJSON_IsNumber(hi) &&
+            hi->valuedouble == 1 && (lo->valuedouble == 0 || lo->valuedouble == -1)) {
+            *(int *)at = lo->valuedouble == -1;
+            return AE_OK;
+        }
+        return err_expected(e, src, f->path, v, "[0, 1] or [-1, 1]");
+    }
     case F_RAW:
         if (strcmp(f->path, "search.stages") == 0 ? !cJSON_IsArray(v) : !cJSON_IsObject(v))
             return err_expected(e, src, f->path, v, "%s",
@@ -566,6 +579,7 @@ int job_value_json(const Job *job, const char *path, char *buf, size_t n) {
     case F_NUM: snprintf(buf, n, "%.17g", *(const double *)at); break;
     case F_INT: snprintf(buf, n, "%d", *(const int *)at); break;
     case F_BOOL: snprintf(buf, n, "%s", *(const int *)at ? "true" : "false"); break;
+    case F_RANGE: snprintf(buf, n, "%s", *(const int *)at ? "[-1,1]" : "[0,1]"); break;
     case F_ENUM: snprintf(buf, n, "\"%s\"", f->names[*(const int *)at]); break;
     case F_STR: { /* JSON-escaped through cJSON */
         cJSON *s = cJSON_CreateString(at);
@@ -615,7 +629,8 @@ int job_key_searchable(const char *path, int *is_int, int *is_list) {
         return 1;
     }
     const Field *f = field_find(path);
-    if (!f || f->type == F_OBJ || f->type == F_RAW || f->type == F_LAYERS) return 0;
+    if (!f || f->type == F_OBJ || f->type == F_RAW || f->type == F_LAYERS || f->type == F_RANGE)
+        return 0;
     if (!strcmp(path, "name") || !strcmp(path, "description") || !strncmp(path, "data.dataset", 12) || !strcmp(path, "data.path") ||
         !strncmp(path, "search.", 7) || !strncmp(path, "output.", 7))
         return 0;
@@ -700,9 +715,16 @@ static int apply_set(cJSON *root, const char *set, Err *e) {
         return err_set(e, AE_EINPUT, "--set %s: set one field of an entry, e.g. model.encoder.0.conv",
                        set);
     }
-    /* data.dataset and data.path are alternatives: setting one drops the other. */
-    if (obj != root && obj->string && !strcmp(obj->string, "data") && (!strcmp(key, "path") || !strcmp(key, "dataset")))
-        cJSON_DeleteItemFromObjectCaseSensitive(obj, !strcmp(key, "path") ? "dataset" : "path");
+    /* A dataset with a folder of its own (fashion-mnist) and data.path are
+     * alternatives: setting one drops the other. A format that reads data.path
+     * (cifar10) goes with it. */
+    if (obj != root && obj->string && !strcmp(obj->string, "data")) {
+        const cJSON *ds = cJSON_GetObjectItemCaseSensitive(obj, "dataset");
+        if (!strcmp(key, "path") && cJSON_IsString(ds) && dataset_dir(ds->valuestring))
+            cJSON_DeleteItemFromObjectCaseSensitive(obj, "dataset");
+        if (!strcmp(key, "dataset") && cJSON_IsString(value) && dataset_dir(value->valuestring))
+            cJSON_DeleteItemFromObjectCaseSensitive(obj, "path");
+    }
     if (cJSON_GetObjectItemCaseSensitive(obj, key))
         cJSON_ReplaceItemInObjectCaseSensitive(obj, key, value);
     else
@@ -747,9 +769,17 @@ static void near_text(const char *at, char *buf, size_t n) {
 
 static int check_job(const cJSON *root, const char *src, Job *job, Err *e) {
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
-    if (cJSON_GetObjectItemCaseSensitive(data, "dataset") &&
+    const DataFormat *fmt = dataset_format(job->data.dataset);
+    if (fmt && fmt->dir && cJSON_GetObjectItemCaseSensitive(data, "dataset") &&
         cJSON_GetObjectItemCaseSensitive(data, "path"))
-        return err_set(e, AE_EINPUT, "%s: data: give data.dataset or data.path, not both", src);
+        return err_set(e, AE_EINPUT, "%s: data: give data.dataset or data.path, not both (\"%s\" "
+                       "is the folder %s)", src, fmt->name, fmt->dir);
+    if (fmt && !fmt->dir && !job->data.path[0])
+        return err_set(e, AE_EINPUT, "%s: data.dataset: \"%s\" is read from data.path, a folder "
+                       "of %s; give it", src, fmt->name, fmt->files);
+    if (!fmt)
+        return err_set(e, AE_EINPUT, "%s: data.dataset: expected one of %s, got \"%s\"", src,
+                       dataset_format_names(), job->data.dataset);
     if (!job->data.path[0] && !dataset_dir(job->data.dataset))
         return err_set(e, AE_EINPUT,
                        "%s: data.dataset: expected \"fashion-mnist\" (or give data.path, a "
@@ -907,6 +937,11 @@ int job_key_given(const Job *job, const char *path) {
 
 const char *job_data_dir(const Job *job) {
     return job->data.path[0] ? job->data.path : dataset_dir(job->data.dataset);
+}
+
+const DataFormat *job_data_format(const Job *job) {
+    const DataFormat *f = dataset_format(job->data.dataset);
+    return f ? f : dataset_format("fashion-mnist");
 }
 
 void job_train_config(const Job *job, TrainConfig *cfg) {

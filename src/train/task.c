@@ -78,7 +78,8 @@ static double nrmse(const Images *data, const Index *ix, double mse) {
             hi = p[j] > hi ? p[j] : hi;
         }
     }
-    return hi > lo ? sqrt(mse) / ((hi - lo) / 255.0) : NAN;
+    double span = (hi - lo) / 255.0 * (data->signed_range ? 2.0 : 1.0); /* in batch units */
+    return hi > lo ? sqrt(mse) / span : NAN;
 }
 
 void task_report(const TaskResult *r, int trial, int fold, TaskReport *out) {

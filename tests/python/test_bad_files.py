@@ -380,3 +380,136 @@ def test_output_folder_in_use_by_another_run():
     second.communicate(timeout=60)
     r = aesweep(["run", path, "--out", out], cwd=base, timeout=300)
     assert r.returncode == 0, r.stderr
+
+
+# ---- CIFAR-10 binary (issue 15) ------------------------------------------------------
+
+CIFAR_TRAIN = [f"data_batch_{b}.bin" for b in range(1, 6)]
+CIFAR_TEST = "test_batch.bin"
+CIFAR_PER_BATCH = 60  # 5 x 60 = 300 training records, as the IDX folder
+
+
+def cifar_records(n, offset):
+    """n records in CIFAR-10's binary format (1 label byte, then 3 x 32 x 32
+    channel-major pixels) made of real Fashion-MNIST images: padded to 32 x 32,
+    each channel a different brightness, so that the channels differ."""
+    name, lname = (TRAIN_IMAGES, TRAIN_LABELS) if offset >= 0 else (TEST_IMAGES, TEST_LABELS)
+    start = max(offset, 0)
+    px = read_fashion(name, start + n)[start:]
+    lab = read_fashion(lname, start + n)[start:]
+    img = np.zeros((n, 3, 32, 32), np.uint8)
+    for c in range(3):
+        img[:, c, 2:30, 2:30] = (px.astype(np.uint16) * (c + 1) // 3).astype(np.uint8)
+    rec = np.concatenate([lab.reshape(n, 1), img.reshape(n, 3072)], axis=1)
+    return np.ascontiguousarray(rec, np.uint8).tobytes(), img, lab
+
+
+def cifar_files():
+    files = {}
+    for b, name in enumerate(CIFAR_TRAIN):
+        files[name] = cifar_records(CIFAR_PER_BATCH, b * CIFAR_PER_BATCH)[0]
+    files[CIFAR_TEST] = cifar_records(N_TEST, -1)[0]
+    return files
+
+
+def cifar_cases():
+    g = cifar_files()
+    bad_label = bytearray(g[CIFAR_TRAIN[1]])
+    bad_label[7 * 3073] = 10  # record 7's label byte
+    return {
+        "cifar_record_cut_short": ({CIFAR_TRAIN[0]: g[CIFAR_TRAIN[0]][:-100]}, CIFAR_TRAIN[0],
+                                   ["end inside record 59", "multiple of 3073"]),
+        "cifar_wrong_file_size": ({CIFAR_TEST: g[CIFAR_TEST] + b"\0" * 5}, CIFAR_TEST,
+                                  ["end inside record 100", "multiple of 3073"]),
+        "cifar_label_10": ({CIFAR_TRAIN[1]: bytes(bad_label)}, CIFAR_TRAIN[1],
+                           ["record 7", "label 10", "0 to 9"]),
+        "cifar_missing_batch": ({CIFAR_TRAIN[2]: None}, "", ["no file data_batch_3.bin"]),
+        "cifar_empty_batch": ({CIFAR_TEST: b""}, CIFAR_TEST, ["empty"]),
+    }
+
+
+CIFAR_CASES = cifar_cases()
+
+
+def make_cifar(folder, changes):
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for name, data in {**cifar_files(), **changes}.items():
+        if data is not None:
+            (folder / name).write_bytes(data)
+
+
+def cifar_job(data_dir, **model):
+    job = json.loads(json.dumps(BASE))
+    job["data"] = {"dataset": "cifar10", "path": str(data_dir)}
+    job["model"].update(model)
+    return job
+
+
+@pytest.mark.parametrize("case", sorted(CIFAR_CASES))
+def test_bad_cifar10_exits_2(case):
+    changes, bad_file, needles = CIFAR_CASES[case]
+    base = TMP / case
+    data, out = base / "data", base / "out"
+    make_cifar(data, changes)
+    job = write(base / "job.json", json.dumps(cifar_job(data)))
+    bad = str(data / bad_file) if bad_file else str(data)
+    for args in (["validate", job], ["run", job, "--out", out]):
+        r = aesweep(args, cwd=base)
+        check_refused(r, [str(job), "data.path", bad, *needles], f"{case}: {args[0]}")
+    assert not out.exists(), f"files written: {listing(out)}"
+
+
+def test_cifar10_without_a_path_is_refused():
+    job = json.loads(json.dumps(BASE))
+    job["data"] = {"dataset": "cifar10"}
+    path = write(TMP / "cifar_no_path" / "job.json", json.dumps(job))
+    r = aesweep(["validate", path], cwd=path.parent)
+    check_refused(r, [str(path), "data.dataset", "cifar10", "data.path"], "cifar10 without path")
+
+
+def test_cifar10_trains_a_conv_autoencoder_on_3_channels():
+    """The reader end to end: 3x32x32 records through a conv model with batch norm
+    and tanh outputs on [-1, 1]; the model file's first weights see 3 channels."""
+    base = TMP / "cifar_trains"
+    make_cifar(base / "data", {})
+    job = cifar_job(base / "data")
+    job["model"] = {"encoder": [{"conv": 8, "kernel": 4, "stride": 2, "padding": 1,
+                                 "batchnorm": True},
+                                {"conv": 16, "kernel": 4, "stride": 2, "padding": 1,
+                                 "batchnorm": True}],
+                    "bottleneck": 16, "output_activation": "tanh"}
+    job["data"]["range"] = [-1, 1]
+    job["train"].update(loss="mse+mae", epochs=6, lr=0.005)
+    path = write(base / "job.json", json.dumps(job))
+    r = aesweep(["train", path, "--out", base / "model.h5"], cwd=base, timeout=300)
+    assert r.returncode == 0, r.stderr
+    with h5py.File(base / "model.h5", "r") as f:
+        m = f["model"]
+        assert m.attrs["input_dim"] == 3072
+        conv = m["layer_01"]
+        assert conv.attrs["kind"] == "conv" and conv["W"].shape == (8, 3, 4, 4)
+        kinds = [m[k].attrs["kind"] for k in sorted(m) if k.startswith("layer_")]
+        assert kinds.count("batchnorm") == 4 and kinds[-2] == "conv_transpose", kinds
+        assert m[sorted(k for k in m if k.startswith("layer_"))[-2]]["W"].shape[1] == 3
+        # It learnt: below the error of the best constant (each pixel's mean over
+        # the test images, in [-1, 1] units), measured on the same images.
+        _, img, _ = cifar_records(N_TEST, -1)
+        x = img.reshape(N_TEST, -1) / 255.0 * 2 - 1
+        baseline = float(((x - x.mean(axis=0)) ** 2).mean())
+        assert f.attrs["test_mse"] < baseline, (f.attrs["test_mse"], baseline)
+
+
+def test_data_pad_makes_28x28_images_32x32():
+    """data.pad 2: report 004's one net for MNIST and CIFAR-10 sizes."""
+    base = TMP / "pad"
+    job = job_for(base / "data")
+    make_data(base / "data", {})
+    job["data"]["pad"] = 2
+    path = write(base / "job.json", json.dumps(job))
+    shutil.rmtree(base / "out", ignore_errors=True)
+    r = aesweep(["train", path, "--out", base / "model.h5"], cwd=base, timeout=300)
+    assert r.returncode == 0, r.stderr
+    with h5py.File(base / "model.h5", "r") as f:
+        assert f["model"].attrs["input_dim"] == 1024
+        assert f["model/layer_00/W"].shape[1] == 1024

@@ -320,6 +320,11 @@ CASES = {
                (("search", "space", "model.encoder.1.kernel"), {"values": [3, 20]})]),
         ["model.encoder[1].kernel", "20 is larger", "search.space.model.encoder.1.kernel"],
     ),
+    # Data of other kinds and shapes (issue 15).
+    "dataset_unknown": (with_([("data", {"dataset": "cifar100"})]),
+                        ["data.dataset", "cifar100", "cifar10", "kuzushiji-mnist"]),
+    "data_range_0_255": (with_([("data.range", [0, 255])]), ["data.range", "[-1, 1]"]),
+    "data_pad_too_large": (with_([("data.pad", 100)]), ["data.pad", "[0, 64]"]),
     # Grids whose size overflowed a 64-bit count: 64^11 wrapped to 0 trials, and
     # 1000^7 to a garbage count.
     "grid_of_11_keys_by_64_values": (

@@ -624,6 +624,55 @@ static void test_index_all(void) {
     index_free(&a);
 }
 
+/* CIFAR-10 binary: record r of batch b has label (b + r) % 10 and pixel (c, y, x)
+ * = (c * 7 + y * 3 + x + r) & 255, so order, channel and record all show. */
+static void test_cifar10(void) {
+    char dir[1100], path[1200];
+    snprintf(dir, sizeof dir, "%s/cifar", tmp_root);
+    mkdirs(dir);
+    static uint8_t rec[3073];
+    const char *names[6] = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
+                            "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"};
+    for (int b = 0; b < 6; b++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[b]);
+        FILE *f = fopen(path, "wb");
+        for (int r = 0; r < 2 + b; r++) {
+            rec[0] = (uint8_t)((b + r) % 10);
+            for (int c = 0; c < 3; c++)
+                for (int y = 0; y < 32; y++)
+                    for (int x = 0; x < 32; x++)
+                        rec[1 + (c * 32 + y) * 32 + x] = (uint8_t)((c * 7 + y * 3 + x + r) & 255);
+            fwrite(rec, 1, sizeof rec, f);
+        }
+        fclose(f);
+    }
+    Dataset d;
+    Err e = {0};
+    int rc = cifar10_load(dir, &d, &e);
+    CHECK(rc == AE_OK, "cifar10_load: %s", e.msg);
+    if (rc) return;
+    CHECK(d.train.n == 2 + 3 + 4 + 5 + 6 && d.test.n == 7 && d.n_classes == 10, "counts %d %d",
+          d.train.n, d.test.n);
+    CHECK(d.train.channels == 3 && d.train.rows == 32 && d.train.dim == 3072, "shape");
+    /* training record 6 is data_batch_3's (b = 2) record 1 (after 2 + 3 records) */
+    const uint8_t *p = d.train.pixels + 6 * 3072;
+    CHECK(d.train.labels[6] == 3, "label %d", d.train.labels[6]);
+    CHECK(p[0] == 1 && p[(2 * 32 + 1) * 32 + 2] == (uint8_t)(14 + 3 + 2 + 1), "pixels, channel-major");
+    /* data.pad 2: a 36x36 image whose border is 0 and inside the same pixels */
+    CHECK(images_pad(&d.test, 2, &e) == AE_OK && d.test.rows == 36 && d.test.dim == 3 * 36 * 36,
+          "pad");
+    const uint8_t *q = d.test.pixels + 1 * d.test.dim;
+    CHECK(q[0] == 0 && q[(1 * 36 + 2) * 36 + 2] == (uint8_t)(7 + 1) && q[(1 * 36 + 35) * 36 + 35] == 0,
+          "padded pixels");
+    d.test.signed_range = 1;
+    float x[3 * 36 * 36];
+    int one = 1;
+    images_batch(&d.test, &one, 1, x);
+    CHECK(x[0] == -1.0f && fabsf(x[(1 * 36 + 2) * 36 + 2] - (8 / 127.5f - 1)) < 1e-6f,
+          "range [-1, 1]: %g", x[(1 * 36 + 2) * 36 + 2]);
+    dataset_free(&d);
+}
+
 int main(void) {
     snprintf(tmp_root, sizeof tmp_root, "%s/test_data", test_env("TEST_TMP", "/tmp/aesweep_test"));
     mkdirs(tmp_root);
@@ -634,6 +683,7 @@ int main(void) {
     test_gz_damage();
     test_folders();
     test_index_all();
+    test_cifar10();
 
     const char *dir = test_env("FASHION_DIR", "/usr/share/datasets/fashion-mnist");
     Dataset d;
