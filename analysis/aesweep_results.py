@@ -75,15 +75,66 @@ def layer_groups(group):
     return [group[k] for k in names]
 
 
+def _shape(g, name):
+    """A shape attribute: [n] for a vector, [C, H, W] for an image."""
+    return tuple(int(v) for v in np.atleast_1d(g.attrs[name]))
+
+
 class Layer:
+    """One layer_NN group in float64, by its `kind` (dense when absent: the layout of
+    format_version 1). Vectors are [n, features]; images [n, C, H, W], as torch."""
+
     def __init__(self, g):
-        self.W = g["W"][...].astype(np.float64)  # [out, in], as torch.nn.Linear.weight
-        self.b = g["b"][...].astype(np.float64)
-        self.activation = str(g.attrs["activation"])
+        self.kind = str(g.attrs.get("kind", "dense"))
+        self.activation = str(g.attrs.get("activation", "linear"))
         self.f = activation(self.activation, float(g.attrs.get("leaky_slope", 0.01)))
+        self.W = g["W"][...].astype(np.float64) if "W" in g else None
+        self.b = g["b"][...].astype(np.float64) if "b" in g else None
+        for key in ("kernel", "stride", "padding", "output_padding"):
+            setattr(self, key, int(g.attrs.get(key, 0)))
+        if self.kind == "batchnorm":
+            self.gamma, self.beta = (g[k][...].astype(np.float64) for k in ("weight", "bias"))
+            self.mean, self.var = (g[k][...].astype(np.float64)
+                                   for k in ("running_mean", "running_var"))
+            self.eps = float(g.attrs["eps"])
+        self.out_shape = _shape(g, "out_shape") if "out_shape" in g.attrs else None
+        self.width = self.W.shape[0] if self.kind == "dense" else (
+            self.out_shape[0] if self.out_shape else None)
 
     def __call__(self, x):
-        return self.f(x @ self.W.T + self.b)
+        return self.f(getattr(self, "_" + self.kind)(x))
+
+    def _dense(self, x):
+        return x @ self.W.T + self.b
+
+    def _conv(self, x):
+        k, s, p = self.kernel, self.stride, self.padding
+        x = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+        win = np.lib.stride_tricks.sliding_window_view(x, (k, k), axis=(2, 3))[:, :, ::s, ::s]
+        return np.einsum("nchwij,ocij->nohw", win, self.W) + self.b[None, :, None, None]
+
+    def _conv_transpose(self, x):
+        k, s, p, op = self.kernel, self.stride, self.padding, self.output_padding
+        n, _, h, w = x.shape
+        oh, ow = (h - 1) * s - 2 * p + k + op, (w - 1) * s - 2 * p + k + op
+        full = np.zeros((n, self.W.shape[1], (h - 1) * s + k + op, (w - 1) * s + k + op))
+        for i in range(k):  # every input pixel scatters its k x k kernel
+            for j in range(k):
+                full[:, :, i:i + (h - 1) * s + 1:s, j:j + (w - 1) * s + 1:s] += np.einsum(
+                    "nchw,co->nohw", x, self.W[:, :, i, j])
+        return full[:, :, p:p + oh, p:p + ow] + self.b[None, :, None, None]
+
+    def _batchnorm(self, x):
+        axes = (None, slice(None)) + (None,) * (x.ndim - 2)
+        return ((x - self.mean[axes]) / np.sqrt(self.var[axes] + self.eps) * self.gamma[axes]
+                + self.beta[axes])
+
+    def _reshape(self, x):
+        return x.reshape(len(x), *self.out_shape) if len(self.out_shape) == 3 else \
+            x.reshape(len(x), -1)
+
+    def _variational(self, x):
+        return x[:, : x.shape[1] // 2]  # evaluation: the mean
 
 
 def run_layers(layers, x):
@@ -101,13 +152,18 @@ class Model:
         self.bottleneck_layer = int(group.attrs["bottleneck_layer"])
         self.input_scale = float(group.attrs["input_scale"])
         self.input_dim = int(group.attrs["input_dim"])
-        self.bottleneck = self.layers[self.bottleneck_layer].W.shape[0]
+        lo, _ = (float(v) for v in group.attrs.get("input_range", (0.0, 1.0)))
+        self.signed = lo < 0  # pixels map to [-1, 1]: (p/255 - 0.5) / 0.5
+        code = self.layers[self.bottleneck_layer]
+        self.bottleneck = code.width
         self.classifier = ([Layer(g) for g in layer_groups(group["classifier"])]
                            if "classifier" in group else None)
 
     def inputs(self, pixels):
-        """uint8 pixels as the network sees them: scaled by input_scale (1/255)."""
-        return np.asarray(pixels, dtype=np.float64) * self.input_scale
+        """uint8 pixels [n, input_dim] as the network sees them: scaled by input_scale
+        (1/255), then moved to [-1, 1] when the model's input_range says so."""
+        x = np.asarray(pixels, dtype=np.float64) * self.input_scale
+        return (x - 0.5) / 0.5 if self.signed else x
 
     def encode(self, pixels):
         return run_layers(self.layers[: self.bottleneck_layer + 1], self.inputs(pixels))
@@ -164,10 +220,29 @@ def data_dir(job):
     return data.get("path") or os.path.join(DEBIAN_DATASETS, data.get("dataset", "fashion-mnist"))
 
 
+def read_cifar10(path):
+    """A CIFAR-10 binary batch: images [n, 3072] uint8 (channel-major) and labels [n]."""
+    rec = np.fromfile(path, np.uint8).reshape(-1, 3073)
+    return np.ascontiguousarray(rec[:, 1:]), rec[:, 0].copy()
+
+
 def load_test_images(job):
+    """The job's test images [n, C*H*W] (padded by data.pad) and labels."""
     folder = data_dir(job)
-    return read_idx(find_idx(folder, "t10k-images-idx3-ubyte")), \
-        read_idx(find_idx(folder, "t10k-labels-idx1-ubyte"))
+    data = job.get("data", {})
+    if data.get("dataset") == "cifar10":
+        images, labels = read_cifar10(Path(folder) / "test_batch.bin")
+        shape = (3, 32, 32)
+    else:
+        images = read_idx(find_idx(folder, "t10k-images-idx3-ubyte"))
+        labels = read_idx(find_idx(folder, "t10k-labels-idx1-ubyte"))
+        side = int(round(math.sqrt(images.shape[1])))
+        shape = (1, side, images.shape[1] // side)
+    pad = int(data.get("pad", 0))
+    if pad:
+        im = images.reshape(len(images), *shape)
+        images = np.pad(im, ((0, 0), (0, 0), (pad, pad), (pad, pad))).reshape(len(images), -1)
+    return images, labels
 
 
 # ---- the results file ------------------------------------------------------------------

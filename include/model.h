@@ -26,6 +26,7 @@ typedef struct {
     Shape input;          /* the images' C x H x W */
     int input_dim;        /* C*H*W: the width of an input row (and of the output) */
     int bottleneck_layer; /* index of the layer whose output is the code; -1 if none */
+    int signed_range;     /* its input is in [-1, 1] (data.range), for the model file */
     int max_width;        /* the widest tensor of one sample, in floats */
     size_t n_params, n_buffers;
     float *mem;    /* one allocation: params | grads | state[0] | state[1] | buffers */

@@ -3,6 +3,8 @@
 #ifndef AESWEEP_CLI_H
 #define AESWEEP_CLI_H
 
+#include "plan.h"
+
 int cmd_train(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_run(int argc, char **argv);
@@ -12,6 +14,9 @@ int cmd_info(int argc, char **argv);
  * JOB [--set]... [--out FILE]`, then its configuration; nothing is written. */
 int validate_train_job(const char *job_path, const char *const *sets, int n_sets,
                        const char *out);
+
+/* Prints the job's model for its data, layer by layer (shapes, parameters, FLOPs). */
+int print_layer_table(const Job *job, const JobData *d, Err *e);
 
 /* Prints "aesweep: MESSAGE" to stderr and returns code. */
 int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

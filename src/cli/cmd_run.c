@@ -142,6 +142,10 @@ int cmd_validate(int argc, char **argv) {
     else
         printf("folds      %d, stratified (about %d validation images each)\n", folds,
                x.data.train.n / folds);
+    if (print_layer_table(j, &x.data, &e)) {
+        experiment_close(&x);
+        return cli_fail(e.code, "%s", e.msg);
+    }
     printf("strategy   %s, objective %s (%s)\n", strategy_names[j->search.strategy],
            objective_names[j->search.objective], j->search.objective == OBJ_VAL_MSE ? "min" : "max");
     printf("space\n");

@@ -111,11 +111,11 @@ int validate_train_job(const char *job_path, const char *const *sets, int n_sets
            im->rows, im->cols, t.d.data.n_classes);
     printf("split      a stratified holdout of %g: %d train, %d validation images\n",
            j->data.validation, t.train.n, t.val.n);
-    printf("model      %d-", im->dim);
-    print_widths(&j->model.hidden, 0);
-    printf("%d-", j->model.bottleneck);
-    print_widths(&j->model.hidden, 1);
-    printf("%d\nclassifier ", im->dim);
+    if (print_layer_table(j, &t.d, &e)) {
+        train_close(&t);
+        return cli_fail(e.code, "%s", e.msg);
+    }
+    printf("classifier ");
     if (j->classifier.epochs > 0) {
         printf("%d-", j->model.bottleneck);
         print_widths(&j->classifier.hidden, 0);

@@ -82,6 +82,17 @@ static int model_write(hid_t loc, const char *name, const Model *m, int softmax_
     rc |= h5u_attr_int(g, "bottleneck_layer", code);
     rc |= h5u_attr_double(g, "input_scale", 1.0 / 255.0);
     if (kinds) rc |= shape_attr(g, "input_shape", m->input);
+    /* [0, 1] is the layout's default: a dense model's file keeps its attributes. */
+    if (kinds || m->signed_range) {
+        double range[2] = {m->signed_range ? -1.0 : 0.0, 1.0};
+        hsize_t two = 2;
+        hid_t sp = H5Screate_simple(1, &two, NULL);
+        hid_t a = sp < 0 ? -1 : H5Acreate2(g, "input_range", H5T_IEEE_F64LE, sp, H5P_DEFAULT,
+                                           H5P_DEFAULT);
+        rc |= a < 0 || H5Awrite(a, H5T_NATIVE_DOUBLE, range) < 0 ? -1 : 0;
+        if (a >= 0) H5Aclose(a);
+        if (sp >= 0) H5Sclose(sp);
+    }
     for (int l = 0, i = 0; l < m->n_layers && rc == 0; l++) {
         const Layer *L = &m->layer[l];
         if (!written(L)) continue;

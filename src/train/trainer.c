@@ -206,7 +206,9 @@ int trainer_build_model(const TrainConfig *cfg, const Images *data, Model *m, Er
     ModelShape shape = cfg->shape;
     shape.input = images_shape(data);
     shape.dropout = cfg->dropout;
-    return model_init_autoencoder(m, &shape, e);
+    int rc = model_init_autoencoder(m, &shape, e);
+    if (!rc) m->signed_range = data->signed_range;
+    return rc;
 }
 
 int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, const Index *val,

@@ -264,3 +264,55 @@ def test_numpy_classifier_reproduces_test_accuracy(trained, test_pixels, test_la
     mine = np.zeros((10, 10), dtype=np.int64)
     np.add.at(mine, (test_labels, predicted), 1)
     assert np.abs(mine - confusion).sum() <= 4  # the same 2 samples, moved
+
+
+# ---- layered models (issue 15): every layer kind rebuilt from the file ------------------
+
+LAYERED = {
+    # report 002's conv autoencoder, smaller
+    "conv": {"encoder": [{"conv": 4, "kernel": 3, "stride": 2, "padding": 1},
+                         {"conv": 8, "kernel": 3, "stride": 2},
+                         {"dense": 32}], "bottleneck": 8},
+    # report 004's: batch norm, tanh output, inputs in [-1, 1] padded to 32 x 32
+    "batchnorm_tanh_pad": {"encoder": [{"conv": 4, "kernel": 4, "stride": 2, "padding": 1,
+                                        "batchnorm": True},
+                                       {"conv": 8, "kernel": 4, "stride": 2, "padding": 1,
+                                        "batchnorm": True, "activation": "leaky_relu"}],
+                           "bottleneck": 12, "output_activation": "tanh"},
+    # a variational code: evaluation decodes the mean
+    "variational": {"encoder": [{"conv": 4, "kernel": 3, "stride": 2, "padding": 1},
+                                {"dense": 24, "dropout": 0.1}],
+                    "bottleneck": 3, "variational": True},
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYERED))
+def test_numpy_rebuild_of_layered_models_reproduces_test_mse(name):
+    import sys
+    sys.path.insert(0, str(SRC / "analysis"))
+    import aesweep_results as ar
+
+    job = {"name": f"layered-{name}", "seed": 2,
+           "data": {"path": FASHION_DIR, "train_limit": 2000},
+           "model": LAYERED[name],
+           "train": {"epochs": 2, "batch_size": 64, "lr": 0.003},
+           "classifier": {"epochs": 0}}
+    if name == "batchnorm_tanh_pad":
+        job["data"].update(pad=2, range=[-1, 1])
+        job["train"]["loss"] = "mse+mae"
+    TEST_TMP.mkdir(parents=True, exist_ok=True)
+    path, out = TEST_TMP / f"layered_{name}.json", TEST_TMP / f"layered_{name}.h5"
+    path.write_text(json.dumps(job))
+    r = run_aesweep("train", path, "--out", out)
+    assert r.returncode == 0, r.stderr
+    images, _ = ar.load_test_images(job)
+    with h5py.File(out, "r") as f:
+        m = ar.Model(f["model"])
+        kinds = {str(f["model"][k].attrs["kind"]) for k in f["model"] if k.startswith("layer_")}
+        mse, file_mse = m.mse(images), float(f.attrs["test_mse"])
+    assert "conv_transpose" in kinds and "dropout" not in kinds, kinds
+    if name == "batchnorm_tanh_pad":
+        assert "batchnorm" in kinds and m.signed and m.input_dim == 1024
+    if name == "variational":
+        assert "variational" in kinds and m.bottleneck == 3
+    assert mse == pytest.approx(file_mse, rel=1e-5), (mse, file_mse)
