@@ -44,6 +44,9 @@ int idx_read_labels(const char *path, uint8_t **labels, int *n, Err *e);
  * a dot before idx, as some MNIST mirrors ship them, are accepted too). Checks that
  * image and label counts agree and that train and test images have the same size. */
 int dataset_load(const char *dir, Dataset *d, Err *e);
+/* AE_EINPUT unless dir is a folder (holds: what it should hold, for the message). */
+int dataset_folder_check(const char *dir, const char *holds, Err *e);
+
 /* CIFAR-10's binary files (data_batch_1.bin ... data_batch_5.bin, test_batch.bin)
  * from a folder: 3x32x32 images, 10 classes. Every fault (missing batch, a size
  * that ends inside a record, a label of 10 or more) is AE_EINPUT naming the file

@@ -106,6 +106,9 @@ int layer_kind_find(const char *s);
 
 /* Shared pieces of the kinds. */
 void layer_uniform(float *p, size_t n, float bound, Rng *r);
+/* torch's init of Linear, Conv2d and ConvTranspose2d: W then b uniform in
+ * +-1/sqrt(fan_in). */
+void layer_init_fan_in(const Layer *L, float *p, float *buf, Rng *r);
 size_t layer_none(const Layer *L, int B);
 void layer_no_init(const Layer *L, float *p, float *buf, Rng *r);
 

@@ -64,12 +64,7 @@ static int read_batch(const char *dir, const char *name, Images *im, Err *e) {
 
 int cifar10_load(const char *dir, Dataset *d, Err *e) {
     memset(d, 0, sizeof *d);
-    struct stat st;
-    if (stat(dir, &st) != 0)
-        return err_set(e, AE_EINPUT, "%s: cannot open the dataset folder: %s", dir, strerror(errno));
-    if (!S_ISDIR(st.st_mode))
-        return err_set(e, AE_EINPUT, "%s: not a folder (expected one holding CIFAR-10's .bin "
-                       "files)", dir);
+    if (dataset_folder_check(dir, "CIFAR-10's .bin files", e)) return e->code;
     Images *sets[2] = {&d->train, &d->test};
     for (int s = 0; s < 2; s++)
         *sets[s] = (Images){.channels = 3, .rows = CIFAR_SIDE, .cols = CIFAR_SIDE, .dim = CIFAR_DIM};

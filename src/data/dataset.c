@@ -65,14 +65,20 @@ static int max_label(const Images *im) {
     return m;
 }
 
-int dataset_load(const char *dir, Dataset *d, Err *e) {
-    memset(d, 0, sizeof *d);
+int dataset_folder_check(const char *dir, const char *holds, Err *e) {
     struct stat st;
     if (stat(dir, &st) != 0)
         return err_set(e, AE_EINPUT, "%s: cannot open the dataset folder: %s", dir, strerror(errno));
     if (!S_ISDIR(st.st_mode))
-        return err_set(e, AE_EINPUT, "%s: not a folder (expected one holding the IDX files)", dir);
-    int rc = load_split(dir, "train-images-idx3-ubyte", "train-labels-idx1-ubyte", &d->train, e);
+        return err_set(e, AE_EINPUT, "%s: not a folder (expected one holding %s)", dir, holds);
+    return AE_OK;
+}
+
+int dataset_load(const char *dir, Dataset *d, Err *e) {
+    memset(d, 0, sizeof *d);
+    int rc = dataset_folder_check(dir, "the IDX files", e);
+    if (rc) return rc;
+    rc = load_split(dir, "train-images-idx3-ubyte", "train-labels-idx1-ubyte", &d->train, e);
     if (!rc) rc = load_split(dir, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", &d->test, e);
     if (!rc && (d->train.rows != d->test.rows || d->train.cols != d->test.cols))
         rc = err_set(e, AE_EINPUT, "%s: train images are %d x %d but test images are %d x %d", dir,

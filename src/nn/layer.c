@@ -1,3 +1,4 @@
+#include <math.h>
 #include <string.h>
 
 #include "layer.h"
@@ -21,6 +22,14 @@ int layer_kind_find(const char *s) {
  * uniform in +-bound, bound = 1/sqrt(fan_in). */
 void layer_uniform(float *p, size_t n, float bound, Rng *r) {
     for (size_t i = 0; i < n; i++) p[i] = (2.0f * rng_uniformf(r) - 1.0f) * bound;
+}
+
+/* W then b, from one stream: the order every release has used for dense layers. */
+void layer_init_fan_in(const Layer *L, float *p, float *buf, Rng *r) {
+    (void)buf;
+    float bound = 1.0f / sqrtf(L->fan_in);
+    layer_uniform(p + L->w, L->n_w, bound, r);
+    layer_uniform(p + L->b, L->n_b, bound, r);
 }
 
 size_t layer_none(const Layer *L, int B) {

@@ -137,13 +137,6 @@ static int conv_t_setup(Layer *L, const LayerSpec *s, Err *e) {
     return AE_OK;
 }
 
-static void conv_init(const Layer *L, float *p, float *buf, Rng *r) {
-    (void)buf;
-    float bound = 1.0f / sqrtf(L->fan_in);
-    layer_uniform(p + L->w, L->n_w, bound, r);
-    layer_uniform(p + L->b, L->n_b, bound, r);
-}
-
 /* Columns of the conv's input as seen from its output positions; for the
  * transposed conv, of its output as seen from its input positions. */
 static size_t conv_temp(const Layer *L, int B) {
@@ -207,7 +200,7 @@ static double conv_macs(const Layer *L) { return (double)L->n_w * L->out.h * L->
 
 static double conv_t_macs(const Layer *L) { return (double)L->n_w * L->in.h * L->in.w; }
 
-const LayerKindOps layer_conv = {"conv", conv_setup, conv_init, conv_fwd, conv_bwd,
+const LayerKindOps layer_conv = {"conv", conv_setup, layer_init_fan_in, conv_fwd, conv_bwd,
                                  layer_none, conv_temp, conv_macs};
-const LayerKindOps layer_conv_t = {"conv_transpose", conv_t_setup, conv_init, conv_t_fwd,
+const LayerKindOps layer_conv_t = {"conv_transpose", conv_t_setup, layer_init_fan_in, conv_t_fwd,
                                    conv_t_bwd, layer_none, conv_t_temp, conv_t_macs};

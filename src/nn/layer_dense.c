@@ -1,5 +1,4 @@
 /* Fully connected: y[B,out] = act(x[B,in] W^T + b), W [out,in] as torch.nn.Linear. */
-#include <math.h>
 
 #include "layer.h"
 
@@ -14,14 +13,6 @@ static int dense_setup(Layer *L, const LayerSpec *s, Err *e) {
     return AE_OK;
 }
 
-/* W then b, from one stream: the order every release has used. */
-static void dense_init(const Layer *L, float *p, float *buf, Rng *r) {
-    (void)buf;
-    float bound = 1.0f / sqrtf(L->fan_in);
-    layer_uniform(p + L->w, L->n_w, bound, r);
-    layer_uniform(p + L->b, L->n_b, bound, r);
-}
-
 static void dense_fwd(const Layer *L, LayerCall *c) {
     dense_forward(c->x, c->p + L->w, c->p + L->b, L->act, L->slope, c->y, c->B, shape_size(L->in),
                   L->out.c);
@@ -34,5 +25,5 @@ static void dense_bwd(const Layer *L, LayerCall *c) {
 
 static double dense_macs(const Layer *L) { return (double)L->n_w; }
 
-const LayerKindOps layer_dense = {"dense", dense_setup, dense_init, dense_fwd, dense_bwd,
+const LayerKindOps layer_dense = {"dense", dense_setup, layer_init_fan_in, dense_fwd, dense_bwd,
                                   layer_none, layer_none, dense_macs};

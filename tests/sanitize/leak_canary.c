@@ -16,7 +16,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < DROPPED; i++) { /* each overwrites the last: 15 are lost for sure */
         Model m;
         Err e = {0};
-        if (model_init_stack(&m, 1, widths, acts, 0, &e)) {
+        if (model_init_stack(&m, 1, widths, acts, 0, 0, &e)) {
             fprintf(stderr, "leak_canary: %s\n", e.msg);
             MPI_Abort(MPI_COMM_WORLD, 1);
         }
