@@ -156,6 +156,10 @@ class Model:
         self.signed = lo < 0  # pixels map to [-1, 1]: (p/255 - 0.5) / 0.5
         code = self.layers[self.bottleneck_layer]
         self.bottleneck = code.width
+        self.variational = code.kind == "variational"
+        side = int(round(math.sqrt(self.input_dim)))
+        self.input_shape = (_shape(group, "input_shape") if "input_shape" in group.attrs
+                            else (1, side, self.input_dim // side))
         self.classifier = ([Layer(g) for g in layer_groups(group["classifier"])]
                            if "classifier" in group else None)
 

@@ -344,19 +344,49 @@ def best_model_parts(rep, tsne):
     codes = m.encode(images)
     rep.best_check = (m.mse(images), r.best.get("test_mse"))
     fig_reconstructions(rep, m, images, labels, names)
+    if m.variational:
+        fig_samples(rep, m)
     fig_latent(rep, codes, labels, names, tsne)
     fig_prior(rep, codes, labels)
     fig_confusion(rep, m, codes, labels, names)
 
 
+def show(ax, m, values, pixels=False):
+    """One image of the model's input shape: uint8 pixels, or the network's values
+    on its input scale ([0, 1] or [-1, 1]); channels first, as the files keep them."""
+    c, h, w = m.input_shape
+    x = np.asarray(values, np.float64).reshape(c, h, w)
+    x = x / 255.0 if pixels else ((x + 1) / 2 if m.signed else x)
+    x = np.clip(x, 0, 1)
+    if c == 1:
+        ax.imshow(x[0], cmap="gray", vmin=0, vmax=1)
+    else:
+        ax.imshow(np.moveaxis(x[:3], 0, -1))
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def fig_samples(rep, m):
+    """A variational model's decoder on codes drawn from its prior N(0, I)."""
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((64, m.bottleneck))
+    out = m.decode(z)
+    fig, axes = plt.subplots(8, 8, figsize=(6, 6))
+    for k, ax in enumerate(axes.flat):
+        show(ax, m, out[k])
+    fig.suptitle(f"Decoded from z ~ N(0, I) in {m.bottleneck} dimensions", fontsize=9)
+    rep.save(fig, "samples", "Samples from the prior",
+             "64 codes drawn from the standard normal prior (seed 0), decoded by the best "
+             "variational model: what it generates, beside what it reconstructs.")
+
+
 def fig_reconstructions(rep, m, images, labels, names):
-    side = int(round(np.sqrt(images.shape[1])))
     picks = [int(np.flatnonzero(labels == c)[0]) for c in range(10) if np.any(labels == c)]
     out = m.reconstruct(images[picks])
     fig, axes = plt.subplots(2, len(picks), figsize=(1.1 * len(picks), 2.6))
     for k, i in enumerate(picks):
-        axes[0, k].imshow(images[i].reshape(side, side), cmap="gray", vmin=0, vmax=255)
-        axes[1, k].imshow(out[k].reshape(side, side), cmap="gray", vmin=0, vmax=1)
+        show(axes[0, k], m, images[i], pixels=True)
+        show(axes[1, k], m, out[k])
         axes[0, k].set_title(names[labels[i]], fontsize=7)
         for a in axes[:, k]:
             a.set_xticks([])

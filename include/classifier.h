@@ -17,6 +17,7 @@ typedef struct {
     int batch_size, epochs;
     int patience; /* epochs without a better val accuracy; 0: never stop early */
     float dropout; /* inverted dropout after every hidden layer while training */
+    int batchnorm; /* batch norm after every hidden layer, before its ReLU */
     uint64_t seed;
     volatile sig_atomic_t *stop;
 } ClassifierConfig;

@@ -72,6 +72,11 @@ int model_init_autoencoder(Model *m, const ModelShape *s, Err *e);
  * with dropout > 0, a dropout layer after each but the last. */
 int model_init_stack(Model *m, int n_layers, const int *widths, const Act *acts, float slope,
                      float dropout, Err *e);
+/* The same, and with batchnorm each layer but the last is linear and followed by
+ * batch norm with its activation (then dropout): torch's Linear, BatchNorm1d,
+ * ReLU, Dropout. */
+int model_init_mlp(Model *m, int n_layers, const int *widths, const Act *acts, float slope,
+                   float dropout, int batchnorm, Err *e);
 /* torch's default initialisation of every layer, drawn from seed; optimizer state 0. */
 void model_init_weights(Model *m, uint64_t seed);
 void model_free(Model *m);

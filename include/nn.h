@@ -31,6 +31,9 @@ void dense_backward(const float *x, const float *W, const float *y, Act a, float
  * non-NULL also writes dL/dy. bce clamps y into [1e-7, 1-1e-7] so that outputs of
  * exactly 0 or 1 give a large but finite loss and gradient. */
 double loss_forward_backward(Loss l, const float *y, const float *t, float *dy, int B, int D);
+/* The same with mse+mae weighted as mse + mae_weight * mae (report 004's 0.5). */
+double loss_weighted(Loss l, float mae_weight, const float *y, const float *t, float *dy, int B,
+                     int D);
 
 /* Softmax cross-entropy of logits [B, C] against labels, mean over the batch,
  * through log-sum-exp. When dlogits is non-NULL it receives (softmax - onehot)/B;

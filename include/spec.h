@@ -68,7 +68,7 @@ typedef struct {
         double lr;
         int batch_size, epochs;
         int loss; /* Loss */
-        double weight_decay, dropout, input_noise, momentum;
+        double weight_decay, dropout, input_noise, momentum, mae_weight;
         int patience;
         double min_delta;
     } train;
@@ -83,6 +83,7 @@ typedef struct {
         double lr;
         int batch_size, epochs, patience;
         double dropout;
+        int batchnorm;
     } classifier;
     struct {
         int strategy, folds, objective, trials, exhaustive_below, max_rounds;

@@ -24,6 +24,7 @@ typedef struct {
     /* A variational model's reconstruction term is the sum over the pixels of the
      * loss divided by 2c (for mse, the Gaussian likelihood of variance c). */
     float likelihood_variance;
+    float mae_weight; /* mse+mae: mse + mae_weight * mae */
     PenaltyConfig penalty; /* on the code; labels reach training only through it */
     uint64_t seed;
     /* Set asynchronously (a signal handler) to stop at the next minibatch. */

@@ -116,24 +116,6 @@ static LayerSpec dropout_spec(float rate, const char *where) {
     return s;
 }
 
-int model_init_stack(Model *m, int n_layers, const int *widths, const Act *acts, float slope,
-                     float dropout, Err *e) {
-    LayerSpec specs[2 * AE_MAX_LAYERS];
-    if (n_layers < 1 || n_layers > AE_MAX_LAYERS) {
-        memset(m, 0, sizeof *m);
-        return err_set(e, AE_EINPUT, "a model needs 1 to %d layers, got %d", AE_MAX_LAYERS,
-                       n_layers);
-    }
-    int n = 0;
-    for (int l = 0; l < n_layers; l++) {
-        char where[48];
-        snprintf(where, sizeof where, "layer %d", l);
-        specs[n++] = dense_spec(widths[l + 1], acts[l], slope, where);
-        if (dropout > 0 && l < n_layers - 1) specs[n++] = dropout_spec(dropout, where);
-    }
-    return model_build(m, (Shape){widths[0], 1, 1, 1}, specs, n, -1, e);
-}
-
 /* An entry as layers: the layer itself (linear when batch norm follows), batch
  * norm with the entry's activation, dropout. Returns how many. */
 static int expand(const LayerSpec *entry, float dropout, LayerSpec *out) {
@@ -150,6 +132,31 @@ static int expand(const LayerSpec *entry, float dropout, LayerSpec *out) {
     float rate = entry->rate < 0 ? dropout : entry->rate;
     if (rate > 0 && entry->kind != LAYER_RESHAPE) out[n++] = dropout_spec(rate, entry->where);
     return n;
+}
+
+int model_init_stack(Model *m, int n_layers, const int *widths, const Act *acts, float slope,
+                     float dropout, Err *e) {
+    return model_init_mlp(m, n_layers, widths, acts, slope, dropout, 0, e);
+}
+
+int model_init_mlp(Model *m, int n_layers, const int *widths, const Act *acts, float slope,
+                   float dropout, int batchnorm, Err *e) {
+    LayerSpec specs[3 * AE_MAX_LAYERS];
+    if (n_layers < 1 || n_layers > AE_MAX_LAYERS) {
+        memset(m, 0, sizeof *m);
+        return err_set(e, AE_EINPUT, "a model needs 1 to %d layers, got %d", AE_MAX_LAYERS,
+                       n_layers);
+    }
+    int n = 0;
+    for (int l = 0; l < n_layers; l++) {
+        char where[48];
+        snprintf(where, sizeof where, "layer %d", l);
+        LayerSpec d = dense_spec(widths[l + 1], acts[l], slope, where);
+        d.batchnorm = batchnorm && l < n_layers - 1;
+        d.rate = l < n_layers - 1 ? dropout : 0;
+        n += expand(&d, 0, specs + n);
+    }
+    return model_build(m, (Shape){widths[0], 1, 1, 1}, specs, n, -1, e);
 }
 
 #define MAX_SPECS (4 * AE_MAX_ENTRIES + 8)

@@ -94,6 +94,11 @@ void dense_backward(const float *x, const float *W, const float *y, Act a, float
 #define BCE_CLAMP 1e-7f
 
 double loss_forward_backward(Loss l, const float *y, const float *t, float *dy, int B, int D) {
+    return loss_weighted(l, 1.0f, y, t, dy, B, D);
+}
+
+double loss_weighted(Loss l, float mae_weight, const float *y, const float *t, float *dy, int B,
+                     int D) {
     size_t n = (size_t)B * D;
     float inv = 1.0f / (float)n;
     double sum = 0;
@@ -119,13 +124,16 @@ double loss_forward_backward(Loss l, const float *y, const float *t, float *dy, 
             if (dy) dy[i] = (d > 0.0f ? inv : d < 0.0f ? -inv : 0.0f);
         }
         break;
-    case LOSS_MSE_MAE:
+    case LOSS_MSE_MAE: {
+        /* The weight multiplies exactly when it is 1: the same bits as before it. */
+        const float w = mae_weight, winv = w * inv;
         for (size_t i = 0; i < n; i++) {
             float d = y[i] - t[i];
-            sum += d * d + fabsf(d);
-            if (dy) dy[i] = 2.0f * d * inv + (d > 0.0f ? inv : d < 0.0f ? -inv : 0.0f);
+            sum += d * d + w * fabsf(d);
+            if (dy) dy[i] = 2.0f * d * inv + (d > 0.0f ? winv : d < 0.0f ? -winv : 0.0f);
         }
         break;
+    }
     default: break;
     }
     return sum / (double)n;

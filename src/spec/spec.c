@@ -80,6 +80,7 @@ static const Field fields[] = {
     NUM("train.dropout", train.dropout, 0, 1, HI_OPEN),
     NUM("train.input_noise", train.input_noise, 0, BIG, 0),
     NUM("train.momentum", train.momentum, 0, 1, HI_OPEN),
+    NUM("train.mae_weight", train.mae_weight, 0, BIG, 0),
     OBJ("train.early_stopping"),
     INT("train.early_stopping.patience", train.patience, 0, 1e6),
     NUM("train.early_stopping.min_delta", train.min_delta, 0, BIG, 0),
@@ -98,6 +99,7 @@ static const Field fields[] = {
     INT("classifier.epochs", classifier.epochs, 0, 1e6),
     INT("classifier.patience", classifier.patience, 0, 1e6),
     NUM("classifier.dropout", classifier.dropout, 0, 1, HI_OPEN),
+    BOOL("classifier.batchnorm", classifier.batchnorm),
     OBJ("search"),
     ENUM("search.strategy", search.strategy, strategy_names, STRATEGY_COUNT),
     INT("search.folds", search.folds, 1, 100),
@@ -133,6 +135,7 @@ static void job_defaults(Job *j) {
     j->train.epochs = 30;
     j->train.loss = LOSS_MSE;
     j->train.momentum = 0.9;
+    j->train.mae_weight = 1;
     j->train.patience = 5;
     j->train.min_delta = 0.001;
     j->penalty.type = PENALTY_NONE;
@@ -985,6 +988,7 @@ void job_train_config(const Job *job, TrainConfig *cfg) {
     cfg->min_delta = (float)job->train.min_delta;
     cfg->dropout = (float)job->train.dropout;
     cfg->input_noise = (float)job->train.input_noise;
+    cfg->mae_weight = (float)job->train.mae_weight;
     cfg->seed = (uint64_t)job->seed;
     cfg->penalty = (PenaltyConfig){.kind = (PenaltyKind)job->penalty.type,
                                    .lambda = (float)job->penalty.lambda,
@@ -1002,5 +1006,6 @@ void job_classifier_config(const Job *job, ClassifierConfig *cfg) {
     cfg->epochs = job->classifier.epochs;
     cfg->patience = job->classifier.patience;
     cfg->dropout = (float)job->classifier.dropout;
+    cfg->batchnorm = job->classifier.batchnorm;
     cfg->seed = (uint64_t)job->seed;
 }

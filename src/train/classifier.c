@@ -59,7 +59,8 @@ static int build(Model *mlp, const ClassifierConfig *cfg, int d, int C, Err *e) 
     }
     widths[cfg->n_hidden + 1] = C;
     acts[cfg->n_hidden] = ACT_LINEAR; /* softmax lives in the loss */
-    int rc = model_init_stack(mlp, cfg->n_hidden + 1, widths, acts, 0.0f, cfg->dropout, e);
+    int rc = model_init_mlp(mlp, cfg->n_hidden + 1, widths, acts, 0.0f, cfg->dropout,
+                            cfg->batchnorm, e);
     if (rc == AE_OK) model_init_weights(mlp, seed_mix(cfg->seed, RNG_CLASSIFIER));
     return rc;
 }

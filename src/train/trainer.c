@@ -76,7 +76,7 @@ static int scratch_init(Scratch *s, const TrainConfig *cfg, const Model *m, int 
  * run in a fixed order and the prior stream restarts, so results are exact
  * functions of the weights. */
 static void eval_split(const Model *m, Work *w, const Images *data, const Index *ix, Loss l,
-                       double scale, Penalty *pen, uint8_t *labels, uint64_t seed, double *loss,
+                       float mae_weight, double scale, Penalty *pen, uint8_t *labels, uint64_t seed, double *loss,
                        double *mse) {
     double lsum = 0, ssum = 0;
     int D = m->input_dim;
@@ -87,7 +87,7 @@ static void eval_split(const Model *m, Work *w, const Images *data, const Index 
         model_forward(m, w, B);
         const float *y = model_output(m, w);
         if (loss) {
-            double v = scale * loss_forward_backward(l, y, w->input, NULL, B, D) + w->aux;
+            double v = scale * loss_weighted(l, mae_weight, y, w->input, NULL, B, D) + w->aux;
             if (pen) {
                 images_labels(data, ix->idx + i, B, labels);
                 v += penalty_forward_backward(pen, model_code(m, w), labels, B, 0);
@@ -105,7 +105,7 @@ int model_eval_mse(const Model *m, const Images *data, const Index *ix, double *
     Work w;
     int rc = work_init(&w, m, 256, e);
     if (rc) return rc;
-    eval_split(m, &w, data, ix, LOSS_MSE, 1.0, NULL, NULL, 0, NULL, mse);
+    eval_split(m, &w, data, ix, LOSS_MSE, 1.0f, 1.0, NULL, NULL, 0, NULL, mse);
     work_free(&w);
     return AE_OK;
 }
@@ -138,8 +138,8 @@ static double recon_scale(const TrainConfig *cfg, const Model *m) {
 double train_step(const TrainConfig *cfg, Model *m, Work *w, Optim *opt, const float *target,
                   int B, Rng *drop, Penalty *pen, const uint8_t *labels) {
     model_forward_train(m, w, B, drop);
-    double loss = loss_forward_backward(cfg->loss, model_output(m, w), target, w->grad[0], B,
-                                        m->input_dim);
+    double loss = loss_weighted(cfg->loss, cfg->mae_weight, model_output(m, w), target,
+                                w->grad[0], B, m->input_dim);
     double scale = recon_scale(cfg, m);
     if (scale != 1.0) {
         float f = (float)scale;
@@ -254,7 +254,8 @@ int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, 
         }
         double vl = NAN, vmse = NAN;
         if (isfinite(tl) && val->n > 0)
-            eval_split(model, &s.w, data, val, cfg->loss, recon_scale(cfg, model), pen, s.labels,
+            eval_split(model, &s.w, data, val, cfg->loss, cfg->mae_weight, recon_scale(cfg, model),
+                       pen, s.labels,
                        cfg->seed, &vl, &vmse);
         double watched = val->n > 0 ? vl : tl;
         if (!isfinite(watched) || params_blew_up(model)) {
@@ -274,9 +275,11 @@ int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, 
     if (res->best_epoch > 0)
         model_state_load(model, s.best);
     if (res->status == TRAIN_OK) {
-        eval_split(model, &s.w, data, train, cfg->loss, 1.0, NULL, NULL, 0, NULL, &res->train_mse);
+        eval_split(model, &s.w, data, train, cfg->loss, 1.0f, 1.0, NULL, NULL, 0, NULL,
+                   &res->train_mse);
         if (val->n > 0)
-            eval_split(model, &s.w, data, val, cfg->loss, 1.0, NULL, NULL, 0, NULL, &res->val_mse);
+            eval_split(model, &s.w, data, val, cfg->loss, 1.0f, 1.0, NULL, NULL, 0, NULL,
+                       &res->val_mse);
     }
     scratch_free(&s);
     res->seconds = now_seconds() - t0;

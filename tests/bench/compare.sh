@@ -1,5 +1,10 @@
 #!/usr/bin/env bash
-# Usage: tests/bench/compare.sh
+# Usage: tests/bench/compare.sh [dense|conv]
+#
+# dense (default): the dense stacks below. conv: issue 15's models D, E and F
+# (tests/bench/models/model_{D,E,F}.json: report 002's conv autoencoder, report
+# 004's with batch norm on 3x32x32, report 002's VAE), which torch builds layer
+# for layer from `aesweep bench --job JOB --layers-json`.
 #
 # Compares `aesweep bench` with the PyTorch reference (tests/bench/torch_bench.py,
 # run with Debian's /usr/bin/python3 and python3-torch) on the same models,
@@ -44,6 +49,24 @@ MODELS=(
     "--layers 784,800,400,225 --batch 164 --activation relu"
     "--layers 784,392,196,8 --batch 128 --activation leaky_relu --leaky-slope 0.5"
 )
+SET=${1:-dense}
+SPECS=$(mktemp -d)
+if [[ $SET == conv ]]; then
+    MODELS=()
+    for m in D E F; do
+        input=1x28x28
+        [[ $m == E ]] && input=3x32x32
+        args="--job $HERE/models/model_$m.json --input $input"
+        "$AESWEEP" bench $args --layers-json > "$SPECS/$m.json"
+        MODELS+=("$args")
+        TORCH_ARGS+=("--model-json $SPECS/$m.json")
+    done
+elif [[ $SET != dense ]]; then
+    echo "compare.sh: expected dense or conv, got $SET" >&2
+    exit 2
+else
+    TORCH_ARGS=("${MODELS[@]}")
+fi
 
 # Last line of stdout that looks like a JSON object; fails if there is none.
 json_line() {
@@ -61,16 +84,16 @@ run_aesweep() { json_line "$AESWEEP" bench $1 --seconds "$SECONDS_PER_RUN" --thr
 run_torch() { json_line "$PYTHON" "$TORCH_BENCH" $1 --seconds "$SECONDS_PER_RUN" --threads 1; }
 
 RESULTS=$(mktemp)
-trap 'rm -f "$RESULTS"' EXIT
+trap 'rm -rf "$RESULTS" "$SPECS"' EXIT
 
 for m in "${!MODELS[@]}"; do
-    args=${MODELS[$m]}
+    args=${MODELS[$m]} targs=${TORCH_ARGS[$m]}
     echo "model $((m + 1)): $args" >&2
     for ((r = 0; r < REPS; r++)); do
         if ((r % 2 == 0)); then
-            a=$(run_aesweep "$args"); t=$(run_torch "$args")
+            a=$(run_aesweep "$args"); t=$(run_torch "$targs")
         else
-            t=$(run_torch "$args"); a=$(run_aesweep "$args")
+            t=$(run_torch "$targs"); a=$(run_aesweep "$args")
         fi
         echo "  aesweep: $a" >&2
         echo "  torch:   $t" >&2
@@ -96,11 +119,15 @@ hdr = ("model", "aesweep samp/s", "torch samp/s", "ratio", "aesweep GF/s", "torc
 rows = []
 for m in sorted(runs):
     a, t = median_run(runs[m]["aesweep"]), median_run(runs[m]["torch"])
-    name = "%s b%d" % ("-".join(map(str, t["layers"])), t["batch"])
+    if "layers" in a:
+        name = "%s b%d" % ("-".join(map(str, a["layers"])), a["batch"])
+    else:
+        name = "%s %s b%d" % (a["job"].split("/")[-1], "x".join(map(str, a["input"])), a["batch"])
+    # The same model, so the same FLOPs per sample: torch's GFLOP/s by the ratio.
+    ratio = a["samples_per_s"] / t["samples_per_s"]
     rows.append((name,
                  "%.0f" % a["samples_per_s"], "%.0f" % t["samples_per_s"],
-                 "%.2f" % (a["samples_per_s"] / t["samples_per_s"]),
-                 "%.2f" % a["gflops"], "%.2f" % t["gflops"]))
+                 "%.2f" % ratio, "%.2f" % a["gflops"], "%.2f" % (a["gflops"] / ratio)))
 w = [max(len(r[i]) for r in rows + [hdr]) for i in range(len(hdr))]
 fmt = "  ".join("%-*s" if i == 0 else "%*s" for i in range(len(hdr)))
 for r in [hdr] + rows:

@@ -57,6 +57,9 @@ def parse_args(argv):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--stock-malloc", action="store_true",
                    help="keep glibc's default malloc thresholds")
+    p.add_argument("--model-json", metavar="FILE",
+                   help="build the model of `aesweep bench --job JOB --layers-json` instead "
+                        "(layer kinds, shapes, loss, batch, lr); --layers is then ignored")
     a = p.parse_args(argv)
     try:
         a.layers = [int(x) for x in a.layers.split(",")]
@@ -64,6 +67,10 @@ def parse_args(argv):
         p.error("--layers: expected comma separated integers, got %r" % a.layers)
     if len(a.layers) < 2 or any(w <= 0 for w in a.layers):
         p.error("--layers: expected at least two positive widths")
+    if a.model_json:
+        with open(a.model_json) as f:
+            a.spec = json.load(f)
+        a.batch = a.spec["batch"]
     if a.batch <= 0:
         p.error("--batch: expected a positive integer")
     if a.seconds <= 0:
@@ -116,6 +123,9 @@ def main(argv):
             return nn.Sigmoid()
         return nn.Tanh()
 
+    if a.model_json:
+        return run_layered(a, torch, nn)
+
     enc = a.layers
     widths = enc + enc[-2::-1]          # 784-800-400-225-400-800-784
     n_layers = len(widths) - 1
@@ -167,6 +177,107 @@ def main(argv):
         "gflops": round(flops_per_step * steps / elapsed / 1e9, 3),
     }
     print(json.dumps(out, separators=(",", ":")))
+    return 0
+
+
+def torch_activation(nn, name, slope):
+    return {"linear": nn.Identity(), "relu": nn.ReLU(), "leaky_relu": nn.LeakyReLU(slope),
+            "sigmoid": nn.Sigmoid(), "tanh": nn.Tanh()}[name]
+
+
+def build_layered(spec, torch, nn):
+    """The model of aesweep's layer list (`aesweep bench --job JOB --layers-json`),
+    layer for layer: the same kinds, shapes and activations. Returns the
+    nn.Sequential and its variational heads (each keeps beta * KL of its last pass)."""
+
+    class Variational(nn.Module):
+        """(mu, log var) -> z = mu + sigma eps while training, mu in evaluation."""
+
+        def __init__(self, beta):
+            super().__init__()
+            self.beta, self.kl = beta, 0.0
+
+        def forward(self, x):
+            mu, lv = x.chunk(2, dim=1)
+            self.kl = self.beta * 0.5 * (mu * mu + lv.exp() - 1 - lv).sum(dim=1).mean()
+            if not self.training:
+                return mu
+            return mu + (0.5 * lv).exp() * torch.randn_like(mu)
+
+    mods, heads = [], []
+    for L in spec["layers"]:
+        k, cin, cout = L["kind"], L["in"], L["out"]
+        if k == "dense":
+            mods.append(nn.Linear(cin[0] * cin[1] * cin[2], cout[0]))
+        elif k == "conv":
+            mods.append(nn.Conv2d(cin[0], cout[0], L["kernel"], L["stride"], L["padding"]))
+        elif k == "conv_transpose":
+            mods.append(nn.ConvTranspose2d(cin[0], cout[0], L["kernel"], L["stride"],
+                                           L["padding"], L["output_padding"]))
+        elif k == "batchnorm":
+            mods.append(nn.BatchNorm1d(cin[0]) if L["flat_in"] else nn.BatchNorm2d(cin[0]))
+        elif k == "dropout":
+            mods.append(nn.Dropout(L["rate"]))
+        elif k == "reshape":
+            mods.append(nn.Flatten() if L["flat_out"] else nn.Unflatten(1, tuple(cout)))
+        elif k == "variational":
+            heads.append(Variational(L["beta"]))
+            mods.append(heads[-1])
+        if k in ("dense", "conv", "conv_transpose", "batchnorm") and L["activation"] != "linear":
+            mods.append(torch_activation(nn, L["activation"], L["slope"]))
+    return nn.Sequential(*mods), heads
+
+
+def layered_loss(spec, nn):
+    """aesweep's loss for the spec: mse or mse + mae (mean per value), times
+    input_dim / (2c) for a variational model, which adds its KL."""
+    c, h, w = spec["input"]
+    mse, mae = nn.MSELoss(), nn.L1Loss()
+    scale = c * h * w / (2.0 * spec["likelihood_variance"]) if spec["variational"] else 1.0
+
+    def loss(y, x, heads):
+        v = mse(y, x) + (mae(y, x) if spec["loss"] == "mse+mae" else 0.0)
+        return v * scale + sum(hd.kl for hd in heads)
+    return loss
+
+
+def run_layered(a, torch, nn):
+    """The model of aesweep's layer list, timed as above with Adam."""
+    spec = a.spec
+    model, heads = build_layered(spec, torch, nn)
+    opt = torch.optim.Adam(model.parameters(), lr=spec["lr"])
+    c, h, w = spec["input"]
+    dim = c * h * w
+    loss_fn = layered_loss(spec, nn)
+    data = torch.randint(0, 256, (N_BATCHES, a.batch, dim), dtype=torch.uint8)
+    signed = spec.get("signed_range", 0)
+
+    def step(i):
+        x = data[i % N_BATCHES].to(torch.float32).div_(255.0)
+        if signed:
+            x = x.sub_(0.5).div_(0.5)
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x), x, heads)
+        loss.backward()
+        opt.step()
+
+    i = 0
+    t0 = time.perf_counter()
+    while i < WARMUP_MIN_STEPS or time.perf_counter() - t0 < WARMUP_SECONDS:
+        step(i)
+        i += 1
+    steps = 0
+    t0 = time.perf_counter()
+    while True:
+        step(i + steps)
+        steps += 1
+        elapsed = time.perf_counter() - t0
+        if elapsed >= a.seconds:
+            break
+    print(json.dumps({"impl": "torch", "model": a.model_json, "input": spec["input"],
+                      "batch": a.batch, "threads": a.threads,
+                      "samples_per_s": round(steps * a.batch / elapsed, 1)},
+                     separators=(",", ":")))
     return 0
 
 

@@ -252,3 +252,14 @@ def test_a_values_parameter_without_a_column(bisect):
     assert all(row["train.optimizer"] in labels for row in rows)
     rep = report.make_report(path, TMP / "report_optimizer")
     assert "objective_vs_params" in figures_of(rep)
+
+
+def test_variational_model_adds_samples_from_the_prior(bisect):
+    """A variational /best: the report decodes codes drawn from N(0, I) beside the
+    reconstructions, and the numpy rebuild still reproduces test_mse."""
+    path = run_search("analysis_vae.json", TMP / "vae")
+    rep = report.make_report(path, TMP / "report_vae")
+    assert {"samples", "reconstructions", "latent"} <= figures_of(rep), figures_of(rep)
+    check_pngs(rep)
+    mse, file_mse = rep.best_check
+    assert mse == pytest.approx(file_mse, rel=1e-5)

@@ -121,31 +121,35 @@ static void test_activations(void) {
 static void test_losses(void) {
     enum { B = 3, D = 5, N = B * D };
     const float h = 1e-3f;
-    for (int l = 0; l < LOSS_COUNT; l++) {
+    /* LOSS_COUNT: mse + 0.5 mae, report 004's weighting */
+    for (int l = 0; l <= LOSS_COUNT; l++) {
+        Loss kind = l == LOSS_COUNT ? LOSS_MSE_MAE : (Loss)l;
+        float w = l == LOSS_COUNT ? 0.5f : 1.0f;
         float y[N], t[N], dy[N];
         double num[N];
         for (int i = 0; i < N; i++) {
             t[i] = uniform(0, 1);
             /* bce needs y in (0,1); the others need y - t away from 0 */
-            y[i] = l == LOSS_BCE ? uniform(0.1f, 0.9f) : t[i] + off_kink(-0.5f, 0.5f);
+            y[i] = kind == LOSS_BCE ? uniform(0.1f, 0.9f) : t[i] + off_kink(-0.5f, 0.5f);
         }
-        loss_forward_backward((Loss)l, y, t, dy, B, D);
+        loss_weighted(kind, w, y, t, dy, B, D);
         for (int i = 0; i < N; i++) {
             float save = y[i];
             y[i] = save + h;
-            double fp = loss_forward_backward((Loss)l, y, t, NULL, B, D);
+            double fp = loss_weighted(kind, w, y, t, NULL, B, D);
             y[i] = save - h;
-            double fm = loss_forward_backward((Loss)l, y, t, NULL, B, D);
+            double fm = loss_weighted(kind, w, y, t, NULL, B, D);
             y[i] = save;
             num[i] = (fp - fm) / (2.0 * h);
         }
-        compare(loss_names[l], dy, num, N);
+        compare(l == LOSS_COUNT ? "mse+0.5mae" : loss_names[l], dy, num, N);
     }
     /* Exact values: mse and mae of a known pair, and bce at a perfect prediction stays finite. */
     float y[2] = {0.25f, 1.0f}, t[2] = {0.75f, 0.5f};
     CHECK_CLOSE(loss_forward_backward(LOSS_MSE, y, t, NULL, 1, 2), 0.25, 1e-7, "mse");
     CHECK_CLOSE(loss_forward_backward(LOSS_MAE, y, t, NULL, 1, 2), 0.5, 1e-7, "mae");
     CHECK_CLOSE(loss_forward_backward(LOSS_MSE_MAE, y, t, NULL, 1, 2), 0.75, 1e-7, "mse+mae");
+    CHECK_CLOSE(loss_weighted(LOSS_MSE_MAE, 0.5f, y, t, NULL, 1, 2), 0.5, 1e-7, "mse+0.5mae");
     float one[1] = {1.0f}, zero[1] = {0.0f}, d[1];
     double b = loss_forward_backward(LOSS_BCE, one, zero, d, 1, 1);
     CHECK(isfinite(b) && isfinite(d[0]) && b > 10, "bce(1, 0) = %g, d = %g", b, d[0]);
