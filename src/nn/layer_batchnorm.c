@@ -57,13 +57,8 @@ static Stride bn_stride(const Layer *L, int B) {
 
 static double lanes_total(const double *lane) { return (lane[0] + lane[1]) + (lane[2] + lane[3]); }
 
-static double sum_of(const float *x, size_t n, size_t is) {
-    double s = 0;
-    if (is != 1) {
-        for (size_t i = 0; i < n; i++) s += x[i * is];
-        return s;
-    }
-    double lane[LANES] = {0};
+static double sum_of(const float *x, size_t n) {
+    double lane[LANES] = {0}, s = 0;
     size_t i = 0;
     for (; i + LANES <= n; i += LANES)
         for (int j = 0; j < LANES; j++) lane[j] += x[i + j];
@@ -71,13 +66,8 @@ static double sum_of(const float *x, size_t n, size_t is) {
     return lanes_total(lane) + s;
 }
 
-static double sq_dev(const float *x, size_t n, size_t is, double m) {
-    double ss = 0;
-    if (is != 1) {
-        for (size_t i = 0; i < n; i++) ss += ((double)x[i * is] - m) * ((double)x[i * is] - m);
-        return ss;
-    }
-    double lane[LANES] = {0};
+static double sq_dev(const float *x, size_t n, double m) {
+    double lane[LANES] = {0}, ss = 0;
     size_t i = 0;
     for (; i + LANES <= n; i += LANES)
         for (int j = 0; j < LANES; j++) lane[j] += ((double)x[i + j] - m) * ((double)x[i + j] - m);
@@ -96,81 +86,138 @@ static void grad_sums(const float *dz, const float *xh, size_t n, double *sg, do
     *sb = lanes_total(b) + b1;
 }
 
+/* Vectors [B, C]: per-feature sums row by row (each feature's own order is
+ * fixed), so the loops run along the rows and vectorise. */
+static void row_sums(const float *x, int B, int C, double *sum) {
+    for (int j = 0; j < C; j++) sum[j] = 0;
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < C; j++) sum[j] += x[(size_t)b * C + j];
+}
+
+/* Per channel: mean and 1/sqrt(var + eps), from the batch while training (and
+ * the running statistics moved), else from the running statistics. */
+static void bn_stats(const Layer *L, LayerCall *c, Stride st, float *mean, float *inv) {
+    int C = L->in.c;
+    float *rmean = c->buf + L->buf, *rvar = rmean + C;
+    double *sum = (double *)c->temp, *ssq = sum + C;
+    if (c->train && L->in.flat) {
+        row_sums(c->x, c->B, C, sum);
+        for (int j = 0; j < C; j++) sum[j] /= (double)st.n, ssq[j] = 0;
+        for (int b = 0; b < c->B; b++)
+            for (int j = 0; j < C; j++) {
+                double d = (double)c->x[(size_t)b * C + j] - sum[j];
+                ssq[j] += d * d;
+            }
+    } else if (c->train) {
+        for (int ch = 0; ch < C; ch++) {
+            const float *x = c->x + ch * st.cs;
+            sum[ch] = sum_of(x, st.n) / (double)st.n;
+            ssq[ch] = sq_dev(x, st.n, sum[ch]);
+        }
+    }
+    for (int ch = 0; ch < C; ch++) {
+        if (!c->train) {
+            mean[ch] = rmean[ch];
+            inv[ch] = 1.0f / sqrtf(rvar[ch] + L->eps);
+            continue;
+        }
+        double var = ssq[ch] / (double)st.n;
+        double unbiased = st.n > 1 ? ssq[ch] / (double)(st.n - 1) : var;
+        rmean[ch] = (1.0f - L->momentum) * rmean[ch] + L->momentum * (float)sum[ch];
+        rvar[ch] = (1.0f - L->momentum) * rvar[ch] + L->momentum * (float)unbiased;
+        mean[ch] = (float)sum[ch];
+        inv[ch] = (float)(1.0 / sqrt(var + L->eps));
+    }
+}
+
 static void bn_fwd(const Layer *L, LayerCall *c) {
     Stride st = bn_stride(L, c->B);
     int C = L->in.c;
     const float *gamma = c->p + L->w, *beta = c->p + L->b;
-    float *rmean = c->buf + L->buf, *rvar = rmean + C;
     float *xhat = c->saved, *inv = c->saved + (size_t)c->B * shape_size(L->in);
+    float *mean = (float *)c->temp + 4 * (size_t)C;
+    bn_stats(L, c, st, mean, inv);
+    if (L->in.flat) {
+        for (int b = 0; b < c->B; b++) {
+            const float *x = c->x + (size_t)b * C;
+            float *y = c->y + (size_t)b * C, *xh = xhat + (size_t)b * C;
+            for (int j = 0; j < C; j++) {
+                float h = (x[j] - mean[j]) * inv[j];
+                xh[j] = h;
+                y[j] = gamma[j] * h + beta[j];
+            }
+        }
+        act_forward(L->act, L->slope, c->y, (size_t)c->B * C);
+        return;
+    }
     for (int ch = 0; ch < C; ch++) {
         const float *x = c->x + ch * st.cs;
         float *y = c->y + ch * st.cs, *xh = xhat + ch * st.cs;
-        float mean, istd;
-        if (c->train) {
-            double m = sum_of(x, st.n, st.is) / (double)st.n, ss = sq_dev(x, st.n, st.is, m);
-            double var = ss / (double)st.n;
-            double unbiased = st.n > 1 ? ss / (double)(st.n - 1) : var;
-            rmean[ch] = (1.0f - L->momentum) * rmean[ch] + L->momentum * (float)m;
-            rvar[ch] = (1.0f - L->momentum) * rvar[ch] + L->momentum * (float)unbiased;
-            mean = (float)m;
-            istd = (float)(1.0 / sqrt(var + L->eps));
-        } else {
-            mean = rmean[ch];
-            istd = 1.0f / sqrtf(rvar[ch] + L->eps);
+        const float m = mean[ch], istd = inv[ch], g = gamma[ch], b = beta[ch];
+        for (size_t i = 0; i < st.n; i++) {
+            float h = (x[i] - m) * istd;
+            xh[i] = h;
+            y[i] = g * h + b;
         }
-        inv[ch] = istd;
-        const float g = gamma[ch], b = beta[ch];
-        if (st.is == 1) {
-            for (size_t i = 0; i < st.n; i++) {
-                float h = (x[i] - mean) * istd;
-                xh[i] = h;
-                y[i] = g * h + b;
-            }
-            act_forward(L->act, L->slope, y, st.n);
-        } else {
-            for (size_t i = 0; i < st.n; i++) {
-                float h = (x[i * st.is] - mean) * istd;
-                xh[i * st.is] = h;
-                y[i * st.is] = g * h + b;
-            }
-        }
+        act_forward(L->act, L->slope, y, st.n);
     }
-    if (st.is != 1) act_forward(L->act, L->slope, c->y, (size_t)c->B * shape_size(L->in));
 }
 
 /* Training mode: the batch statistics depend on every x, hence the two sums;
- * dx = gamma*inv/N * (N dz - sum dz - xhat * sum(dz xhat)). */
+ * dx = gamma*inv/N * (N dz - sum dz - xhat * sum(dz xhat)). In evaluation the
+ * statistics are constants: dx = gamma*inv*dz. */
 static void bn_bwd(const Layer *L, LayerCall *c) {
     Stride st = bn_stride(L, c->B);
     int C = L->in.c;
     const float *gamma = c->p + L->w;
     const float *xhat = c->saved, *inv = c->saved + (size_t)c->B * shape_size(L->in);
     act_backward(L->act, L->slope, c->y, c->dy, (size_t)c->B * shape_size(L->in));
+    double *sg = (double *)c->temp, *sb = sg + C;
+    if (L->in.flat) {
+        row_sums(c->dy, c->B, C, sb);
+        for (int j = 0; j < C; j++) sg[j] = 0;
+        for (int b = 0; b < c->B; b++)
+            for (int j = 0; j < C; j++)
+                sg[j] += (double)c->dy[(size_t)b * C + j] * xhat[(size_t)b * C + j];
+    } else {
+        for (int ch = 0; ch < C; ch++)
+            grad_sums(c->dy + ch * st.cs, xhat + ch * st.cs, st.n, &sg[ch], &sb[ch]);
+    }
+    /* dx = k (kn dz - kb - xhat kg), per channel */
+    float *k = (float *)c->temp + 4 * (size_t)C, *kn = k + C, *kb = kn + C, *kg = kb + C;
+    for (int ch = 0; ch < C; ch++) {
+        c->g[L->w + ch] = (float)sg[ch];
+        c->g[L->b + ch] = (float)sb[ch];
+        float n = (float)st.n;
+        k[ch] = c->train ? gamma[ch] * inv[ch] / n : gamma[ch] * inv[ch];
+        kn[ch] = c->train ? n : 1.0f;
+        kb[ch] = c->train ? (float)sb[ch] : 0.0f;
+        kg[ch] = c->train ? (float)sg[ch] : 0.0f;
+    }
+    if (!c->dx) return;
+    if (L->in.flat) {
+        for (int b = 0; b < c->B; b++) {
+            const float *dz = c->dy + (size_t)b * C, *xh = xhat + (size_t)b * C;
+            float *dx = c->dx + (size_t)b * C;
+            for (int j = 0; j < C; j++) dx[j] = k[j] * (kn[j] * dz[j] - kb[j] - xh[j] * kg[j]);
+        }
+        return;
+    }
     for (int ch = 0; ch < C; ch++) {
         const float *dz = c->dy + ch * st.cs, *xh = xhat + ch * st.cs;
-        double sg = 0, sb = 0;
-        if (st.is == 1)
-            grad_sums(dz, xh, st.n, &sg, &sb);
-        else
-            for (size_t i = 0; i < st.n; i++)
-                sg += (double)dz[i * st.is] * xh[i * st.is], sb += dz[i * st.is];
-        c->g[L->w + ch] = (float)sg;
-        c->g[L->b + ch] = (float)sb;
-        if (!c->dx) continue;
         float *dx = c->dx + ch * st.cs;
-        float n = (float)st.n, mb = (float)sb, mg = (float)sg;
-        /* evaluation: the statistics are constants, dx = gamma*inv*dz */
-        float k = c->train ? gamma[ch] * inv[ch] / n : gamma[ch] * inv[ch];
-        float kn = c->train ? n : 1.0f, kb = c->train ? mb : 0.0f, kg = c->train ? mg : 0.0f;
-        if (st.is == 1)
-            for (size_t i = 0; i < st.n; i++) dx[i] = k * (kn * dz[i] - kb - xh[i] * kg);
-        else
-            for (size_t i = 0; i < st.n; i++)
-                dx[i * st.is] = k * (kn * dz[i * st.is] - kb - xh[i * st.is] * kg);
+        const float a = k[ch], an = kn[ch], ab = kb[ch], ag = kg[ch];
+        for (size_t i = 0; i < st.n; i++) dx[i] = a * (an * dz[i] - ab - xh[i] * ag);
     }
+}
+
+/* Two doubles and four floats per channel (sums, then coefficients). */
+static size_t bn_temp(const Layer *L, int B) {
+    (void)B;
+    return 8 * (size_t)L->in.c;
 }
 
 static double bn_macs(const Layer *L) { return 2.0 * shape_size(L->in); }
 
 const LayerKindOps layer_batchnorm = {"batchnorm", bn_setup, bn_init, bn_fwd, bn_bwd,
-                                      bn_saved, layer_none, bn_macs};
+                                      bn_saved, bn_temp, bn_macs};
