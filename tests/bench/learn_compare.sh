@@ -20,7 +20,7 @@ sets=(--set "data.path=$DATA" --set "train.epochs=$EPOCHS" --set train.early_sto
       --set classifier.epochs=0)
 "$AESWEEP" bench --job "$JOB" --layers-json > "$tmp/model.json"
 start=$(date +%s)
-"$AESWEEP" train "$JOB" "${sets[@]}" --out "$tmp/model.h5" > "$tmp/train.log"
+"$AESWEEP" train "$JOB" "${sets[@]}" --out "$tmp/model.h5" > "$tmp/train.log" 2> "$tmp/progress.log"
 a_sec=$(( $(date +%s) - start ))
 a_mse=$(sed -n 's/^test_mse  *//p' "$tmp/train.log")
 start=$(date +%s)
