@@ -4,16 +4,20 @@
 # BLAS thread, Fashion-MNIST standing in for MNIST/Kuzushiji-MNIST: same sizes),
 # then multiplies by the job's epochs and tasks, over the training ranks.
 # An upper bound where early stopping ends tasks sooner; the classifier and the
-# refit are not counted. Usage: tests/bench/job_times.sh [AESWEEP] [WORKERS]
+# refit are not counted. Usage: tests/bench/job_times.sh [AESWEEP] [WORKERS] [JOB.json...]
+# (default: every jobs/report*.json)
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 aesweep=${1:-$src/build/aesweep}
 workers=${2:-$(nproc)}
+shift $(( $# > 2 ? 2 : $# ))
+jobs=("$@")
+[ ${#jobs[@]} -gt 0 ] || jobs=("$src"/jobs/report*.json)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export OPENBLAS_NUM_THREADS=1
 printf '| job | epochs | tasks | one epoch (s) | estimate with %d training ranks |\n|---|---|---|---|---|\n' "$workers"
-for job in "$src"/jobs/report*.json; do
+for job in "${jobs[@]}"; do
     name=$(basename "$job" .json)
     plan=$("$aesweep" validate "$job" --set data.dataset=fashion-mnist --out "$tmp/$name" |
            sed -n 's/^plan .* \([0-9][0-9]*\) tasks.*/\1/p')
