@@ -79,7 +79,8 @@ typedef struct {
     float *saved;       /* this layer's per-batch memory from forward to backward */
     float *temp;        /* scratch shared by all layers (im2col columns) */
     Rng *rng;           /* dropout masks, variational noise (training only) */
-    double aux;         /* forward adds its own loss term here (the KL divergence) */
+    double aux;         /* forward adds its own loss term here (beta * the KL divergence) */
+    double kl;          /* and the KL divergence itself, for the metrics */
 } LayerCall;
 
 typedef struct {

@@ -97,7 +97,8 @@ typedef struct {
     float *temp;                   /* shared scratch (im2col) */
     float *grad[2];                /* ping-pong dL/dy buffers [B, max_width] */
     int train;                     /* the last forward pass was in training mode */
-    double aux;                    /* the layers' own loss terms of the last pass (KL) */
+    double aux;                    /* the layers' own loss terms of the last pass (beta KL) */
+    double kl;                     /* the KL divergence of the last pass (0 but for a VAE) */
 } Work;
 
 int work_init(Work *w, const Model *m, int max_batch, Err *e);

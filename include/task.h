@@ -21,6 +21,7 @@ typedef struct {
     double val_nrmse, test_nrmse; /* RMSE over the range of the split's pixels */
     double val_latent_accuracy, test_latent_accuracy; /* NaN unless bottleneck = classes */
     double val_accuracy, test_accuracy;               /* the classifier's; NaN without */
+    double val_kl, val_elbo, test_kl, test_elbo;      /* a variational model's; NaN else */
     int n_classes;
     int *confusion;          /* [n_classes^2] on the test split (rows: true class), or NULL */
     Model model, classifier; /* owned; classifier.n_layers is 0 when none */

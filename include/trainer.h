@@ -74,6 +74,12 @@ const char *train_status_name(TrainStatus s);
 double train_step(const TrainConfig *cfg, Model *m, Work *w, Optim *opt, const float *target,
                   int B, Rng *drop, Penalty *pen, const uint8_t *labels);
 
+/* A variational model's KL divergence and ELBO per image on ix (evaluation mode:
+ * z = mu), ELBO = -(reconstruction term + KL) with the loss of cfg (the
+ * reconstruction over 2c; beta not applied); both NaN for other models. */
+int trainer_eval_elbo(const TrainConfig *cfg, const Model *m, const Images *data, const Index *ix,
+                      double *kl, double *elbo, Err *e);
+
 /* Mean squared error per element of the model's reconstruction of ix. */
 int model_eval_mse(const Model *m, const Images *data, const Index *ix, double *mse, Err *e);
 

@@ -40,6 +40,7 @@ static void vae_fwd(const Layer *L, LayerCall *c) {
         }
     }
     c->aux += L->beta * kl / c->B;
+    c->kl += kl / c->B;
 }
 
 static void vae_bwd(const Layer *L, LayerCall *c) {

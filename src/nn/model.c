@@ -387,6 +387,7 @@ static void forward(const Model *m, float *buffers, Work *w, int B, int train, R
     }
     w->train = train;
     w->aux = c.aux;
+    w->kl = c.kl;
 }
 
 void model_forward(const Model *m, Work *w, int B) {

@@ -9,7 +9,7 @@
 int task_file_write(const char *path, const Job *job, const TaskResult *r,
                     const TaskIdentity *id, Err *e) {
     const TrainResult *f = &r->fit;
-    NamedValue v[] = {
+    NamedValue v[32] = {
         {"lr", job->train.lr},
         {"batch_size", job->train.batch_size},
         {"bottleneck", job->model.bottleneck},
@@ -40,7 +40,16 @@ int task_file_write(const char *path, const Job *job, const TaskResult *r,
     };
     const char *strings[][2] = {{"job_sha256", id ? id->job_sha256 : ""},
                                 {"config", id ? id->config : ""}};
-    ModelFileInfo info = {job->json, train_status_name(f->status), v, (int)(sizeof v / sizeof v[0]),
+    int n = 0;
+    while (n < 32 && v[n].name) n++;
+    /* A variational model's metrics; other files keep their attributes. */
+    if (job->model.variational) {
+        v[n++] = (NamedValue){"val_kl", r->val_kl};
+        v[n++] = (NamedValue){"val_elbo", r->val_elbo};
+        v[n++] = (NamedValue){"test_kl", r->test_kl};
+        v[n++] = (NamedValue){"test_elbo", r->test_elbo};
+    }
+    ModelFileInfo info = {job->json, train_status_name(f->status), v, n,
                           f->curve, f->epochs, &r->model,
                           r->classifier.n_layers ? &r->classifier : NULL, r->confusion,
                           r->n_classes, strings, 2};

@@ -133,6 +133,7 @@ int task_run(const TaskConfig *cfg, const Dataset *d, const Index *train, const 
     r->test_mse = r->val_nrmse = r->test_nrmse = NAN;
     r->val_latent_accuracy = r->test_latent_accuracy = NAN;
     r->val_accuracy = r->test_accuracy = NAN;
+    r->val_kl = r->val_elbo = r->test_kl = r->test_elbo = NAN;
     r->n_classes = d->n_classes;
     TrainConfig tc = cfg->train;
     tc.penalty.n_classes = d->n_classes;
@@ -140,6 +141,9 @@ int task_run(const TaskConfig *cfg, const Dataset *d, const Index *train, const 
     if (rc || r->fit.status != TRAIN_OK) return rc;
     r->val_nrmse = nrmse(&d->train, val, r->fit.val_mse);
     rc = latent_accuracy(&r->model, &d->train, val, d->n_classes, &r->val_latent_accuracy, e);
+    if (!rc) rc = trainer_eval_elbo(&tc, &r->model, &d->train, val, &r->val_kl, &r->val_elbo, e);
+    if (!rc && test)
+        rc = trainer_eval_elbo(&tc, &r->model, &d->test, test, &r->test_kl, &r->test_elbo, e);
     if (!rc && test && test->n > 0) {
         rc = model_eval_mse(&r->model, &d->test, test, &r->test_mse, e);
         if (!rc) r->test_nrmse = nrmse(&d->test, test, r->test_mse);

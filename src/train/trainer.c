@@ -110,6 +110,35 @@ int model_eval_mse(const Model *m, const Images *data, const Index *ix, double *
     return AE_OK;
 }
 
+/* 1, or for a variational model the factor that turns the mean loss per value
+ * into the sum over an image's values divided by 2c. */
+static double recon_scale(const TrainConfig *cfg, const Model *m) {
+    if (!cfg->shape.variational) return 1.0;
+    return (double)m->input_dim / (2.0 * cfg->likelihood_variance);
+}
+
+int trainer_eval_elbo(const TrainConfig *cfg, const Model *m, const Images *data, const Index *ix,
+                      double *kl, double *elbo, Err *e) {
+    *kl = *elbo = NAN;
+    if (!cfg->shape.variational || ix->n == 0) return AE_OK;
+    Work w;
+    int rc = work_init(&w, m, 256, e);
+    if (rc) return rc;
+    double scale = recon_scale(cfg, m), ksum = 0, rsum = 0;
+    for (int i = 0; i < ix->n; i += w.max_batch) {
+        int B = ix->n - i < w.max_batch ? ix->n - i : w.max_batch;
+        images_batch(data, ix->idx + i, B, w.input);
+        model_forward(m, &w, B);
+        rsum += scale * loss_weighted(cfg->loss, cfg->mae_weight, model_output(m, &w), w.input,
+                                      NULL, B, m->input_dim) * B;
+        ksum += w.kl * B;
+    }
+    work_free(&w);
+    *kl = ksum / ix->n;
+    *elbo = -(rsum + ksum) / ix->n;
+    return AE_OK;
+}
+
 const char *train_status_name(TrainStatus s) {
     switch (s) {
     case TRAIN_OK: return "ok";
@@ -126,13 +155,6 @@ void train_result_free(TrainResult *r) {
 
 static void add_noise(float *x, size_t n, float std, Rng *r) {
     for (size_t i = 0; i < n; i++) x[i] += std * (float)rng_normal(r);
-}
-
-/* 1, or for a variational model the factor that turns the mean loss per value
- * into the sum over an image's values divided by 2c. */
-static double recon_scale(const TrainConfig *cfg, const Model *m) {
-    if (!cfg->shape.variational) return 1.0;
-    return (double)m->input_dim / (2.0 * cfg->likelihood_variance);
 }
 
 double train_step(const TrainConfig *cfg, Model *m, Work *w, Optim *opt, const float *target,

@@ -315,4 +315,11 @@ def test_numpy_rebuild_of_layered_models_reproduces_test_mse(name):
         assert "batchnorm" in kinds and m.signed and m.input_dim == 1024
     if name == "variational":
         assert "variational" in kinds and m.bottleneck == 3
+        with h5py.File(out, "r") as f:
+            kl, elbo = float(f.attrs["test_kl"]), float(f.attrs["test_elbo"])
+        # ELBO per image = -(sum of squared errors / (2c) + KL), c = 1, mse loss
+        assert kl > 0 and elbo == pytest.approx(-(784 / 2 * file_mse + kl), rel=1e-5), (kl, elbo)
+    else:
+        with h5py.File(out, "r") as f:
+            assert "test_kl" not in f.attrs
     assert mse == pytest.approx(file_mse, rel=1e-5), (mse, file_mse)
