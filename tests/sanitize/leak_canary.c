@@ -1,7 +1,8 @@
 /* A deliberate leak of aesweep's own memory in an MPI process, which the ASan
  * step must report (tests/sanitize/run.sh): if an option or a suppression ever
  * silences LeakSanitizer, this is what notices. Models come from
- * model_init_stack, as in a task, and are dropped without model_free. */
+ * model_init_stack (their memory from model_build), as in a task, and are
+ * dropped without model_free. */
 #include <mpi.h>
 #include <stdio.h>
 

@@ -40,6 +40,8 @@ reports=$(grep -c "ERROR: LeakSanitizer: detected memory leaks" "$out/canary.log
 grep -q "LeakSanitizer has encountered a fatal error" "$out/canary.log" &&
     { cat "$out/canary.log"; fail "LeakSanitizer crashed instead of reporting"; }
 [ "$reports" = 2 ] || { cat "$out/canary.log"; fail "expected a leak report from each of 2 ranks, got $reports"; }
-grep -q "in model_init_stack" "$out/canary.log" ||
-    { cat "$out/canary.log"; fail "the reports do not name model_init_stack"; }
-echo "ok: both ranks reported the dropped models (model_init_stack)"
+# model_build makes every model's memory (model_init_stack may be a tail call,
+# so it need not show in the stack).
+grep -q "in model_build" "$out/canary.log" ||
+    { cat "$out/canary.log"; fail "the reports do not name model_build"; }
+echo "ok: both ranks reported the dropped models (model_build)"
