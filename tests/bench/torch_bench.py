@@ -94,6 +94,24 @@ def tune_malloc():
     mallopt(M_TOP_PAD, 64 << 20)
 
 
+def timed(step, seconds):
+    """Warm-up (at least WARMUP_SECONDS and WARMUP_MIN_STEPS steps), then steps for
+    `seconds`: returns (steps, elapsed)."""
+    i = 0
+    t0 = time.perf_counter()
+    while i < WARMUP_MIN_STEPS or time.perf_counter() - t0 < WARMUP_SECONDS:
+        step(i)
+        i += 1
+    steps = 0
+    t0 = time.perf_counter()
+    while True:
+        step(i + steps)
+        steps += 1
+        elapsed = time.perf_counter() - t0
+        if elapsed >= seconds:
+            return steps, elapsed
+
+
 def main(argv):
     a = parse_args(argv)
 
@@ -150,21 +168,7 @@ def main(argv):
         loss.backward()
         opt.step()
 
-    # Warm-up: at least WARMUP_SECONDS and WARMUP_MIN_STEPS steps.
-    i = 0
-    t0 = time.perf_counter()
-    while i < WARMUP_MIN_STEPS or time.perf_counter() - t0 < WARMUP_SECONDS:
-        step(i)
-        i += 1
-
-    steps = 0
-    t0 = time.perf_counter()
-    while True:
-        step(i + steps)
-        steps += 1
-        elapsed = time.perf_counter() - t0
-        if elapsed >= a.seconds:
-            break
+    steps, elapsed = timed(step, a.seconds)
 
     flops_per_step = 6.0 * a.batch * sum(widths[j] * widths[j + 1]
                                          for j in range(n_layers))
@@ -261,19 +265,7 @@ def run_layered(a, torch, nn):
         loss.backward()
         opt.step()
 
-    i = 0
-    t0 = time.perf_counter()
-    while i < WARMUP_MIN_STEPS or time.perf_counter() - t0 < WARMUP_SECONDS:
-        step(i)
-        i += 1
-    steps = 0
-    t0 = time.perf_counter()
-    while True:
-        step(i + steps)
-        steps += 1
-        elapsed = time.perf_counter() - t0
-        if elapsed >= a.seconds:
-            break
+    steps, elapsed = timed(step, a.seconds)
     print(json.dumps({"impl": "torch", "model": a.model_json, "input": spec["input"],
                       "batch": a.batch, "threads": a.threads,
                       "samples_per_s": round(steps * a.batch / elapsed, 1)},
