@@ -612,6 +612,8 @@ void job_print_settings(const Job *job, FILE *f, const char *prefix) {
         if (!job_key_searchable(d->path, NULL, NULL) || !job_value_json(job, d->path, value,
                                                                         sizeof value))
             continue;
+        /* model.encoder replaces the model.hidden shorthand (the layer table shows it) */
+        if (!strcmp(d->path, "model.hidden") && job->model.encoder.n > 0) continue;
         if (d->type == F_NUM) { /* the shortest text that reads back as the same double */
             double v = *(const double *)((const char *)job + d->off);
             for (int digits = 1; digits <= 17; digits++) {

@@ -71,51 +71,60 @@ static int scratch_init(Scratch *s, const TrainConfig *cfg, const Model *m, int 
     return AE_OK;
 }
 
-/* Loss (of kind l, plus the penalty when pen is non-NULL) and MSE of the
- * reconstruction of ix, in chunks of w->max_batch, without dropout or noise. Sums
- * run in a fixed order and the prior stream restarts, so results are exact
- * functions of the weights. */
-static void eval_split(const Model *m, Work *w, const Images *data, const Index *ix, Loss l,
-                       float mae_weight, double scale, Penalty *pen, uint8_t *labels, uint64_t seed, double *loss,
-                       double *mse) {
-    double lsum = 0, ssum = 0;
-    int D = m->input_dim;
-    if (pen) penalty_reseed(pen, seed_mix(seed, RNG_PRIOR_EVAL));
-    for (int i = 0; i < ix->n; i += w->max_batch) {
-        int B = ix->n - i < w->max_batch ? ix->n - i : w->max_batch;
-        images_batch(data, ix->idx + i, B, w->input);
-        model_forward(m, w, B);
-        const float *y = model_output(m, w);
-        if (loss) {
-            double v = scale * loss_weighted(l, mae_weight, y, w->input, NULL, B, D) + w->aux;
-            if (pen) {
-                images_labels(data, ix->idx + i, B, labels);
-                v += penalty_forward_backward(pen, model_code(m, w), labels, B, 0);
-            }
-            lsum += v * B;
-        }
-        ssum += sq_error_sum(y, w->input, (size_t)B * D);
-    }
-    double n = ix->n > 0 ? (double)ix->n : NAN;
-    if (loss) *loss = lsum / n;
-    if (mse) *mse = ssum / (n * D);
-}
-
-int model_eval_mse(const Model *m, const Images *data, const Index *ix, double *mse, Err *e) {
-    Work w;
-    int rc = work_init(&w, m, 256, e);
-    if (rc) return rc;
-    eval_split(m, &w, data, ix, LOSS_MSE, 1.0f, 1.0, NULL, NULL, 0, NULL, mse);
-    work_free(&w);
-    return AE_OK;
-}
-
 /* 1, or for a variational model the factor that turns the mean loss per value
  * into the sum over an image's values divided by 2c. */
 static double recon_scale(const TrainConfig *cfg, const Model *m) {
     if (!cfg->shape.variational) return 1.0;
     return (double)m->input_dim / (2.0 * cfg->likelihood_variance);
 }
+
+/* What an evaluation pass gives, as means: per image the loss (cfg's
+ * reconstruction term, the layers' own terms and the penalty when one is given)
+ * and the KL divergence and the layers' terms alone; per value the MSE. */
+typedef struct {
+    double loss, kl, aux, mse;
+} Eval;
+
+/* One pass over ix in chunks of w->max_batch, without dropout or noise; cfg NULL:
+ * the MSE alone. Sums run in a fixed order and the prior stream restarts, so
+ * results are exact functions of the weights. */
+static Eval eval_split(const TrainConfig *cfg, const Model *m, Work *w, const Images *data,
+                       const Index *ix, Penalty *pen, uint8_t *labels) {
+    double lsum = 0, ssum = 0, ksum = 0, asum = 0;
+    int D = m->input_dim;
+    double scale = cfg ? recon_scale(cfg, m) : 1.0;
+    if (pen) penalty_reseed(pen, seed_mix(cfg->seed, RNG_PRIOR_EVAL));
+    for (int i = 0; i < ix->n; i += w->max_batch) {
+        int B = ix->n - i < w->max_batch ? ix->n - i : w->max_batch;
+        images_batch(data, ix->idx + i, B, w->input);
+        model_forward(m, w, B);
+        const float *y = model_output(m, w);
+        if (cfg) {
+            double v = scale * loss_weighted(cfg->loss, cfg->mae_weight, y, w->input, NULL, B, D) +
+                       w->aux;
+            if (pen) {
+                images_labels(data, ix->idx + i, B, labels);
+                v += penalty_forward_backward(pen, model_code(m, w), labels, B, 0);
+            }
+            lsum += v * B;
+            ksum += w->kl * B;
+            asum += w->aux * B;
+        }
+        ssum += sq_error_sum(y, w->input, (size_t)B * D);
+    }
+    double n = ix->n > 0 ? (double)ix->n : NAN;
+    return (Eval){.loss = lsum / n, .kl = ksum / n, .aux = asum / n, .mse = ssum / (n * D)};
+}
+
+int model_eval_mse(const Model *m, const Images *data, const Index *ix, double *mse, Err *e) {
+    Work w;
+    int rc = work_init(&w, m, 256, e);
+    if (rc) return rc;
+    *mse = eval_split(NULL, m, &w, data, ix, NULL, NULL).mse;
+    work_free(&w);
+    return AE_OK;
+}
+
 
 int trainer_eval_elbo(const TrainConfig *cfg, const Model *m, const Images *data, const Index *ix,
                       double *kl, double *elbo, Err *e) {
@@ -124,18 +133,10 @@ int trainer_eval_elbo(const TrainConfig *cfg, const Model *m, const Images *data
     Work w;
     int rc = work_init(&w, m, 256, e);
     if (rc) return rc;
-    double scale = recon_scale(cfg, m), ksum = 0, rsum = 0;
-    for (int i = 0; i < ix->n; i += w.max_batch) {
-        int B = ix->n - i < w.max_batch ? ix->n - i : w.max_batch;
-        images_batch(data, ix->idx + i, B, w.input);
-        model_forward(m, &w, B);
-        rsum += scale * loss_weighted(cfg->loss, cfg->mae_weight, model_output(m, &w), w.input,
-                                      NULL, B, m->input_dim) * B;
-        ksum += w.kl * B;
-    }
+    Eval v = eval_split(cfg, m, &w, data, ix, NULL, NULL);
     work_free(&w);
-    *kl = ksum / ix->n;
-    *elbo = -(rsum + ksum) / ix->n;
+    *kl = v.kl;
+    *elbo = -(v.loss - v.aux + v.kl); /* the KL itself, not beta times it */
     return AE_OK;
 }
 
@@ -275,10 +276,10 @@ int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, 
             break;
         }
         double vl = NAN, vmse = NAN;
-        if (isfinite(tl) && val->n > 0)
-            eval_split(model, &s.w, data, val, cfg->loss, cfg->mae_weight, recon_scale(cfg, model),
-                       pen, s.labels,
-                       cfg->seed, &vl, &vmse);
+        if (isfinite(tl) && val->n > 0) {
+            Eval v = eval_split(cfg, model, &s.w, data, val, pen, s.labels);
+            vl = v.loss, vmse = v.mse;
+        }
         double watched = val->n > 0 ? vl : tl;
         if (!isfinite(watched) || params_blew_up(model)) {
             res->status = TRAIN_DIVERGED;
@@ -297,11 +298,8 @@ int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, 
     if (res->best_epoch > 0)
         model_state_load(model, s.best);
     if (res->status == TRAIN_OK) {
-        eval_split(model, &s.w, data, train, cfg->loss, 1.0f, 1.0, NULL, NULL, 0, NULL,
-                   &res->train_mse);
-        if (val->n > 0)
-            eval_split(model, &s.w, data, val, cfg->loss, 1.0f, 1.0, NULL, NULL, 0, NULL,
-                       &res->val_mse);
+        res->train_mse = eval_split(NULL, model, &s.w, data, train, NULL, NULL).mse;
+        if (val->n > 0) res->val_mse = eval_split(NULL, model, &s.w, data, val, NULL, NULL).mse;
     }
     scratch_free(&s);
     res->seconds = now_seconds() - t0;
