@@ -46,8 +46,9 @@ static const char usage[] =
     "                     [--seconds 3] [--threads 1] [--layers-json]\n"
     "--layers are the encoder widths (input first); the decoder mirrors them.\n"
     "--job times the job's model, loss, optimizer and penalty on synthetic images of\n"
-    "its data's shape (1x28x28 with data.pad, or --input); --layers-json prints the\n"
-    "model's layers as JSON (what tests/bench/torch_bench.py builds) and exits.\n";
+    "its data's shape (1x28x28, 3x32x32 for cifar10, with data.pad; or --input);\n"
+    "--layers-json prints the model's layers as JSON (what tests/bench/torch_bench.py\n"
+    "builds) and exits.\n";
 
 static int bench_usage(void) {
     fputs(usage, stderr);
@@ -187,7 +188,9 @@ int cmd_bench(int argc, char **argv) {
         Err je = {0};
         if (job_load(job_path, sets, n_sets, &job, &je)) return cli_fail(je.code, "%s", je.msg);
         job_train_config(&job, &cfg);
-        if (!input.c) input = (Shape){1, 28 + 2 * job.data.pad, 28 + 2 * job.data.pad, 0};
+        /* The data's shape without opening it: CIFAR-10 3x32x32, else MNIST-format 1x28x28. */
+        int cifar = !strcmp(job.data.dataset, "cifar10"), side = (cifar ? 32 : 28) + 2 * job.data.pad;
+        if (!input.c) input = (Shape){cifar ? 3 : 1, side, side, 0};
         if (batch_given) cfg.batch_size = batch;
         batch = cfg.batch_size;
         penalty = cfg.penalty.kind;

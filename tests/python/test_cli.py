@@ -59,3 +59,29 @@ def test_diverged_run_is_reported():
         assert f.attrs["status"] == "diverged"
         assert f.attrs["val_mse"] != f.attrs["val_mse"]  # NaN: a diverged run never wins
         assert f.attrs["test_mse"] != f.attrs["test_mse"]
+
+
+def test_bench_of_a_job_and_its_layers_as_json():
+    """`aesweep bench --job` times a job's own model (here model E of issue 15, on
+    CIFAR-10's shape), and --layers-json gives the layers torch_bench.py builds:
+    the kinds, shapes and loss of the job. No timing is asserted."""
+    import json
+    job = SRC / "tests" / "bench" / "models" / "model_E.json"
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    r = subprocess.run([AESWEEP, "bench", "--job", job, "--set", "data.dataset=cifar10",
+                        "--set", "data.path=/nonexistent", "--layers-json"],
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    spec = json.loads(r.stdout)
+    kinds = [L["kind"] for L in spec["layers"]]
+    assert spec["input"] == [3, 32, 32] and spec["loss"] == "mse+mae" and spec["signed_range"] == 1
+    assert kinds.count("conv") == 3 and kinds.count("conv_transpose") == 3, kinds
+    assert kinds.count("batchnorm") == 6 and spec["layers"][-2]["activation"] == "tanh", kinds
+    r = subprocess.run([AESWEEP, "bench", "--job", job, "--input", "3x32x32", "--batch", "8",
+                        "--seconds", "0.05"], capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    line = json.loads(r.stdout.strip().splitlines()[-1])
+    assert line["input"] == [3, 32, 32] and line["batch"] == 8 and line["samples_per_s"] > 0
+    r = subprocess.run([AESWEEP, "bench", "--layers-json"], capture_output=True, text=True,
+                       env=env, timeout=60)
+    assert r.returncode == 2 and "--job" in r.stderr
