@@ -40,13 +40,13 @@ static size_t bn_saved(const Layer *L, int B) {
 }
 
 typedef struct {
-    size_t n, cs, is; /* values per channel, stride between channels, between values */
+    size_t n, cs; /* values per channel, stride between channels (images) */
 } Stride;
 
 static Stride bn_stride(const Layer *L, int B) {
-    if (L->in.flat) return (Stride){(size_t)B, 1, (size_t)L->in.c};
+    if (L->in.flat) return (Stride){(size_t)B, 1};
     size_t n = (size_t)B * L->in.h * L->in.w;
-    return (Stride){n, n, 1};
+    return (Stride){n, n};
 }
 
 /* The sum, and the sum of squared deviations from m, of n values a stride apart,

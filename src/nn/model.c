@@ -7,10 +7,14 @@
 
 static const LayerKindOps *ops(const Layer *L) { return layer_kinds[L->kind]; }
 
-static LayerSpec reshape_to(Shape to, const char *where) {
-    LayerSpec s = {.kind = LAYER_RESHAPE, .act = ACT_LINEAR, .to = to};
+/* s with `where` as its name in messages. */
+static LayerSpec named(LayerSpec s, const char *where) {
     snprintf(s.where, sizeof s.where, "%s", where);
     return s;
+}
+
+static LayerSpec reshape_to(Shape to, const char *where) {
+    return named((LayerSpec){.kind = LAYER_RESHAPE, .act = ACT_LINEAR, .to = to}, where);
 }
 
 /* Appends one layer reading *cur; *cur becomes its output. */
@@ -105,15 +109,12 @@ int model_build(Model *m, Shape input, const LayerSpec *specs, int n, int code_l
 }
 
 static LayerSpec dense_spec(int units, Act a, float slope, const char *where) {
-    LayerSpec s = {.kind = LAYER_DENSE, .units = units, .act = a, .slope = slope};
-    snprintf(s.where, sizeof s.where, "%s", where);
-    return s;
+    return named((LayerSpec){.kind = LAYER_DENSE, .units = units, .act = a, .slope = slope},
+                 where);
 }
 
 static LayerSpec dropout_spec(float rate, const char *where) {
-    LayerSpec s = {.kind = LAYER_DROPOUT, .act = ACT_LINEAR, .rate = rate};
-    snprintf(s.where, sizeof s.where, "%s", where);
-    return s;
+    return named((LayerSpec){.kind = LAYER_DROPOUT, .act = ACT_LINEAR, .rate = rate}, where);
 }
 
 /* An entry as layers: the layer itself (linear when batch norm follows), batch
@@ -202,7 +203,7 @@ static int undo(const LayerSpec *ent, Shape in, Shape out, const LayerSpec *like
     *u = *like;
     u->kernel = ent->kernel, u->stride = ent->stride, u->padding = ent->padding;
     u->output_padding = 0;
-    snprintf(u->where, sizeof u->where, "%s", ent->where);
+    *u = named(*u, ent->where);
     if (ent->kind == LAYER_DENSE) {
         u->kind = LAYER_DENSE;
         u->units = shape_size(in);

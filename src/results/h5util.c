@@ -123,3 +123,13 @@ int h5u_reclaim(hid_t mem_type, hid_t space, void *buf) {
     return H5Dvlen_reclaim(mem_type, space, H5P_DEFAULT, buf) < 0 ? -1 : 0;
 #endif
 }
+
+int h5u_attr_array(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, hsize_t n,
+                   const void *data) {
+    hid_t sp = H5Screate_simple(1, &n, NULL);
+    hid_t a = sp < 0 ? -1 : H5Acreate2(loc, name, file_type, sp, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = a < 0 || H5Awrite(a, mem_type, data) < 0 ? -1 : 0;
+    if (a >= 0) H5Aclose(a);
+    if (sp >= 0) H5Sclose(sp);
+    return rc;
+}

@@ -14,6 +14,9 @@ int h5u_attr_str(hid_t loc, const char *name, const char *value);
 int h5u_attr_num(hid_t loc, const char *name, hid_t type, const void *value);
 int h5u_attr_double(hid_t loc, const char *name, double v);
 int h5u_attr_int(hid_t loc, const char *name, int v);
+/* A 1-d attribute of n values, stored as file_type, read from data in mem_type. */
+int h5u_attr_array(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, hsize_t n,
+                   const void *data);
 /* Creates dataset name (contiguous, no filters) and writes data, in mem_type, to it. */
 int h5u_dataset_write(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, int rank,
                       const hsize_t *dims, const void *data);

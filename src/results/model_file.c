@@ -24,13 +24,7 @@ static int dense_only(const Model *m) {
 
 static int shape_attr(hid_t g, const char *name, Shape s) {
     int v[3] = {s.c, s.h, s.w};
-    hsize_t n = s.flat ? 1 : 3;
-    hid_t sp = H5Screate_simple(1, &n, NULL);
-    hid_t a = sp < 0 ? -1 : H5Acreate2(g, name, H5T_STD_I32LE, sp, H5P_DEFAULT, H5P_DEFAULT);
-    int rc = a < 0 || H5Awrite(a, H5T_NATIVE_INT, v) < 0 ? -1 : 0;
-    if (a >= 0) H5Aclose(a);
-    if (sp >= 0) H5Sclose(sp);
-    return rc;
+    return h5u_attr_array(g, name, H5T_STD_I32LE, H5T_NATIVE_INT, s.flat ? 1 : 3, v);
 }
 
 static int array_write(hid_t g, const char *name, const float *data, int rank, const hsize_t *d) {
@@ -85,13 +79,7 @@ static int model_write(hid_t loc, const char *name, const Model *m, int softmax_
     /* [0, 1] is the layout's default: a dense model's file keeps its attributes. */
     if (kinds || m->signed_range) {
         double range[2] = {m->signed_range ? -1.0 : 0.0, 1.0};
-        hsize_t two = 2;
-        hid_t sp = H5Screate_simple(1, &two, NULL);
-        hid_t a = sp < 0 ? -1 : H5Acreate2(g, "input_range", H5T_IEEE_F64LE, sp, H5P_DEFAULT,
-                                           H5P_DEFAULT);
-        rc |= a < 0 || H5Awrite(a, H5T_NATIVE_DOUBLE, range) < 0 ? -1 : 0;
-        if (a >= 0) H5Aclose(a);
-        if (sp >= 0) H5Sclose(sp);
+        rc |= h5u_attr_array(g, "input_range", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, range);
     }
     for (int l = 0, i = 0; l < m->n_layers && rc == 0; l++) {
         const Layer *L = &m->layer[l];
