@@ -99,6 +99,8 @@ typedef struct {
     int train;                     /* the last forward pass was in training mode */
     double aux;                    /* the layers' own loss terms of the last pass (beta KL) */
     double kl;                     /* the KL divergence of the last pass (0 but for a VAE) */
+    double *seconds;               /* NULL, or [2 * n_layers]: each layer's time in forward,
+                                      then in backward, added to (aesweep bench --profile) */
 } Work;
 
 int work_init(Work *w, const Model *m, int max_batch, Err *e);

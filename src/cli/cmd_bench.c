@@ -3,20 +3,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli/cli.h"
 #include "spec.h"
+#include "clock.h"
 #include "trainer.h"
 
 #define BENCH_BATCHES 16 /* distinct synthetic batches, cycled */
 #define BENCH_CLASSES 10
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* A training step as the trainer takes it: convert the batch, then train_step. */
 static void bench_step(const TrainConfig *cfg, Model *m, Work *w, Optim *opt, const Images *im,
@@ -43,12 +37,13 @@ static const char usage[] =
     "                     [--leaky-slope 0.01] [--penalty none|class_target|csd]\n"
     "                     [--seconds 3] [--threads 1]\n"
     "       aesweep bench --job JOB.json [--set KEY=VALUE]... [--input CxHxW] [--batch B]\n"
-    "                     [--seconds 3] [--threads 1] [--layers-json]\n"
+    "                     [--seconds 3] [--threads 1] [--layers-json] [--profile]\n"
     "--layers are the encoder widths (input first); the decoder mirrors them.\n"
     "--job times the job's model, loss, optimizer and penalty on synthetic images of\n"
     "its data's shape (1x28x28, 3x32x32 for cifar10, with data.pad; or --input);\n"
     "--layers-json prints the model's layers as JSON (what tests/bench/torch_bench.py\n"
-    "builds) and exits.\n";
+    "builds) and exits. --profile adds each layer's forward and backward time per\n"
+    "step on stderr.\n";
 
 static int bench_usage(void) {
     fputs(usage, stderr);
@@ -134,9 +129,28 @@ static void print_layers_json(const Model *m, const TrainConfig *cfg, int signed
     printf("]}\n");
 }
 
+/* Where a step's time goes, per layer, on stderr (stdout keeps the JSON line). */
+static void print_profile(const Model *m, const double *sec, long steps, double total) {
+    double layers = 0;
+    fprintf(stderr, "%-5s %-15s %-14s %10s %10s %6s\n", "layer", "kind", "output", "fwd ms",
+            "bwd ms", "%step");
+    for (int l = 0; l < m->n_layers; l++) {
+        const Layer *L = &m->layer[l];
+        double f = sec[l], b = sec[m->n_layers + l];
+        char shape[32];
+        if (L->out.flat) snprintf(shape, sizeof shape, "%d", L->out.c);
+        else snprintf(shape, sizeof shape, "%dx%dx%d", L->out.c, L->out.h, L->out.w);
+        fprintf(stderr, "%-5d %-15s %-14s %10.3f %10.3f %6.1f\n", l, layer_kinds[L->kind]->name,
+                shape, 1e3 * f / steps, 1e3 * b / steps, 100 * (f + b) / total);
+        layers += f + b;
+    }
+    fprintf(stderr, "%-36s %21.3f %6.1f\n", "rest (batch, loss, optimizer)",
+            1e3 * (total - layers) / steps, 100 * (total - layers) / total);
+}
+
 int cmd_bench(int argc, char **argv) {
     int widths[AE_MAX_HIDDEN + 2] = {784, 800, 400, 225}, n_widths = 4;
-    int batch = 164, threads = 1, batch_given = 0, layers_json = 0, n_sets = 0;
+    int batch = 164, threads = 1, batch_given = 0, layers_json = 0, profile = 0, n_sets = 0;
     const char *job_path = NULL, *sets[MAX_SETS];
     Shape input = {0, 0, 0, 0};
     double seconds = 3, slope = 0.01;
@@ -151,6 +165,10 @@ int cmd_bench(int argc, char **argv) {
         }
         if (!strcmp(a, "--layers-json")) {
             layers_json = 1;
+            continue;
+        }
+        if (!strcmp(a, "--profile")) {
+            profile = 1;
             continue;
         }
         if (!v) return bench_usage();
@@ -235,16 +253,20 @@ int cmd_bench(int argc, char **argv) {
 
     /* Warm-up: first touches of every buffer and OpenBLAS's own set-up. */
     long steps = 0;
-    double t0 = now_seconds(), t;
-    for (int k = 0; k < 5 || now_seconds() - t0 < 0.3; k++) {
+    double t0 = clock_seconds(), t;
+    for (int k = 0; k < 5 || clock_seconds() - t0 < 0.3; k++) {
         bench_step(&cfg, &m, &w, &opt, &im, idx, k, pen_or_null, labels, &noise);
     }
-    t0 = now_seconds();
+    double prof[2 * AE_MAX_LAYERS] = {0};
+    if (profile) w.seconds = prof;
+    t0 = clock_seconds();
     do {
         bench_step(&cfg, &m, &w, &opt, &im, idx, steps, pen_or_null, labels, &noise);
         steps++;
-        t = now_seconds() - t0;
+        t = clock_seconds() - t0;
     } while (t < seconds);
+    w.seconds = NULL;
+    if (profile) print_profile(&m, prof, steps, t);
 
     /* A multiply-add is 2 FLOPs; backward does about twice the forward's work. */
     double flops_per_sample = 6.0 * model_macs(&m);

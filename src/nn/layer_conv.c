@@ -21,78 +21,258 @@ static void inside(int OW, int W, int s, int p, int kx, int *lo, int *hi) {
     *hi = b < OW ? (b > *lo ? b : *lo) : OW;
 }
 
-/* cols[(c*k + ky)*k + kx][(b*OH + oy)*OW + ox] = img[c][b][oy*s - p + ky][ox*s - p + kx]
- * (0 outside the image). */
-static void im2col(const float *restrict img, int C, int B, int H, int W, int k, int s, int p, int OH,
-                   int OW, float *restrict cols) {
-    size_t n = (size_t)B * OH * OW;
-    for (int ch = 0; ch < C; ch++)
-        for (int ky = 0; ky < k; ky++)
+/* One side of a convolution as im2col/col2im see it: images [C, B, H, W] and
+ * output positions OH x OW, of which the images [b0, b0 + nb) are taken, their
+ * columns at cols + row * ld. Working on a few images at a time keeps the columns
+ * in cache between im2col/col2im and the GEMM beside them. */
+typedef struct {
+    int C, B, H, W, k, s, p, OH, OW;
+    int b0, nb;
+    size_t ld;
+    float *phase; /* scratch for the phase planes (phased()), else NULL */
+} Cols;
+
+static void fill(float *x, size_t n, float v) {
+    for (size_t i = 0; i < n; i++) x[i] = v;
+}
+
+/* cols[(c*k + ky)*k + kx][((b - b0)*OH + oy)*OW + ox] = img[c][b][oy*s - p + ky][ox*s - p + kx]
+ * (0 outside the image). Outputs are small (4x4 to 32x32), so the work per
+ * output row is kept to the copy itself: the padded rows and columns are
+ * ranges found once per kernel entry. */
+static void im2col_rows(const float *restrict img, const Cols *g, float *restrict cols) {
+    int k = g->k, s = g->s, p = g->p, H = g->H, W = g->W, OH = g->OH, OW = g->OW;
+    size_t plane = (size_t)OH * OW;
+    for (int ch = 0; ch < g->C; ch++)
+        for (int ky = 0; ky < k; ky++) {
+            int ylo, yhi;
+            inside(OH, H, s, p, ky, &ylo, &yhi);
             for (int kx = 0; kx < k; kx++) {
-                float *row = cols + ((size_t)(ch * k + ky) * k + kx) * n;
-                int lo, hi;
+                float *row = cols + ((size_t)(ch * k + ky) * k + kx) * g->ld;
+                int lo, hi, off = kx - p; /* input column of ox: ox*s + off */
                 inside(OW, W, s, p, kx, &lo, &hi);
-                for (int b = 0; b < B; b++) {
-                    const float *im = img + ((size_t)ch * B + b) * H * W;
-                    for (int oy = 0; oy < OH; oy++, row += OW) {
-                        int iy = oy * s - p + ky;
-                        if (iy < 0 || iy >= H) {
-                            memset(row, 0, sizeof(float) * (size_t)OW);
-                            continue;
-                        }
-                        const float *line = im + (size_t)iy * W;
-                        int off = kx - p; /* input column of ox: ox*s + off */
-                        for (int ox = 0; ox < lo; ox++) row[ox] = 0.0f;
+                if (ylo > 0 || yhi < OH || lo > 0 || hi < OW)
+                    memset(row, 0, sizeof(float) * plane * (size_t)g->nb);
+                for (int b = 0; b < g->nb; b++, row += plane) {
+                    const float *im = img + ((size_t)ch * g->B + g->b0 + b) * H * W + off;
+                    for (int oy = ylo; oy < yhi; oy++) {
+                        float *restrict r = row + (size_t)oy * OW;
+                        const float *restrict line = im + (size_t)(oy * s - p + ky) * W;
                         /* A constant stride vectorises: 1 and 2 are the usual ones. */
-                        if (s == 1 && hi > lo)
-                            memcpy(row + lo, line + lo + off, sizeof(float) * (size_t)(hi - lo));
-                        else if (s == 2)
-                            for (int ox = lo; ox < hi; ox++) row[ox] = line[2 * ox + off];
-                        else
-                            for (int ox = lo; ox < hi; ox++) row[ox] = line[ox * s + off];
-                        for (int ox = hi; ox < OW; ox++) row[ox] = 0.0f;
-                    }
-                }
-            }
-}
-
-/* The adjoint of im2col: img = 0, then every column entry added to its pixel. */
-static void col2im(const float *restrict cols, int C, int B, int H, int W, int k, int s, int p, int OH,
-                   int OW, float *restrict img) {
-    size_t n = (size_t)B * OH * OW;
-    memset(img, 0, sizeof(float) * (size_t)C * B * H * W);
-    for (int ch = 0; ch < C; ch++)
-        for (int ky = 0; ky < k; ky++)
-            for (int kx = 0; kx < k; kx++) {
-                const float *row = cols + ((size_t)(ch * k + ky) * k + kx) * n;
-                int lo, hi;
-                inside(OW, W, s, p, kx, &lo, &hi);
-                for (int b = 0; b < B; b++) {
-                    float *im = img + ((size_t)ch * B + b) * H * W;
-                    for (int oy = 0; oy < OH; oy++, row += OW) {
-                        int iy = oy * s - p + ky;
-                        if (iy < 0 || iy >= H) continue;
-                        float *line = im + (size_t)iy * W;
-                        int off = kx - p;
                         if (s == 1)
-                            for (int ox = lo; ox < hi; ox++) line[ox + off] += row[ox];
+                            memcpy(r + lo, line + lo, sizeof(float) * (size_t)(hi - lo));
                         else if (s == 2)
-                            for (int ox = lo; ox < hi; ox++) line[2 * ox + off] += row[ox];
+                            for (int ox = lo; ox < hi; ox++) r[ox] = line[2 * ox];
                         else
-                            for (int ox = lo; ox < hi; ox++) line[ox * s + off] += row[ox];
+                            for (int ox = lo; ox < hi; ox++) r[ox] = line[ox * s];
                     }
                 }
             }
+        }
 }
 
-/* Bias per channel and the activation, over y [C, n]. */
-static void bias_act(float *y, const float *b, int C, size_t n, Act a, float slope) {
-    for (int ch = 0; ch < C; ch++) {
-        float *row = y + (size_t)ch * n;
-        for (size_t i = 0; i < n; i++) row[i] += b[ch];
-        act_forward(a, slope, row, n);
+/* The adjoint of im2col: the images [b0, b0 + nb) = start (a value per
+ * channel, or 0 if NULL), then every column entry added to its pixel. */
+static void col2im_rows(const float *restrict cols, const Cols *g, const float *start,
+                        float *restrict img) {
+    int k = g->k, s = g->s, p = g->p, H = g->H, W = g->W, OH = g->OH, OW = g->OW;
+    size_t plane = (size_t)OH * OW;
+    for (int ch = 0; ch < g->C; ch++)
+        fill(img + ((size_t)ch * g->B + g->b0) * H * W, (size_t)g->nb * H * W,
+             start ? start[ch] : 0.0f);
+    for (int ch = 0; ch < g->C; ch++)
+        for (int ky = 0; ky < k; ky++) {
+            int ylo, yhi;
+            inside(OH, H, s, p, ky, &ylo, &yhi);
+            for (int kx = 0; kx < k; kx++) {
+                const float *row = cols + ((size_t)(ch * k + ky) * k + kx) * g->ld;
+                int lo, hi, off = kx - p;
+                inside(OW, W, s, p, kx, &lo, &hi);
+                for (int b = 0; b < g->nb; b++, row += plane) {
+                    float *im = img + ((size_t)ch * g->B + g->b0 + b) * H * W + off;
+                    for (int oy = ylo; oy < yhi; oy++) {
+                        const float *restrict r = row + (size_t)oy * OW;
+                        float *restrict line = im + (size_t)(oy * s - p + ky) * W;
+                        if (s == 1)
+                            for (int ox = lo; ox < hi; ox++) line[ox] += r[ox];
+                        else if (s == 2)
+                            for (int ox = lo; ox < hi; ox++) line[2 * ox] += r[ox];
+                        else
+                            for (int ox = lo; ox < hi; ox++) line[ox * s] += r[ox];
+                    }
+                }
+            }
+        }
+}
+
+/* ---- stride 2 by phases ----
+ * Output rows are short (4 or 8 values in report 004's net), so a loop per row
+ * costs more than its copy. With stride 2 over an even-sized image, split into
+ * its 4 phase planes P[py][px] = img[2i + py][2j + px] of W/2 columns: when that
+ * is the output width, kernel entry (ky, kx) reads, for a whole image, plane
+ * P[(ky - p) mod 2][(kx - p) mod 2] at one constant offset, so its columns are
+ * one block copy (and col2im one block addition), then the padded edges. */
+static int phased(const Cols *g) {
+    return g->s == 2 && g->H % 2 == 0 && g->W % 2 == 0 && g->W / 2 == g->OW;
+}
+
+/* Planes are [4][C][nb][H/2][W/2]. */
+static size_t phase_floats(const Cols *g) { return (size_t)g->C * g->nb * g->H * g->W; }
+
+/* Where entry (ky, kx) reads: its plane's offset in the phase buffer (channel 0,
+ * image 0) and the constant offset of an output position's value within it. */
+typedef struct {
+    int ylo, yhi, lo, hi; /* output rows and columns that read inside the image */
+    size_t plane;         /* offset of the plane's channel 0 */
+    long d;               /* P index = output index + d */
+} Tap;
+
+static Tap tap(const Cols *g, int ky, int kx) {
+    Tap t;
+    inside(g->OH, g->H, 2, g->p, ky, &t.ylo, &t.yhi);
+    inside(g->OW, g->W, 2, g->p, kx, &t.lo, &t.hi);
+    int ty = ky - g->p, tx = kx - g->p, py = ty & 1, px = tx & 1;
+    t.plane = (size_t)(py * 2 + px) * g->C * g->nb * (g->H / 2) * (g->W / 2);
+    t.d = (long)(ty - py) / 2 * g->OW + (tx - px) / 2;
+    return t;
+}
+
+/* Each image of the chunk split into (or, with start, added back from) phases. */
+static void split(const float *restrict img, const Cols *g, float *restrict ph) {
+    int Hp = g->H / 2, Wp = g->W / 2;
+    size_t quarter = (size_t)g->C * g->nb * Hp * Wp;
+    for (int ch = 0; ch < g->C; ch++)
+        for (int b = 0; b < g->nb; b++) {
+            const float *im = img + ((size_t)ch * g->B + g->b0 + b) * g->H * g->W;
+            float *q = ph + ((size_t)ch * g->nb + b) * Hp * Wp;
+            for (int y = 0; y < g->H; y++, im += g->W) {
+                float *e = q + (size_t)(y & 1) * 2 * quarter + (size_t)(y >> 1) * Wp, *o = e + quarter;
+                for (int j = 0; j < Wp; j++) e[j] = im[2 * j], o[j] = im[2 * j + 1];
+            }
+        }
+}
+
+static void merge(const float *restrict ph, const Cols *g, const float *start,
+                  float *restrict img) {
+    int Hp = g->H / 2, Wp = g->W / 2;
+    size_t quarter = (size_t)g->C * g->nb * Hp * Wp;
+    for (int ch = 0; ch < g->C; ch++)
+        for (int b = 0; b < g->nb; b++) {
+            float *im = img + ((size_t)ch * g->B + g->b0 + b) * g->H * g->W, v = start ? start[ch] : 0.0f;
+            const float *q = ph + ((size_t)ch * g->nb + b) * Hp * Wp;
+            for (int y = 0; y < g->H; y++, im += g->W) {
+                const float *e = q + (size_t)(y & 1) * 2 * quarter + (size_t)(y >> 1) * Wp,
+                            *o = e + quarter;
+                for (int j = 0; j < Wp; j++) im[2 * j] = v + e[j], im[2 * j + 1] = v + o[j];
+            }
+        }
+}
+
+/* Zeroes the values of output block r, in the rows [ylo, yhi), whose columns
+ * read padding: outside [lo, hi). */
+static void zero_columns(float *r, const Tap *t, int OW) {
+    if (t->lo == 0 && t->hi == OW) return;
+    for (int oy = t->ylo; oy < t->yhi; oy++) {
+        float *row = r + (size_t)oy * OW;
+        for (int ox = 0; ox < t->lo; ox++) row[ox] = 0.0f;
+        for (int ox = t->hi; ox < OW; ox++) row[ox] = 0.0f;
     }
 }
+
+/* The valid values of a block run from output index a to z (exclusive); in
+ * between, only the padded columns, which zero_columns() clears. */
+static int span(const Tap *t, int OW, size_t *a, size_t *z) {
+    if (t->ylo >= t->yhi || t->lo >= t->hi) return 0;
+    *a = (size_t)t->ylo * OW + t->lo;
+    *z = (size_t)(t->yhi - 1) * OW + t->hi;
+    return 1;
+}
+
+static void im2col_phased(const float *restrict img, const Cols *g, float *restrict cols) {
+    int k = g->k, OW = g->OW;
+    size_t cplane = (size_t)g->OH * OW, pplane = (size_t)(g->H / 2) * (g->W / 2);
+    split(img, g, g->phase);
+    for (int ch = 0; ch < g->C; ch++)
+        for (int ky = 0; ky < k; ky++)
+            for (int kx = 0; kx < k; kx++) {
+                Tap t = tap(g, ky, kx);
+                float *row = cols + ((size_t)(ch * k + ky) * k + kx) * g->ld;
+                const float *q = g->phase + t.plane + (size_t)ch * g->nb * pplane;
+                size_t a = 0, z = 0;
+                if (!span(&t, OW, &a, &z)) t.ylo = t.yhi = 0; /* all of it padding */
+                size_t top = (size_t)t.ylo * OW, bottom = (size_t)t.yhi * OW;
+                for (int b = 0; b < g->nb; b++, row += cplane, q += pplane) {
+                    /* Blocks are short: loops, not calls, and no empty ones. */
+                    for (size_t i = 0; i < top; i++) row[i] = 0.0f;
+                    for (size_t i = bottom; i < cplane; i++) row[i] = 0.0f;
+                    float *restrict dst = row + a;
+                    const float *restrict src = q + (long)a + t.d;
+                    for (size_t i = 0; i < z - a; i++) dst[i] = src[i];
+                    zero_columns(row, &t, OW);
+                }
+            }
+}
+
+/* Clears the padded values of cols on the way (they are scratch). */
+static void col2im_phased(float *restrict cols, const Cols *g, const float *start,
+                          float *restrict img) {
+    int k = g->k, OW = g->OW;
+    size_t cplane = (size_t)g->OH * OW, pplane = (size_t)(g->H / 2) * (g->W / 2);
+    memset(g->phase, 0, sizeof(float) * phase_floats(g));
+    for (int ch = 0; ch < g->C; ch++)
+        for (int ky = 0; ky < k; ky++)
+            for (int kx = 0; kx < k; kx++) {
+                Tap t = tap(g, ky, kx);
+                float *row = cols + ((size_t)(ch * k + ky) * k + kx) * g->ld;
+                float *q = g->phase + t.plane + (size_t)ch * g->nb * pplane;
+                size_t a, z;
+                if (!span(&t, OW, &a, &z)) continue;
+                for (int b = 0; b < g->nb; b++, row += cplane, q += pplane) {
+                    zero_columns(row, &t, OW);
+                    float *restrict dst = q + (long)a + t.d;
+                    const float *restrict src = row + a;
+                    for (size_t i = 0; i < z - a; i++) dst[i] += src[i];
+                }
+            }
+    merge(g->phase, g, start, img);
+}
+
+static void im2col(const float *img, const Cols *g, float *cols) {
+    if (g->phase) im2col_phased(img, g, cols);
+    else im2col_rows(img, g, cols);
+}
+
+static void col2im(float *cols, const Cols *g, const float *start, float *img) {
+    if (g->phase) col2im_phased(cols, g, start, img);
+    else col2im_rows(cols, g, start, img);
+}
+
+/* A chunk's columns fit in half of a typical L2 (256 KB), unless that would
+ * leave the GEMM fewer than CHUNK_MIN_N of them (its efficiency falls fast). */
+#define CHUNK_FLOATS (1 << 16)
+#define CHUNK_MIN_N 512
+
+/* The geometry of L's columns: its input as seen from its output positions
+ * (conv), or its output as seen from its input positions (transposed conv);
+ * nb images per chunk. */
+static Cols conv_cols(const Layer *L, int B, int transposed) {
+    Shape img = transposed ? L->out : L->in, pos = transposed ? L->in : L->out;
+    Cols g = {img.c, B, img.h, img.w, L->kernel, L->stride, L->padding, pos.h, pos.w, 0, B, 0, NULL};
+    size_t per_image = (size_t)img.c * g.k * g.k * pos.h * pos.w;
+    g.nb = (int)(CHUNK_FLOATS / per_image);
+    if (g.nb * pos.h * pos.w < CHUNK_MIN_N) g.nb = (CHUNK_MIN_N + pos.h * pos.w - 1) / (pos.h * pos.w);
+    if (g.nb < 1) g.nb = 1;
+    if (g.nb > B) g.nb = B;
+    return g;
+}
+
+/* Moves g to the chunk of images from b0 (the last may be short). */
+static void chunk_at(Cols *g, int b0, int nb) {
+    g->b0 = b0;
+    g->nb = b0 + nb > g->B ? g->B - b0 : nb;
+    g->ld = (size_t)g->nb * g->OH * g->OW;
+}
+
 
 /* The sum of x[0..n) in 8 float lanes, then in double: a fixed order (the same
  * bits every time) that vectorises. */
@@ -167,67 +347,106 @@ static int conv_t_setup(Layer *L, const LayerSpec *s, Err *e) {
     return AE_OK;
 }
 
-/* Columns of the conv's input as seen from its output positions (kept from
- * forward for dW, and their gradient in backward); for the transposed conv, of
- * its output as seen from its input positions. */
-static size_t conv_temp(const Layer *L, int B) {
+/* The whole batch's columns, kept from forward for dW. */
+static size_t conv_saved(const Layer *L, int B) {
     return (size_t)L->in.c * L->kernel * L->kernel * B * L->out.h * L->out.w;
 }
 
-static size_t conv_t_temp(const Layer *L, int B) {
-    return (size_t)L->out.c * L->kernel * L->kernel * B * L->in.h * L->in.w;
+/* One chunk's columns. */
+static size_t cols_chunk(const Cols *g) { return (size_t)g->C * g->k * g->k * g->nb * g->OH * g->OW; }
+
+/* Scratch: a chunk's columns, then its phase planes if phased(). */
+static size_t chunk_temp(const Layer *L, int B, int transposed) {
+    Cols g = conv_cols(L, B, transposed);
+    return cols_chunk(&g) + (phased(&g) ? phase_floats(&g) : 0);
 }
 
+/* The geometry with its phase scratch in temp, after a chunk's columns. */
+static Cols conv_cols_in(const Layer *L, int B, int transposed, float *temp) {
+    Cols g = conv_cols(L, B, transposed);
+    if (phased(&g)) g.phase = temp + cols_chunk(&g);
+    return g;
+}
+
+static size_t conv_temp(const Layer *L, int B) { return chunk_temp(L, B, 0); }
+
+static size_t conv_t_temp(const Layer *L, int B) { return chunk_temp(L, B, 1); }
+
+/* Training keeps the whole batch's columns (one row of N = B*OH*OW per kernel
+ * entry) for dW; evaluation needs each chunk only for its GEMM. */
 static void conv_fwd(const Layer *L, LayerCall *c) {
-    int B = c->B, k = L->kernel, K = L->in.c * k * k;
-    int N = B * L->out.h * L->out.w;
-    /* Training keeps the columns for backward; evaluation needs them only here. */
-    float *cols = c->train ? c->saved : c->temp;
-    im2col(c->x, L->in.c, B, L->in.h, L->in.w, k, L->stride, L->padding, L->out.h, L->out.w,
-           cols);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L->out.c, N, K, 1.0f, c->p + L->w, K,
-                cols, N, 0.0f, c->y, N);
-    bias_act(c->y, c->p + L->b, L->out.c, (size_t)N, L->act, L->slope);
+    int B = c->B, K = L->in.c * L->kernel * L->kernel, OC = L->out.c;
+    size_t N = (size_t)B * L->out.h * L->out.w, pos = (size_t)L->out.h * L->out.w;
+    /* y starts as the bias, to which the GEMM adds (no pass of its own). */
+    for (int ch = 0; ch < OC; ch++) fill(c->y + ch * N, N, c->p[L->b + ch]);
+    Cols g = conv_cols_in(L, B, 0, c->temp);
+    int step = g.nb;
+    for (int b0 = 0; b0 < B; b0 += step) {
+        chunk_at(&g, b0, step);
+        float *cols = c->train ? c->saved + b0 * pos : c->temp;
+        if (c->train) g.ld = N;
+        im2col(c->x, &g, cols);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, g.nb * (int)pos, K, 1.0f,
+                    c->p + L->w, K, cols, (int)g.ld, 1.0f, c->y + b0 * pos, (int)N);
+    }
+    act_forward(L->act, L->slope, c->y, (size_t)OC * N);
 }
 
 static void conv_bwd(const Layer *L, LayerCall *c) {
-    int B = c->B, k = L->kernel, K = L->in.c * k * k, OC = L->out.c;
-    int N = B * L->out.h * L->out.w;
-    act_bias_back(c->y, c->dy, c->g + L->b, OC, (size_t)N, L->act, L->slope);
+    int B = c->B, K = L->in.c * L->kernel * L->kernel, OC = L->out.c;
+    size_t N = (size_t)B * L->out.h * L->out.w, pos = (size_t)L->out.h * L->out.w;
+    act_bias_back(c->y, c->dy, c->g + L->b, OC, N, L->act, L->slope);
+    Cols g = conv_cols_in(L, B, 0, c->temp);
+    int step = g.nb;
     if (!c->train) /* backward after an evaluation pass: the columns were not kept */
-        im2col(c->x, L->in.c, B, L->in.h, L->in.w, k, L->stride, L->padding, L->out.h,
-               L->out.w, c->saved);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, K, N, 1.0f, c->dy, N, c->saved, N,
-                0.0f, c->g + L->w, K);
+        for (int b0 = 0; b0 < B; b0 += step) {
+            chunk_at(&g, b0, step);
+            g.ld = N;
+            im2col(c->x, &g, c->saved + b0 * pos);
+        }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, K, (int)N, 1.0f, c->dy, (int)N,
+                c->saved, (int)N, 0.0f, c->g + L->w, K);
     if (!c->dx) return;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, OC, 1.0f, c->p + L->w, K, c->dy, N,
-                0.0f, c->temp, N);
-    col2im(c->temp, L->in.c, B, L->in.h, L->in.w, k, L->stride, L->padding, L->out.h, L->out.w,
-           c->dx);
+    for (int b0 = 0; b0 < B; b0 += step) {
+        chunk_at(&g, b0, step);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, g.nb * (int)pos, OC, 1.0f,
+                    c->p + L->w, K, c->dy + b0 * pos, (int)N, 0.0f, c->temp, (int)g.ld);
+        col2im(c->temp, &g, NULL, c->dx);
+    }
 }
 
 static void conv_t_fwd(const Layer *L, LayerCall *c) {
-    int B = c->B, k = L->kernel, K = L->out.c * k * k, IC = L->in.c;
-    int N = B * L->in.h * L->in.w;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, IC, 1.0f, c->p + L->w, K, c->x, N,
-                0.0f, c->temp, N);
-    col2im(c->temp, L->out.c, B, L->out.h, L->out.w, k, L->stride, L->padding, L->in.h, L->in.w,
-           c->y);
-    bias_act(c->y, c->p + L->b, L->out.c, (size_t)B * L->out.h * L->out.w, L->act, L->slope);
+    int B = c->B, K = L->out.c * L->kernel * L->kernel, IC = L->in.c;
+    size_t N = (size_t)B * L->in.h * L->in.w, pos = (size_t)L->in.h * L->in.w;
+    Cols g = conv_cols_in(L, B, 1, c->temp);
+    int step = g.nb;
+    for (int b0 = 0; b0 < B; b0 += step) {
+        chunk_at(&g, b0, step);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, g.nb * (int)pos, IC, 1.0f,
+                    c->p + L->w, K, c->x + b0 * pos, (int)N, 0.0f, c->temp, (int)g.ld);
+        col2im(c->temp, &g, c->p + L->b, c->y);
+    }
+    act_forward(L->act, L->slope, c->y, (size_t)B * shape_size(L->out));
 }
 
+/* dW sums over the chunks (the first overwrites, the rest add). */
 static void conv_t_bwd(const Layer *L, LayerCall *c) {
-    int B = c->B, k = L->kernel, K = L->out.c * k * k, IC = L->in.c;
-    int N = B * L->in.h * L->in.w;
+    int B = c->B, K = L->out.c * L->kernel * L->kernel, IC = L->in.c;
+    size_t N = (size_t)B * L->in.h * L->in.w, pos = (size_t)L->in.h * L->in.w;
     act_bias_back(c->y, c->dy, c->g + L->b, L->out.c, (size_t)B * L->out.h * L->out.w, L->act,
                   L->slope);
-    im2col(c->dy, L->out.c, B, L->out.h, L->out.w, k, L->stride, L->padding, L->in.h, L->in.w,
-           c->temp);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, IC, K, N, 1.0f, c->x, N, c->temp, N,
-                0.0f, c->g + L->w, K);
-    if (c->dx)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, IC, N, K, 1.0f, c->p + L->w, K,
-                    c->temp, N, 0.0f, c->dx, N);
+    Cols g = conv_cols_in(L, B, 1, c->temp);
+    int step = g.nb;
+    for (int b0 = 0; b0 < B; b0 += step) {
+        chunk_at(&g, b0, step);
+        int n = g.nb * (int)pos;
+        im2col(c->dy, &g, c->temp);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, IC, K, n, 1.0f, c->x + b0 * pos,
+                    (int)N, c->temp, n, b0 ? 1.0f : 0.0f, c->g + L->w, K);
+        if (c->dx)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, IC, n, K, 1.0f, c->p + L->w, K,
+                        c->temp, n, 0.0f, c->dx + b0 * pos, (int)N);
+    }
 }
 
 static double conv_macs(const Layer *L) { return (double)L->n_w * L->out.h * L->out.w; }
@@ -235,6 +454,6 @@ static double conv_macs(const Layer *L) { return (double)L->n_w * L->out.h * L->
 static double conv_t_macs(const Layer *L) { return (double)L->n_w * L->in.h * L->in.w; }
 
 const LayerKindOps layer_conv = {"conv", conv_setup, layer_init_fan_in, conv_fwd, conv_bwd,
-                                 conv_temp, conv_temp, conv_macs};
+                                 conv_saved, conv_temp, conv_macs};
 const LayerKindOps layer_conv_t = {"conv_transpose", conv_t_setup, layer_init_fan_in, conv_t_fwd,
                                    conv_t_bwd, layer_none, conv_t_temp, conv_t_macs};

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "model.h"
 
 static const LayerKindOps *ops(const Layer *L) { return layer_kinds[L->kind]; }
@@ -384,7 +385,9 @@ static void forward(const Model *m, float *buffers, Work *w, int B, int train, R
         c.x = layer_input(w, l);
         c.y = w->out[l];
         c.saved = w->saved[l];
+        double t0 = w->seconds ? clock_seconds() : 0;
         ops(&m->layer[l])->forward(&m->layer[l], &c);
+        if (w->seconds) w->seconds[l] += clock_seconds() - t0;
     }
     w->train = train;
     w->aux = c.aux;
@@ -422,7 +425,9 @@ void model_backward(Model *m, Work *w, int B, float *dy, const float *dcode) {
         c.saved = w->saved[l];
         c.dy = cur;
         c.dx = l > 0 ? (cur == w->grad[0] ? w->grad[1] : w->grad[0]) : NULL;
+        double t0 = w->seconds ? clock_seconds() : 0;
         ops(L)->backward(L, &c);
+        if (w->seconds) w->seconds[m->n_layers + l] += clock_seconds() - t0;
         cur = c.dx;
     }
 }

@@ -1,15 +1,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "trainer.h"
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void early_stop_init(EarlyStop *s, int patience, double min_delta, int maximize) {
     *s = (EarlyStop){.patience = patience, .min_delta = min_delta, .maximize = maximize,
@@ -238,7 +232,7 @@ int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, 
                 Model *model, TrainResult *res, Err *e) {
     memset(res, 0, sizeof *res);
     res->train_mse = res->val_mse = NAN;
-    double t0 = now_seconds();
+    double t0 = clock_seconds();
     if (train->n < 1) return err_set(e, AE_EINPUT, "the training split is empty");
     int rc = trainer_build_model(cfg, data, model, e);
     if (rc) return rc;
@@ -302,6 +296,6 @@ int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, 
         if (val->n > 0) res->val_mse = eval_split(NULL, model, &s.w, data, val, NULL, NULL).mse;
     }
     scratch_free(&s);
-    res->seconds = now_seconds() - t0;
+    res->seconds = clock_seconds() - t0;
     return AE_OK;
 }

@@ -82,6 +82,20 @@ def test_bench_of_a_job_and_its_layers_as_json():
     assert r.returncode == 0, r.stderr
     line = json.loads(r.stdout.strip().splitlines()[-1])
     assert line["input"] == [3, 32, 32] and line["batch"] == 8 and line["samples_per_s"] > 0
+    # --profile: a row per layer on stderr (kind and output shape), then the rest
+    # of the step; stdout still ends in the JSON line.
+    r = subprocess.run([AESWEEP, "bench", "--job", job, "--input", "3x32x32", "--batch", "8",
+                        "--seconds", "0.05", "--profile"], capture_output=True, text=True,
+                       env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.strip().splitlines()[-1])["batch"] == 8
+    rows = [ln.split() for ln in r.stderr.splitlines()]
+    assert rows[0][:3] == ["layer", "kind", "output"], r.stderr
+    layers = [row for row in rows[1:] if row and row[0].isdigit()]
+    assert [row[1] for row in layers] == kinds, r.stderr
+    assert layers[1][2] == "32x16x16" and layers[-1][2] == "3072", r.stderr
+    assert all(float(row[3]) >= 0 and float(row[4]) >= 0 for row in layers)
+    assert rows[-1][0] == "rest", r.stderr
     r = subprocess.run([AESWEEP, "bench", "--layers-json"], capture_output=True, text=True,
                        env=env, timeout=60)
     assert r.returncode == 2 and "--job" in r.stderr

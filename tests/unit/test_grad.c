@@ -353,8 +353,8 @@ static LayerSpec spec(LayerKind k, int units, int kernel, int stride, int pad, i
 }
 
 /* f = sum(r * model(x)) + the model's own terms (KL), on B images of `in`. */
-static void test_layers(const char *what, Shape in, const LayerSpec *specs, int n, int code) {
-    enum { B = 3 };
+static void test_layers(const char *what, Shape in, const LayerSpec *specs, int n, int code,
+                        int B) {
     NetCase c;
     memset(&c, 0, sizeof c);
     Err e = {0};
@@ -379,7 +379,7 @@ static void test_layer_kinds(void) {
     LayerSpec a[] = {spec(LAYER_CONV, 3, 3, 2, 1, 0, ACT_TANH),
                      spec(LAYER_CONV, 4, 2, 1, 0, 0, ACT_LEAKY_RELU),
                      spec(LAYER_DENSE, 2 * 7 * 6, 0, 0, 0, 0, ACT_SIGMOID)};
-    test_layers("conv, conv, dense", img, a, 3, -1);
+    test_layers("conv, conv, dense", img, a, 3, -1, 3);
     /* dense to an image, two transposed convs (output padding) back to 2x7x6 */
     LayerSpec b[] = {spec(LAYER_DENSE, 5, 0, 0, 0, 0, ACT_TANH),
                      spec(LAYER_DENSE, 3 * 2 * 2, 0, 0, 0, 0, ACT_TANH),
@@ -388,26 +388,39 @@ static void test_layer_kinds(void) {
                      spec(LAYER_CONV_T, 2, 3, 2, 1, 1, ACT_LINEAR)};
     b[2].to = (Shape){3, 2, 2, 0};
     Shape out = {2, 6, 6, 0}; /* (2-1)*2-2+3 = 3, (3-1)*2-2+3+1 = 6 */
-    test_layers("dense, reshape, conv_transpose x2", out, b, 5, 0);
+    test_layers("dense, reshape, conv_transpose x2", out, b, 5, 0, 3);
     /* batch norm in training mode over images and over vectors */
     LayerSpec c[] = {spec(LAYER_CONV, 3, 3, 1, 1, 0, ACT_LINEAR),
                      spec(LAYER_BATCHNORM, 0, 0, 0, 0, 0, ACT_TANH),
                      spec(LAYER_DENSE, 6, 0, 0, 0, 0, ACT_LINEAR),
                      spec(LAYER_BATCHNORM, 0, 0, 0, 0, 0, ACT_SIGMOID),
                      spec(LAYER_DENSE, 2 * 7 * 6, 0, 0, 0, 0, ACT_LINEAR)};
-    test_layers("conv, batchnorm, dense, batchnorm1d, dense", img, c, 5, 3);
+    test_layers("conv, batchnorm, dense, batchnorm1d, dense", img, c, 5, 3, 3);
     /* the variational head: reparameterisation and KL, the code in the middle */
     LayerSpec d[] = {spec(LAYER_DENSE, 8, 0, 0, 0, 0, ACT_TANH),
                      spec(LAYER_DENSE, 2 * 3, 0, 0, 0, 0, ACT_LINEAR),
                      spec(LAYER_VARIATIONAL, 0, 0, 0, 0, 0, ACT_LINEAR),
                      spec(LAYER_DENSE, 2 * 7 * 6, 0, 0, 0, 0, ACT_SIGMOID)};
-    test_layers("variational", img, d, 4, 2);
+    test_layers("variational", img, d, 4, 2, 3);
     /* dropout between convolutions */
     LayerSpec f[] = {spec(LAYER_CONV, 3, 3, 1, 1, 0, ACT_TANH),
                      spec(LAYER_DROPOUT, 0, 0, 0, 0, 0, ACT_LINEAR),
                      spec(LAYER_CONV, 2, 3, 1, 1, 0, ACT_LINEAR)};
     f[1].rate = 0.3f;
-    test_layers("conv, dropout, conv", img, f, 3, -1);
+    test_layers("conv, dropout, conv", img, f, 3, -1, 3);
+    /* Batches larger than a chunk of im2col columns (12 images of 1x24x24 with a
+     * 3x3 kernel, 6 of 2x24x24): the chunks' outputs, dx (each layer's feeds one
+     * with weights) and the summed dW of the transposed conv. */
+    LayerSpec g[] = {spec(LAYER_CONV, 2, 3, 1, 1, 0, ACT_TANH),
+                     spec(LAYER_CONV, 2, 3, 1, 1, 0, ACT_TANH),
+                     spec(LAYER_CONV_T, 1, 3, 1, 1, 0, ACT_LINEAR)};
+    test_layers("conv x2, conv_transpose in chunks", (Shape){1, 24, 24, 0}, g, 3, -1, 13);
+    /* Stride 2 by phase planes (even sizes, report 004's k4 s2 p1), in chunks of
+     * 7 images of 1x48x48 -> 24x24 and back. */
+    LayerSpec h[] = {spec(LAYER_CONV, 1, 3, 1, 1, 0, ACT_TANH),
+                     spec(LAYER_CONV, 2, 4, 2, 1, 0, ACT_TANH),
+                     spec(LAYER_CONV_T, 1, 4, 2, 1, 0, ACT_LINEAR)};
+    test_layers("conv, conv s2, conv_transpose s2 in chunks", (Shape){1, 48, 48, 0}, h, 3, -1, 9);
 }
 
 int main(void) {
