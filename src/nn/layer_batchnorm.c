@@ -94,50 +94,53 @@ static void row_sums(const float *x, int B, int C, double *sum) {
         for (int j = 0; j < C; j++) sum[j] += x[(size_t)b * C + j];
 }
 
-/* Per channel: mean and 1/sqrt(var + eps), from the batch while training (and
- * the running statistics moved), else from the running statistics. */
-static void bn_stats(const Layer *L, LayerCall *c, Stride st, float *mean, float *inv) {
+/* Channel ch's mean and 1/sqrt(var + eps) from its batch mean and sum of squared
+ * deviations (moving the running statistics), or from the running statistics
+ * in evaluation. */
+static void channel_stats(const Layer *L, LayerCall *c, size_t n, int ch, double m, double ssq,
+                          float *mean, float *inv) {
+    float *rmean = c->buf + L->buf, *rvar = rmean + L->in.c;
+    if (!c->train) {
+        mean[ch] = rmean[ch];
+        inv[ch] = 1.0f / sqrtf(rvar[ch] + L->eps);
+        return;
+    }
+    double var = ssq / (double)n;
+    double unbiased = n > 1 ? ssq / (double)(n - 1) : var;
+    rmean[ch] = (1.0f - L->momentum) * rmean[ch] + L->momentum * (float)m;
+    rvar[ch] = (1.0f - L->momentum) * rvar[ch] + L->momentum * (float)unbiased;
+    mean[ch] = (float)m;
+    inv[ch] = (float)(1.0 / sqrt(var + L->eps));
+}
+
+/* Vectors [B, C]: every feature's statistics. */
+static void row_stats(const Layer *L, LayerCall *c, float *mean, float *inv) {
     int C = L->in.c;
-    float *rmean = c->buf + L->buf, *rvar = rmean + C;
     double *sum = (double *)c->temp, *ssq = sum + C;
-    if (c->train && L->in.flat) {
+    if (c->train) {
         row_sums(c->x, c->B, C, sum);
-        for (int j = 0; j < C; j++) sum[j] /= (double)st.n, ssq[j] = 0;
+        for (int j = 0; j < C; j++) sum[j] /= (double)c->B, ssq[j] = 0;
         for (int b = 0; b < c->B; b++)
             for (int j = 0; j < C; j++) {
                 double d = (double)c->x[(size_t)b * C + j] - sum[j];
                 ssq[j] += d * d;
             }
-    } else if (c->train) {
-        for (int ch = 0; ch < C; ch++) {
-            const float *x = c->x + ch * st.cs;
-            sum[ch] = sum_of(x, st.n) / (double)st.n;
-            ssq[ch] = sq_dev(x, st.n, sum[ch]);
-        }
     }
-    for (int ch = 0; ch < C; ch++) {
-        if (!c->train) {
-            mean[ch] = rmean[ch];
-            inv[ch] = 1.0f / sqrtf(rvar[ch] + L->eps);
-            continue;
-        }
-        double var = ssq[ch] / (double)st.n;
-        double unbiased = st.n > 1 ? ssq[ch] / (double)(st.n - 1) : var;
-        rmean[ch] = (1.0f - L->momentum) * rmean[ch] + L->momentum * (float)sum[ch];
-        rvar[ch] = (1.0f - L->momentum) * rvar[ch] + L->momentum * (float)unbiased;
-        mean[ch] = (float)sum[ch];
-        inv[ch] = (float)(1.0 / sqrt(var + L->eps));
-    }
+    for (int j = 0; j < C; j++)
+        channel_stats(L, c, (size_t)c->B, j, c->train ? sum[j] : 0, c->train ? ssq[j] : 0, mean,
+                      inv);
 }
 
+/* Images go channel by channel, statistics then normalisation, so that a
+ * channel's values are read again while still in cache. */
 static void bn_fwd(const Layer *L, LayerCall *c) {
     Stride st = bn_stride(L, c->B);
     int C = L->in.c;
     const float *gamma = c->p + L->w, *beta = c->p + L->b;
     float *xhat = c->saved, *inv = c->saved + (size_t)c->B * shape_size(L->in);
     float *mean = (float *)c->temp + 4 * (size_t)C;
-    bn_stats(L, c, st, mean, inv);
     if (L->in.flat) {
+        row_stats(L, c, mean, inv);
         for (int b = 0; b < c->B; b++) {
             const float *x = c->x + (size_t)b * C;
             float *y = c->y + (size_t)b * C, *xh = xhat + (size_t)b * C;
@@ -152,10 +155,16 @@ static void bn_fwd(const Layer *L, LayerCall *c) {
     }
     for (int ch = 0; ch < C; ch++) {
         const float *x = c->x + ch * st.cs;
+        double m = 0, ssq = 0;
+        if (c->train) {
+            m = sum_of(x, st.n) / (double)st.n;
+            ssq = sq_dev(x, st.n, m);
+        }
+        channel_stats(L, c, st.n, ch, m, ssq, mean, inv);
         float *y = c->y + ch * st.cs, *xh = xhat + ch * st.cs;
-        const float m = mean[ch], istd = inv[ch], g = gamma[ch], b = beta[ch];
+        const float mu = mean[ch], istd = inv[ch], g = gamma[ch], b = beta[ch];
         for (size_t i = 0; i < st.n; i++) {
-            float h = (x[i] - m) * istd;
+            float h = (x[i] - mu) * istd;
             xh[i] = h;
             y[i] = g * h + b;
         }
@@ -166,52 +175,63 @@ static void bn_fwd(const Layer *L, LayerCall *c) {
 /* Training mode: the batch statistics depend on every x, hence the two sums;
  * dx = gamma*inv/N * (N dz - sum dz - xhat * sum(dz xhat)). In evaluation the
  * statistics are constants: dx = gamma*inv*dz. */
+/* dx = k (kn dz - kb - xhat kg), per channel: dW and the coefficients from the
+ * channel's sums. */
+static void coefficients(const Layer *L, LayerCall *c, size_t n, int ch, double sg, double sb,
+                         float *k) {
+    const float *gamma = c->p + L->w, *inv = c->saved + (size_t)c->B * shape_size(L->in);
+    c->g[L->w + ch] = (float)sg;
+    c->g[L->b + ch] = (float)sb;
+    float fn = (float)n;
+    k[0] = c->train ? gamma[ch] * inv[ch] / fn : gamma[ch] * inv[ch];
+    k[1] = c->train ? fn : 1.0f;
+    k[2] = c->train ? (float)sb : 0.0f;
+    k[3] = c->train ? (float)sg : 0.0f;
+}
+
+/* Images, like forward, go channel by channel: the activation's gradient, the
+ * sums, then dx while the channel is in cache. */
 static void bn_bwd(const Layer *L, LayerCall *c) {
     Stride st = bn_stride(L, c->B);
     int C = L->in.c;
-    const float *gamma = c->p + L->w;
-    const float *xhat = c->saved, *inv = c->saved + (size_t)c->B * shape_size(L->in);
-    act_backward(L->act, L->slope, c->y, c->dy, (size_t)c->B * shape_size(L->in));
-    double *sg = (double *)c->temp, *sb = sg + C;
+    const float *xhat = c->saved;
     if (L->in.flat) {
+        act_backward(L->act, L->slope, c->y, c->dy, (size_t)c->B * C);
+        double *sg = (double *)c->temp, *sb = sg + C;
+        float *k = (float *)c->temp + 4 * (size_t)C; /* [C][4] */
         row_sums(c->dy, c->B, C, sb);
         for (int j = 0; j < C; j++) sg[j] = 0;
         for (int b = 0; b < c->B; b++)
             for (int j = 0; j < C; j++)
                 sg[j] += (double)c->dy[(size_t)b * C + j] * xhat[(size_t)b * C + j];
-    } else {
-        for (int ch = 0; ch < C; ch++)
-            grad_sums(c->dy + ch * st.cs, xhat + ch * st.cs, st.n, &sg[ch], &sb[ch]);
-    }
-    /* dx = k (kn dz - kb - xhat kg), per channel */
-    float *k = (float *)c->temp + 4 * (size_t)C, *kn = k + C, *kb = kn + C, *kg = kb + C;
-    for (int ch = 0; ch < C; ch++) {
-        c->g[L->w + ch] = (float)sg[ch];
-        c->g[L->b + ch] = (float)sb[ch];
-        float n = (float)st.n;
-        k[ch] = c->train ? gamma[ch] * inv[ch] / n : gamma[ch] * inv[ch];
-        kn[ch] = c->train ? n : 1.0f;
-        kb[ch] = c->train ? (float)sb[ch] : 0.0f;
-        kg[ch] = c->train ? (float)sg[ch] : 0.0f;
-    }
-    if (!c->dx) return;
-    if (L->in.flat) {
+        for (int j = 0; j < C; j++) coefficients(L, c, st.n, j, sg[j], sb[j], k + 4 * j);
+        if (!c->dx) return;
         for (int b = 0; b < c->B; b++) {
             const float *dz = c->dy + (size_t)b * C, *xh = xhat + (size_t)b * C;
             float *dx = c->dx + (size_t)b * C;
-            for (int j = 0; j < C; j++) dx[j] = k[j] * (kn[j] * dz[j] - kb[j] - xh[j] * kg[j]);
+            for (int j = 0; j < C; j++) {
+                const float *kj = k + 4 * j;
+                dx[j] = kj[0] * (kj[1] * dz[j] - kj[2] - xh[j] * kj[3]);
+            }
         }
         return;
     }
     for (int ch = 0; ch < C; ch++) {
-        const float *dz = c->dy + ch * st.cs, *xh = xhat + ch * st.cs;
+        float *dz = c->dy + ch * st.cs;
+        const float *xh = xhat + ch * st.cs;
+        act_backward(L->act, L->slope, c->y + ch * st.cs, dz, st.n);
+        double sg, sb;
+        grad_sums(dz, xh, st.n, &sg, &sb);
+        float k[4];
+        coefficients(L, c, st.n, ch, sg, sb, k);
+        if (!c->dx) continue;
         float *dx = c->dx + ch * st.cs;
-        const float a = k[ch], an = kn[ch], ab = kb[ch], ag = kg[ch];
+        const float a = k[0], an = k[1], ab = k[2], ag = k[3];
         for (size_t i = 0; i < st.n; i++) dx[i] = a * (an * dz[i] - ab - xh[i] * ag);
     }
 }
 
-/* Two doubles and four floats per channel (sums, then coefficients). */
+/* Per channel, two doubles (sums) and four floats (mean, or dx's coefficients). */
 static size_t bn_temp(const Layer *L, int B) {
     (void)B;
     return 8 * (size_t)L->in.c;
