@@ -347,11 +347,6 @@ static int conv_t_setup(Layer *L, const LayerSpec *s, Err *e) {
     return AE_OK;
 }
 
-/* The whole batch's columns, kept from forward for dW. */
-static size_t conv_saved(const Layer *L, int B) {
-    return (size_t)L->in.c * L->kernel * L->kernel * B * L->out.h * L->out.w;
-}
-
 /* One chunk's columns. */
 static size_t cols_chunk(const Cols *g) { return (size_t)g->C * g->k * g->k * g->nb * g->OH * g->OW; }
 
@@ -372,8 +367,9 @@ static size_t conv_temp(const Layer *L, int B) { return chunk_temp(L, B, 0); }
 
 static size_t conv_t_temp(const Layer *L, int B) { return chunk_temp(L, B, 1); }
 
-/* Training keeps the whole batch's columns (one row of N = B*OH*OW per kernel
- * entry) for dW; evaluation needs each chunk only for its GEMM. */
+/* Nothing is kept from forward to backward: backward makes each chunk's
+ * columns again, which costs less than writing and reading back the whole
+ * batch's (16 MB a layer in report 004's net) through memory. */
 static void conv_fwd(const Layer *L, LayerCall *c) {
     int B = c->B, K = L->in.c * L->kernel * L->kernel, OC = L->out.c;
     size_t N = (size_t)B * L->out.h * L->out.w, pos = (size_t)L->out.h * L->out.w;
@@ -383,34 +379,31 @@ static void conv_fwd(const Layer *L, LayerCall *c) {
     int step = g.nb;
     for (int b0 = 0; b0 < B; b0 += step) {
         chunk_at(&g, b0, step);
-        float *cols = c->train ? c->saved + b0 * pos : c->temp;
-        if (c->train) g.ld = N;
-        im2col(c->x, &g, cols);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, g.nb * (int)pos, K, 1.0f,
-                    c->p + L->w, K, cols, (int)g.ld, 1.0f, c->y + b0 * pos, (int)N);
+        im2col(c->x, &g, c->temp);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, (int)g.ld, K, 1.0f,
+                    c->p + L->w, K, c->temp, (int)g.ld, 1.0f, c->y + b0 * pos, (int)N);
     }
     act_forward(L->act, L->slope, c->y, (size_t)OC * N);
 }
 
+/* Per chunk: its columns, dW summed over the chunks (the first overwrites),
+ * then the columns' gradient in their place and dx from it. */
 static void conv_bwd(const Layer *L, LayerCall *c) {
     int B = c->B, K = L->in.c * L->kernel * L->kernel, OC = L->out.c;
     size_t N = (size_t)B * L->out.h * L->out.w, pos = (size_t)L->out.h * L->out.w;
     act_bias_back(c->y, c->dy, c->g + L->b, OC, N, L->act, L->slope);
     Cols g = conv_cols_in(L, B, 0, c->temp);
     int step = g.nb;
-    if (!c->train) /* backward after an evaluation pass: the columns were not kept */
-        for (int b0 = 0; b0 < B; b0 += step) {
-            chunk_at(&g, b0, step);
-            g.ld = N;
-            im2col(c->x, &g, c->saved + b0 * pos);
-        }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, K, (int)N, 1.0f, c->dy, (int)N,
-                c->saved, (int)N, 0.0f, c->g + L->w, K);
-    if (!c->dx) return;
     for (int b0 = 0; b0 < B; b0 += step) {
         chunk_at(&g, b0, step);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, g.nb * (int)pos, OC, 1.0f,
-                    c->p + L->w, K, c->dy + b0 * pos, (int)N, 0.0f, c->temp, (int)g.ld);
+        int n = (int)g.ld;
+        const float *dy = c->dy + b0 * pos;
+        im2col(c->x, &g, c->temp);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, K, n, 1.0f, dy, (int)N, c->temp,
+                    n, b0 ? 1.0f : 0.0f, c->g + L->w, K);
+        if (!c->dx) continue;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, n, OC, 1.0f, c->p + L->w, K, dy,
+                    (int)N, 0.0f, c->temp, n);
         col2im(c->temp, &g, NULL, c->dx);
     }
 }
@@ -454,6 +447,6 @@ static double conv_macs(const Layer *L) { return (double)L->n_w * L->out.h * L->
 static double conv_t_macs(const Layer *L) { return (double)L->n_w * L->in.h * L->in.w; }
 
 const LayerKindOps layer_conv = {"conv", conv_setup, layer_init_fan_in, conv_fwd, conv_bwd,
-                                 conv_saved, conv_temp, conv_macs};
+                                 layer_none, conv_temp, conv_macs};
 const LayerKindOps layer_conv_t = {"conv_transpose", conv_t_setup, layer_init_fan_in, conv_t_fwd,
                                    conv_t_bwd, layer_none, conv_t_temp, conv_t_macs};

@@ -413,6 +413,10 @@ const float *model_code(const Model *m, const Work *w) { return w->out[m->bottle
 void model_backward(Model *m, Work *w, int B, float *dy, const float *dcode) {
     LayerCall c = {.B = B, .train = w->train, .p = m->params, .g = m->grads, .buf = m->buffers,
                    .temp = w->temp};
+    /* No layer below the first with parameters needs its input's gradient
+     * (an image model's first conv sits behind a reshape). */
+    int first = 0;
+    while (first < m->n_layers && m->layer[first].n_w + m->layer[first].n_b == 0) first++;
     float *cur = dy;
     for (int l = m->n_layers - 1; l >= 0; l--) {
         const Layer *L = &m->layer[l];
@@ -424,7 +428,7 @@ void model_backward(Model *m, Work *w, int B, float *dy, const float *dcode) {
         c.y = w->out[l];
         c.saved = w->saved[l];
         c.dy = cur;
-        c.dx = l > 0 ? (cur == w->grad[0] ? w->grad[1] : w->grad[0]) : NULL;
+        c.dx = l > first ? (cur == w->grad[0] ? w->grad[1] : w->grad[0]) : NULL;
         double t0 = w->seconds ? clock_seconds() : 0;
         ops(L)->backward(L, &c);
         if (w->seconds) w->seconds[m->n_layers + l] += clock_seconds() - t0;
