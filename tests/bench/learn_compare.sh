@@ -16,8 +16,11 @@ DATA=${FASHION_DIR:-/usr/share/datasets/fashion-mnist}
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# No early stopping, and min_delta 0 so that the model kept is the one with the
+# lowest validation loss (with the job's 0.001, a later epoch that improves by
+# less is not kept): torch_learn.py keeps its last epoch's.
 sets=(--set "data.path=$DATA" --set "train.epochs=$EPOCHS" --set train.early_stopping.patience=0
-      --set classifier.epochs=0)
+      --set train.early_stopping.min_delta=0 --set classifier.epochs=0)
 "$AESWEEP" bench --job "$JOB" --layers-json > "$tmp/model.json"
 start=$(date +%s)
 "$AESWEEP" train "$JOB" "${sets[@]}" --out "$tmp/model.h5" > "$tmp/train.log" 2> "$tmp/progress.log"
