@@ -9,11 +9,13 @@
 
 #include "err.h"
 #include "model.h"
+#include "schedule.h"
 
 typedef struct {
     int n_hidden;
     int hidden[AE_MAX_HIDDEN];
-    float lr;
+    float lr; /* the base rate of the schedule */
+    Schedule schedule;
     int batch_size, epochs;
     int patience; /* epochs without a better val accuracy; 0: never stop early */
     float dropout; /* inverted dropout after every hidden layer while training */

@@ -16,6 +16,7 @@ typedef struct {
     int folds;
     double objective_mean, objective_std; /* over folds; NaN unless status 0 */
     double train_mse, val_mse, val_accuracy; /* means over folds */
+    double val_knn_accuracy, val_linear_accuracy; /* means over folds */
     double epochs;  /* mean early-stopping epoch over folds */
     double seconds; /* sum over folds */
     int status;     /* 0 ok, 1 diverged, 2 failed */
@@ -26,6 +27,7 @@ typedef struct {
     int trial, fold, rank, epochs;
     double train_mse, val_mse, val_accuracy, objective, seconds;
     int status;
+    double val_knn_accuracy, val_linear_accuracy;
     double finished; /* s since the run started, when rank 0 got it; NaN: kept from a file */
 } FoldRow;
 
@@ -52,6 +54,7 @@ typedef struct {
     double lr, batch_size, bottleneck, lambda, sigma;
     const char *config;
     double test_mse, test_accuracy, test_latent_accuracy, test_nrmse;
+    double test_knn_accuracy, test_linear_accuracy;
     int epochs;
     const int *test_index; /* the test images scored (indices into the test set), */
     int n_test;            /* written as /best/test_index so analysis can redo it */

@@ -41,6 +41,7 @@ enum {
     RNG_CLASSIFIER = 10,  /* the classifier's init and minibatch order */
     RNG_SEARCH = 11,      /* random search: trial i from (seed, i) */
     RNG_TASK = 12,        /* a task: (seed, trial, fold) */
+    RNG_PROBE = 13,       /* the linear probe on the codes */
 };
 
 #endif

@@ -14,7 +14,14 @@
 #include "trainer.h"
 
 typedef enum { STRATEGY_GRID, STRATEGY_RANDOM, STRATEGY_BISECTION, STRATEGY_COUNT } Strategy;
-typedef enum { OBJ_VAL_MSE, OBJ_VAL_ACCURACY, OBJ_LATENT_ACCURACY, OBJ_COUNT } Objective;
+typedef enum {
+    OBJ_VAL_MSE,
+    OBJ_VAL_ACCURACY,
+    OBJ_LATENT_ACCURACY,
+    OBJ_VAL_KNN_ACCURACY,
+    OBJ_VAL_LINEAR_ACCURACY,
+    OBJ_COUNT
+} Objective;
 typedef enum { WEIGHTS_BEST, WEIGHTS_ALL, WEIGHTS_NONE, WEIGHTS_COUNT } WeightsPolicy;
 
 extern const char *const strategy_names[STRATEGY_COUNT];
@@ -71,6 +78,9 @@ typedef struct {
         double weight_decay, dropout, input_noise, momentum, mae_weight;
         int patience;
         double min_delta;
+        int schedule; /* ScheduleKind */
+        double lr_min, gamma;
+        int step_epochs, warmup_epochs;
     } train;
     struct {
         int type; /* PenaltyKind */
@@ -84,6 +94,9 @@ typedef struct {
         int batch_size, epochs, patience;
         double dropout;
         int batchnorm;
+        int schedule; /* ScheduleKind */
+        double lr_min, gamma;
+        int step_epochs, warmup_epochs;
     } classifier;
     struct {
         int strategy, folds, objective, trials, exhaustive_below, max_rounds;

@@ -1,5 +1,5 @@
-/* One task: train the autoencoder on a split, measure it, train the classifier on
- * its codes. The unit `train` runs once and the search runs per (trial, fold).
+/* One task: train the autoencoder on a split, measure it and its codes (k-NN,
+ * a linear probe), train the classifier on its codes. The unit `train` runs once and the search runs per (trial, fold).
  * Knows nothing of MPI or HDF5. */
 #ifndef AESWEEP_TASK_H
 #define AESWEEP_TASK_H
@@ -22,6 +22,9 @@ typedef struct {
     double val_latent_accuracy, test_latent_accuracy; /* NaN unless bottleneck = classes */
     double val_accuracy, test_accuracy;               /* the classifier's; NaN without */
     double val_kl, val_elbo, test_kl, test_elbo;      /* a variational model's; NaN else */
+    /* k-NN and linear-probe accuracies of the codes (probe.h), from the training
+     * split's codes; NaN for an empty split */
+    double val_knn_accuracy, val_linear_accuracy, test_knn_accuracy, test_linear_accuracy;
     int n_classes;
     int *confusion;          /* [n_classes^2] on the test split (rows: true class), or NULL */
     Model model, classifier; /* owned; classifier.n_layers is 0 when none */
@@ -33,6 +36,7 @@ typedef struct {
     int trial, fold, rank, status, epochs, best_epoch;
     double train_mse, val_mse, val_accuracy, latent_accuracy, objective, seconds;
     double test_mse, test_accuracy, test_latent_accuracy, test_nrmse;
+    double val_knn_accuracy, val_linear_accuracy, test_knn_accuracy, test_linear_accuracy;
     double write_seconds; /* writing and syncing the task file */
     int fatal;            /* the task file could not be written: the run must stop */
 } TaskReport;

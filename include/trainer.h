@@ -10,10 +10,12 @@
 #include "nn.h"
 #include "optim.h"
 #include "penalty.h"
+#include "schedule.h"
 
 typedef struct {
     ModelShape shape;
-    Optim optim;
+    Optim optim;       /* its lr is the base rate of the schedule */
+    Schedule schedule;
     Loss loss;
     int batch_size;
     int epochs;

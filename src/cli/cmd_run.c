@@ -107,6 +107,22 @@ static long print_stages(const Experiment *x) {
     return most;
 }
 
+/* A learning-rate schedule in words, relative to the (fixed or searched) lr;
+ * nothing for a constant rate. */
+static void print_schedule(const char *who, int kind, double lr_min, int step_epochs,
+                           double gamma, int warmup, int epochs) {
+    if (kind == SCHED_CONSTANT && !warmup) return;
+    printf("schedule   %s.lr: ", who);
+    if (warmup) printf("linear warm-up over %d epoch%s from lr/%d, then ", warmup,
+                       warmup == 1 ? "" : "s", warmup + 1);
+    if (kind == SCHED_COSINE)
+        printf("cosine to %g over %d epochs\n", lr_min, epochs - warmup);
+    else if (kind == SCHED_STEP)
+        printf("x%g every %d epoch%s\n", gamma, step_epochs, step_epochs == 1 ? "" : "s");
+    else
+        printf("constant\n");
+}
+
 int cmd_validate(int argc, char **argv) {
     RunOptions o;
     const char *sets[MAX_SETS];
@@ -146,6 +162,12 @@ int cmd_validate(int argc, char **argv) {
         experiment_close(&x);
         return cli_fail(e.code, "%s", e.msg);
     }
+    print_schedule("train", j->train.schedule, j->train.lr_min, j->train.step_epochs,
+                   j->train.gamma, j->train.warmup_epochs, j->train.epochs);
+    if (j->classifier.epochs > 0)
+        print_schedule("classifier", j->classifier.schedule, j->classifier.lr_min,
+                       j->classifier.step_epochs, j->classifier.gamma,
+                       j->classifier.warmup_epochs, j->classifier.epochs);
     printf("strategy   %s, objective %s (%s)\n", strategy_names[j->search.strategy],
            objective_names[j->search.objective], j->search.objective == OBJ_VAL_MSE ? "min" : "max");
     printf("space\n");

@@ -34,6 +34,9 @@ static void print_summary(const TaskResult *r, const char *out) {
     printf("latent_accuracy  %.4f (val)  %.4f (test)\n", r->val_latent_accuracy,
            r->test_latent_accuracy);
     printf("val_accuracy     %.4f\ntest_accuracy    %.4f\n", r->val_accuracy, r->test_accuracy);
+    printf("knn_accuracy     %.4f (val)  %.4f (test)\n", r->val_knn_accuracy, r->test_knn_accuracy);
+    printf("linear_accuracy  %.4f (val)  %.4f (test)\n", r->val_linear_accuracy,
+           r->test_linear_accuracy);
     if (!isnan(r->val_kl) || !isnan(r->test_kl))
         printf("kl               %.6g (val)  %.6g (test)\nelbo             %.6g (val)  %.6g "
                "(test)\n", r->val_kl, r->test_kl, r->val_elbo, r->test_elbo);

@@ -50,6 +50,7 @@ static const Field trial_fields[] = {
     TF(objective_mean, F_DBL), TF(objective_std, F_DBL), TF(train_mse, F_DBL),
     TF(val_mse, F_DBL),        TF(val_accuracy, F_DBL),  TF(epochs, F_DBL),
     TF(seconds, F_DBL),        TF(status, F_INT),        TF(config, F_STR),
+    TF(val_knn_accuracy, F_DBL), TF(val_linear_accuracy, F_DBL),
 };
 #undef TF
 #define FF(f, k) {#f, offsetof(FoldRow, f), k}
@@ -57,6 +58,7 @@ static const Field fold_fields[] = {
     FF(trial, F_INT),     FF(fold, F_INT),    FF(rank, F_INT),         FF(epochs, F_INT),
     FF(train_mse, F_DBL), FF(val_mse, F_DBL), FF(val_accuracy, F_DBL), FF(objective, F_DBL),
     FF(seconds, F_DBL),   FF(status, F_INT),  FF(finished, F_DBL),
+    FF(val_knn_accuracy, F_DBL), FF(val_linear_accuracy, F_DBL),
 };
 #undef FF
 #define RF(f, k) {#f, offsetof(RoundRow, f), k}
@@ -434,6 +436,8 @@ static int best_attrs_write(hid_t g, const BestRow *b) {
     rc |= h5u_attr_double(g, "test_accuracy", b->test_accuracy);
     rc |= h5u_attr_double(g, "test_latent_accuracy", b->test_latent_accuracy);
     rc |= h5u_attr_double(g, "test_nrmse", b->test_nrmse);
+    rc |= h5u_attr_double(g, "test_knn_accuracy", b->test_knn_accuracy);
+    rc |= h5u_attr_double(g, "test_linear_accuracy", b->test_linear_accuracy);
     rc |= h5u_attr_int(g, "epochs", b->epochs);
     return rc;
 }

@@ -9,7 +9,9 @@
 int task_file_write(const char *path, const Job *job, const TaskResult *r,
                     const TaskIdentity *id, Err *e) {
     const TrainResult *f = &r->fit;
-    NamedValue v[32] = {
+    /* Room for every attribute below and the variational ones after. */
+    enum { MAX_VALUES = 48 };
+    NamedValue v[MAX_VALUES] = {
         {"lr", job->train.lr},
         {"batch_size", job->train.batch_size},
         {"bottleneck", job->model.bottleneck},
@@ -30,6 +32,10 @@ int task_file_write(const char *path, const Job *job, const TaskResult *r,
         {"test_latent_accuracy", r->test_latent_accuracy},
         {"val_accuracy", r->val_accuracy},
         {"test_accuracy", r->test_accuracy},
+        {"val_knn_accuracy", r->val_knn_accuracy},
+        {"test_knn_accuracy", r->test_knn_accuracy},
+        {"val_linear_accuracy", r->val_linear_accuracy},
+        {"test_linear_accuracy", r->test_linear_accuracy},
         {"classifier_epochs", r->cls.epochs},
         {"seconds", f->seconds},
         /* the task's place in its search (NaN for `train`) */
@@ -41,9 +47,9 @@ int task_file_write(const char *path, const Job *job, const TaskResult *r,
     const char *strings[][2] = {{"job_sha256", id ? id->job_sha256 : ""},
                                 {"config", id ? id->config : ""}};
     int n = 0;
-    while (n < 32 && v[n].name) n++;
+    while (n < MAX_VALUES && v[n].name) n++;
     /* A variational model's metrics; other files keep their attributes. */
-    if (job->model.variational) {
+    if (job->model.variational && n + 4 <= MAX_VALUES) {
         v[n++] = (NamedValue){"val_kl", r->val_kl};
         v[n++] = (NamedValue){"val_elbo", r->val_elbo};
         v[n++] = (NamedValue){"test_kl", r->test_kl};
@@ -75,6 +81,19 @@ static int read_numbers(hid_t f, TaskReport *rep) {
              {"train_status", &rep->status}};
     for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
         if (h5u_attr_read_double(f, d[i].name, d[i].at) < 0) return -1;
+    /* Measures added since the first task files: NaN in a file without them. */
+    const struct {
+        const char *name;
+        double *at;
+    } later[] = {{"val_knn_accuracy", &rep->val_knn_accuracy},
+                 {"test_knn_accuracy", &rep->test_knn_accuracy},
+                 {"val_linear_accuracy", &rep->val_linear_accuracy},
+                 {"test_linear_accuracy", &rep->test_linear_accuracy}};
+    for (size_t i = 0; i < sizeof later / sizeof later[0]; i++) {
+        *later[i].at = NAN;
+        if (H5Aexists(f, later[i].name) > 0 && h5u_attr_read_double(f, later[i].name, later[i].at) < 0)
+            return -1;
+    }
     for (size_t i = 0; i < sizeof n / sizeof n[0]; i++) {
         double x;
         if (h5u_attr_read_double(f, n[i].name, &x) < 0 || !isfinite(x)) return -1;

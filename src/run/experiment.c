@@ -144,6 +144,8 @@ double report_objective(const Experiment *x, const TaskReport *r) {
     switch (x->job.search.objective) {
     case OBJ_VAL_ACCURACY: return r->val_accuracy;
     case OBJ_LATENT_ACCURACY: return r->latent_accuracy;
+    case OBJ_VAL_KNN_ACCURACY: return r->val_knn_accuracy;
+    case OBJ_VAL_LINEAR_ACCURACY: return r->val_linear_accuracy;
     default: return r->val_mse;
     }
 }
@@ -170,6 +172,8 @@ int experiment_run_task(const Experiment *x, int trial, int fold, int rank, cons
     rep->train_mse = rep->val_mse = rep->val_accuracy = rep->latent_accuracy = NAN;
     rep->objective = rep->seconds = rep->test_mse = rep->test_accuracy = NAN;
     rep->test_latent_accuracy = rep->test_nrmse = NAN;
+    rep->val_knn_accuracy = rep->val_linear_accuracy = NAN;
+    rep->test_knn_accuracy = rep->test_linear_accuracy = NAN;
     char buf[8192], extra[2][64];
     const char *sets[SEARCH_MAX_PARAMS + 2];
     snprintf(buf, sizeof buf, "%s", overrides);

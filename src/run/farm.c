@@ -268,6 +268,8 @@ static void finish_trial(Coordinator *c, int id) {
     row->train_mse = mean_of(r, c->folds, offsetof(TaskReport, train_mse));
     row->val_mse = mean_of(r, c->folds, offsetof(TaskReport, val_mse));
     row->val_accuracy = mean_of(r, c->folds, offsetof(TaskReport, val_accuracy));
+    row->val_knn_accuracy = mean_of(r, c->folds, offsetof(TaskReport, val_knn_accuracy));
+    row->val_linear_accuracy = mean_of(r, c->folds, offsetof(TaskReport, val_linear_accuracy));
     double m = mean_of(r, c->folds, offsetof(TaskReport, objective)), v = 0;
     for (int f = 0; f < c->folds; f++) v += (r[f].objective - m) * (r[f].objective - m);
     row->objective_mean = status == TRIAL_OK ? m : NAN;
@@ -325,6 +327,8 @@ static int handle_report(Coordinator *c, const TaskReport *rep, const double *cu
                    .epochs = rep->epochs, .train_mse = rep->train_mse, .val_mse = rep->val_mse,
                    .val_accuracy = rep->val_accuracy, .objective = rep->objective,
                    .seconds = rep->seconds, .status = rep->status,
+                   .val_knn_accuracy = rep->val_knn_accuracy,
+                   .val_linear_accuracy = rep->val_linear_accuracy,
                    /* by rank 0's clock alone: workers' clocks may disagree */
                    .finished = kept ? NAN : now() - c->t0};
     int keep = x->job.output.weights == WEIGHTS_ALL && rep->status != TRAIN_FAILED;
@@ -450,6 +454,8 @@ static int refit(Coordinator *c, Err *e) {
                  .sigma = r->sigma, .config = r->config, .test_mse = rep.test_mse,
                  .test_accuracy = rep.test_accuracy,
                  .test_latent_accuracy = rep.test_latent_accuracy, .test_nrmse = rep.test_nrmse,
+                 .test_knn_accuracy = rep.test_knn_accuracy,
+                 .test_linear_accuracy = rep.test_linear_accuracy,
                  .epochs = rep.epochs, .test_index = x->data.test.idx,
                  .n_test = x->data.test.n};
     char path[AE_PATH_MAX + 32];

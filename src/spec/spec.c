@@ -12,7 +12,8 @@
 #include "spec.h"
 
 const char *const strategy_names[STRATEGY_COUNT] = {"grid", "random", "bisection"};
-const char *const objective_names[OBJ_COUNT] = {"val_mse", "val_accuracy", "latent_accuracy"};
+const char *const objective_names[OBJ_COUNT] = {"val_mse", "val_accuracy", "latent_accuracy",
+                                                "val_knn_accuracy", "val_linear_accuracy"};
 const char *const weights_names[WEIGHTS_COUNT] = {"best", "all", "none"};
 
 /* ---- the table of keys ---------------------------------------------------- */
@@ -84,6 +85,11 @@ static const Field fields[] = {
     OBJ("train.early_stopping"),
     INT("train.early_stopping.patience", train.patience, 0, 1e6),
     NUM("train.early_stopping.min_delta", train.min_delta, 0, BIG, 0),
+    ENUM("train.schedule", train.schedule, schedule_names, SCHED_COUNT),
+    NUM("train.lr_min", train.lr_min, 0, BIG, 0),
+    INT("train.step_epochs", train.step_epochs, 1, 1e6),
+    NUM("train.gamma", train.gamma, 0, 1, LO_OPEN),
+    INT("train.warmup_epochs", train.warmup_epochs, 0, 1e6),
     OBJ("penalty"),
     ENUM("penalty.type", penalty.type, penalty_names, PENALTY_COUNT),
     NUM("penalty.lambda", penalty.lambda, 0, BIG, 0),
@@ -100,6 +106,11 @@ static const Field fields[] = {
     INT("classifier.patience", classifier.patience, 0, 1e6),
     NUM("classifier.dropout", classifier.dropout, 0, 1, HI_OPEN),
     BOOL("classifier.batchnorm", classifier.batchnorm),
+    ENUM("classifier.schedule", classifier.schedule, schedule_names, SCHED_COUNT),
+    NUM("classifier.lr_min", classifier.lr_min, 0, BIG, 0),
+    INT("classifier.step_epochs", classifier.step_epochs, 1, 1e6),
+    NUM("classifier.gamma", classifier.gamma, 0, 1, LO_OPEN),
+    INT("classifier.warmup_epochs", classifier.warmup_epochs, 0, 1e6),
     OBJ("search"),
     ENUM("search.strategy", search.strategy, strategy_names, STRATEGY_COUNT),
     INT("search.folds", search.folds, 1, 100),
@@ -138,6 +149,8 @@ static void job_defaults(Job *j) {
     j->train.mae_weight = 1;
     j->train.patience = 5;
     j->train.min_delta = 0.001;
+    j->train.step_epochs = 10;
+    j->train.gamma = 0.1;
     j->penalty.type = PENALTY_NONE;
     j->penalty.sigma = 1;
     j->penalty.prior = PRIOR_ONEHOT;
@@ -146,6 +159,8 @@ static void job_defaults(Job *j) {
     j->classifier.batch_size = 140;
     j->classifier.epochs = 30;
     j->classifier.patience = 5;
+    j->classifier.step_epochs = 10;
+    j->classifier.gamma = 0.1;
     j->search.strategy = STRATEGY_RANDOM;
     j->search.folds = 1;
     j->search.objective = OBJ_VAL_MSE;
@@ -802,6 +817,14 @@ static int check_job(const cJSON *root, const char *src, Job *job, Err *e) {
         job->model.bottleneck < 2)
         return err_set(e, AE_EINPUT, "%s: penalty.prior: swiss_roll is 2-D; model.bottleneck is %d",
                        src, job->model.bottleneck);
+    if (job->train.warmup_epochs >= job->train.epochs)
+        return err_set(e, AE_EINPUT, "%s: train.warmup_epochs: %d leaves no epoch after the "
+                       "warm-up (train.epochs is %d)", src, job->train.warmup_epochs,
+                       job->train.epochs);
+    if (job->classifier.epochs > 0 && job->classifier.warmup_epochs >= job->classifier.epochs)
+        return err_set(e, AE_EINPUT, "%s: classifier.warmup_epochs: %d leaves no epoch after the "
+                       "warm-up (classifier.epochs is %d)", src, job->classifier.warmup_epochs,
+                       job->classifier.epochs);
     return AE_OK;
 }
 
@@ -949,6 +972,10 @@ const DataFormat *job_data_format(const Job *job) {
     return f ? f : dataset_format("fashion-mnist");
 }
 
+static Schedule schedule_of(int kind, double lr_min, int step_epochs, double gamma, int warmup) {
+    return (Schedule){(ScheduleKind)kind, lr_min, step_epochs, gamma, warmup};
+}
+
 void job_train_config(const Job *job, TrainConfig *cfg) {
     memset(cfg, 0, sizeof *cfg);
     ModelShape *s = &cfg->shape;
@@ -991,6 +1018,8 @@ void job_train_config(const Job *job, TrainConfig *cfg) {
     cfg->dropout = (float)job->train.dropout;
     cfg->input_noise = (float)job->train.input_noise;
     cfg->mae_weight = (float)job->train.mae_weight;
+    cfg->schedule = schedule_of(job->train.schedule, job->train.lr_min, job->train.step_epochs,
+                                job->train.gamma, job->train.warmup_epochs);
     cfg->seed = (uint64_t)job->seed;
     cfg->penalty = (PenaltyConfig){.kind = (PenaltyKind)job->penalty.type,
                                    .lambda = (float)job->penalty.lambda,
@@ -1004,6 +1033,9 @@ void job_classifier_config(const Job *job, ClassifierConfig *cfg) {
     cfg->n_hidden = job->classifier.hidden.n;
     memcpy(cfg->hidden, job->classifier.hidden.v, sizeof cfg->hidden);
     cfg->lr = (float)job->classifier.lr;
+    cfg->schedule = schedule_of(job->classifier.schedule, job->classifier.lr_min,
+                                job->classifier.step_epochs, job->classifier.gamma,
+                                job->classifier.warmup_epochs);
     cfg->batch_size = job->classifier.batch_size;
     cfg->epochs = job->classifier.epochs;
     cfg->patience = job->classifier.patience;

@@ -108,6 +108,7 @@ int classifier_fit(const ClassifierConfig *cfg, const Features *train, const Fea
     early_stop_init(&es, cfg->patience, 0.0, 1);
     int stop = 0;
     for (int ep = 1; ep <= cfg->epochs && !stop; ep++) {
+        opt.lr = (float)schedule_lr(&cfg->schedule, cfg->lr, ep - 1, cfg->epochs);
         if (cfg->stop && *cfg->stop) {
             r->status = TRAIN_INTERRUPTED;
             break;

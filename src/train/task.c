@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "probe.h"
 #include "task.h"
 
 #define ENCODE_BATCH 256
@@ -91,7 +92,10 @@ void task_report(const TaskResult *r, int trial, int fold, TaskReport *out) {
                         .seconds = f->seconds, .test_mse = r->test_mse,
                         .test_accuracy = r->test_accuracy,
                         .test_latent_accuracy = r->test_latent_accuracy,
-                        .test_nrmse = r->test_nrmse};
+                        .test_nrmse = r->test_nrmse, .val_knn_accuracy = r->val_knn_accuracy,
+                        .val_linear_accuracy = r->val_linear_accuracy,
+                        .test_knn_accuracy = r->test_knn_accuracy,
+                        .test_linear_accuracy = r->test_linear_accuracy};
 }
 
 void task_result_free(TaskResult *r) {
@@ -103,16 +107,20 @@ void task_result_free(TaskResult *r) {
     memset(r, 0, sizeof *r);
 }
 
-static int run_classifier(const TaskConfig *cfg, const Dataset *d, const Index *train,
-                          const Index *val, const Index *test, TaskResult *r, Err *e) {
+/* The classifier on the codes as they are (when the job has one), then the
+ * codes standardised for k-NN and the linear probe. */
+static int measure_codes(const TaskConfig *cfg, const Dataset *d, const Index *train,
+                         const Index *val, const Index *test, TaskResult *r, Err *e) {
     Features ftr = {0}, fva = {0}, fte = {0};
     int rc = encode_split(&r->model, &d->train, train, &ftr, e);
     if (!rc) rc = encode_split(&r->model, &d->train, val, &fva, e);
-    if (!rc && test) rc = encode_split(&r->model, &d->test, test, &fte, e);
-    if (!rc) rc = classifier_fit(&cfg->classifier, &ftr, &fva, d->n_classes, &r->classifier,
-                                 &r->cls, e);
-    if (!rc && r->cls.status == TRAIN_INTERRUPTED) r->fit.status = TRAIN_INTERRUPTED;
-    if (!rc && r->cls.status == TRAIN_OK) {
+    if (!rc) rc = test ? encode_split(&r->model, &d->test, test, &fte, e) : AE_OK;
+    if (!rc && cfg->use_classifier)
+        rc = classifier_fit(&cfg->classifier, &ftr, &fva, d->n_classes, &r->classifier,
+                            &r->cls, e);
+    if (!rc && cfg->use_classifier && r->cls.status == TRAIN_INTERRUPTED)
+        r->fit.status = TRAIN_INTERRUPTED;
+    if (!rc && cfg->use_classifier && r->cls.status == TRAIN_OK) {
         r->val_accuracy = r->cls.val_accuracy;
         if (test && test->n > 0) {
             r->confusion = xcalloc((size_t)d->n_classes * d->n_classes, sizeof(int), e);
@@ -120,6 +128,16 @@ static int run_classifier(const TaskConfig *cfg, const Dataset *d, const Index *
                                                     &r->test_accuracy, r->confusion, e)
                               : AE_ERUN;
         }
+    }
+    if (!rc && r->fit.status == TRAIN_OK) {
+        features_standardise(&ftr, &fva, &fte);
+        rc = knn_accuracy(&ftr, &fva, d->n_classes, &r->val_knn_accuracy, e);
+        if (!rc) rc = knn_accuracy(&ftr, &fte, d->n_classes, &r->test_knn_accuracy, e);
+        const Features *evals[2] = {&fva, &fte};
+        double acc[2] = {NAN, NAN};
+        if (!rc) rc = linear_probe(&ftr, evals, 2, d->n_classes, cfg->train.seed, acc, e);
+        r->val_linear_accuracy = acc[0];
+        r->test_linear_accuracy = acc[1];
     }
     features_free(&ftr);
     features_free(&fva);
@@ -134,6 +152,8 @@ int task_run(const TaskConfig *cfg, const Dataset *d, const Index *train, const 
     r->val_latent_accuracy = r->test_latent_accuracy = NAN;
     r->val_accuracy = r->test_accuracy = NAN;
     r->val_kl = r->val_elbo = r->test_kl = r->test_elbo = NAN;
+    r->val_knn_accuracy = r->val_linear_accuracy = NAN;
+    r->test_knn_accuracy = r->test_linear_accuracy = NAN;
     r->n_classes = d->n_classes;
     TrainConfig tc = cfg->train;
     tc.penalty.n_classes = d->n_classes;
@@ -151,6 +171,6 @@ int task_run(const TaskConfig *cfg, const Dataset *d, const Index *train, const 
             rc = latent_accuracy(&r->model, &d->test, test, d->n_classes,
                                  &r->test_latent_accuracy, e);
     }
-    if (!rc && cfg->use_classifier) rc = run_classifier(cfg, d, train, val, test, r, e);
+    if (!rc) rc = measure_codes(cfg, d, train, val, test, r, e);
     return rc;
 }

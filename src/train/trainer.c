@@ -263,6 +263,7 @@ int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, 
     int stopped = 0, stop = 0;
     res->status = TRAIN_OK;
     for (int ep = 1; ep <= cfg->epochs && !stop; ep++) {
+        opt.lr = (float)schedule_lr(&cfg->schedule, cfg->optim.lr, ep - 1, cfg->epochs);
         double tl = train_epoch(cfg, model, &s, &opt, data, train->n, &shuffle, &drop, &noise,
                                 &stopped);
         if (stopped) {

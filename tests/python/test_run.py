@@ -46,9 +46,10 @@ SETS = [] if os.path.realpath(FASHION_DIR) == DEBIAN_FASHION else [f"data.path={
 # trial's overrides as text; /folds.objective, the fold's objective value).
 TRIAL_FIELDS = ["trial", "stage", "round", "lr", "batch_size", "bottleneck", "lambda", "sigma",
                 "folds", "objective_mean", "objective_std", "train_mse", "val_mse",
-                "val_accuracy", "epochs", "seconds", "status"]
+                "val_accuracy", "epochs", "seconds", "status", "val_knn_accuracy",
+                "val_linear_accuracy"]
 FOLD_FIELDS = ["trial", "fold", "rank", "epochs", "train_mse", "val_mse", "val_accuracy",
-               "seconds", "status"]
+               "seconds", "status", "val_knn_accuracy", "val_linear_accuracy"]
 PARAMS = ["lr", "batch_size", "bottleneck", "lambda", "sigma"]
 
 pytestmark = pytest.mark.skipif(
@@ -209,6 +210,8 @@ def test_trials_rows(tables, job):
         assert row["objective_std"] == pytest.approx(np.std(obj), rel=1e-9, abs=1e-15)
         assert row["val_mse"] == pytest.approx(np.mean(mine["val_mse"]), rel=1e-12)
         assert row["train_mse"] == pytest.approx(np.mean(mine["train_mse"]), rel=1e-12)
+        for key in ("val_knn_accuracy", "val_linear_accuracy"):  # measured in every task
+            assert row[key] == pytest.approx(np.mean(mine[key]), rel=1e-12), key
         # No classifier in the folds: the objective (val_mse) does not need one, though
         # the job has one (classifier.epochs > 0, for the refit). So NaN, fold and trial.
         assert job["search"]["objective"] == "val_mse" and job["classifier"]["epochs"] > 0
@@ -230,6 +233,12 @@ def test_folds_rows(tables, job):
     assert np.all(folds["epochs"] == job["train"]["epochs"])
     for key in ("train_mse", "val_mse"):
         assert np.all(np.isfinite(folds[key]) & (folds[key] > 0) & (folds[key] < 1)), key
+    # The codes' k-NN and linear-probe accuracies, in every task: some of these
+    # 2-epoch trials at a high lr barely separate the classes (0.22 seen), the
+    # better ones are well above chance (0.1).
+    for key in ("val_knn_accuracy", "val_linear_accuracy"):
+        assert np.all((folds[key] > 0) & (folds[key] <= 1)), (key, folds[key])
+        assert folds[key].max() > 0.4, (key, folds[key])
     if "objective" in folds.dtype.names:
         assert np.array_equal(folds["objective"], folds["val_mse"])
     assert np.all(folds["seconds"] >= 0)
@@ -290,6 +299,8 @@ def test_best_attributes(run, tables):
         assert math.isfinite(test_mse) and 0 < test_mse < 1
         acc = float(a["test_accuracy"])  # the refit always trains the classifier
         assert 0.1 < acc <= 1, acc
+        for key in ("test_knn_accuracy", "test_linear_accuracy"):
+            assert 0.3 < float(a[key]) <= 1, (key, float(a[key]))
 
 
 def test_best_model_reproduces_test_mse(run, tables, job, test_pixels):
@@ -361,3 +372,21 @@ def test_info_on_a_non_results_file_exits_2(kind):
     r = aesweep("info", path)
     assert r.returncode == 2, f"exit {r.returncode}; stdout:\n{r.stdout}\nstderr:\n{r.stderr}"
     assert str(path) in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("objective", ["val_knn_accuracy", "val_linear_accuracy"])
+def test_code_measures_as_objectives(objective):
+    """A search can rank trials by either measure of the codes: the objective of
+    each fold is its measure, maximised, and /best is the trial with the highest
+    mean; no classifier is needed for them."""
+    out = TMP / objective
+    shutil.rmtree(out, ignore_errors=True)
+    sets = SETS + [f"search.objective={objective}", "classifier.epochs=0", "search.trials=2"]
+    r = aesweep("run", JOB, "--out", out, *set_args(sets), timeout=300)
+    assert r.returncode == 0, r.stderr
+    with h5py.File(out / "results.h5", "r") as f:
+        assert f.attrs["objective"] == objective and f.attrs["objective_direction"] == "max"
+        folds, trials = f["folds"][...], f["trials"][...]
+        assert np.array_equal(folds["objective"], folds[objective])
+        assert np.all(np.isnan(folds["val_accuracy"]))
+        assert int(f["best"].attrs["trial"]) == int(np.argmax(trials["objective_mean"]))

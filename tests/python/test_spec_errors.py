@@ -325,6 +325,17 @@ CASES = {
                         ["data.dataset", "cifar100", "cifar10", "kuzushiji-mnist"]),
     "data_range_0_255": (with_([("data.range", [0, 255])]), ["data.range", "[-1, 1]"]),
     "data_pad_too_large": (with_([("data.pad", 100)]), ["data.pad", "[0, 64]"]),
+    # Learning-rate schedules (issue 16)
+    "schedule_unknown": (with_([("train.schedule", "linear")]), ["train.schedule", "cosine"]),
+    "schedule_gamma_zero": (with_([("train.schedule", "step"), ("train.gamma", 0)]),
+                            ["train.gamma"]),
+    "schedule_gamma_above_one": (with_([("classifier.gamma", 2)]), ["classifier.gamma"]),
+    "schedule_step_epochs_zero": (with_([("train.step_epochs", 0)]), ["train.step_epochs"]),
+    "schedule_lr_min_negative": (with_([("train.lr_min", -1e-4)]), ["train.lr_min"]),
+    "warmup_as_long_as_training": (with_([("train.warmup_epochs", 1)]),
+                                   ["train.warmup_epochs", "train.epochs is 1"]),
+    "classifier_warmup_too_long": (with_([("classifier.warmup_epochs", 3)]),
+                                   ["classifier.warmup_epochs", "classifier.epochs is 1"]),
     # Grids whose size overflowed a 64-bit count: 64^11 wrapped to 0 trials, and
     # 1000^7 to a garbage count.
     "grid_of_11_keys_by_64_values": (

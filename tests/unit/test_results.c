@@ -88,7 +88,8 @@ static TrialRow trial_row(int trial, double obj, int status, const char *config)
                   .sigma = 1.5, .folds = 3, .objective_mean = obj, .objective_std = 0.01 * trial,
                   .train_mse = 0.5 + trial, .val_mse = 0.6 + trial, .val_accuracy = NAN,
                   .epochs = 10.5 + trial, .seconds = 100.25 * trial, .status = status,
-                  .config = config};
+                  .config = config, .val_knn_accuracy = 0.7 + 0.01 * trial,
+                  .val_linear_accuracy = trial == 1 ? NAN : 0.75 + 0.01 * trial};
     return t;
 }
 
@@ -100,7 +101,8 @@ static const RoundRow ROUNDS[3] = {{0, 0, 0, "lr", 1e-4, 1e-2, NAN},
 static FoldRow fold_row(int trial, int fold, double x) {
     FoldRow f = {.trial = trial, .fold = fold, .rank = 1 + fold, .epochs = 3 + trial,
                  .train_mse = x, .val_mse = x + 1, .val_accuracy = x + 2, .objective = x + 3,
-                 .seconds = x + 4, .status = trial == 2 ? 1 : 0, .finished = x + 5};
+                 .seconds = x + 4, .status = trial == 2 ? 1 : 0, .finished = x + 5,
+                 .val_knn_accuracy = x + 6, .val_linear_accuracy = x + 7};
     return f;
 }
 
@@ -154,6 +156,7 @@ static int write_all(Fixture *fx) {
                     .bottleneck = 9, .lambda = 0.1, .sigma = 1.5,
                     .config = config_of(1), .test_mse = 0.25, .test_accuracy = 0.8125,
                     .test_latent_accuracy = 0.75, .test_nrmse = NAN, .epochs = 12,
+                    .test_knn_accuracy = 0.625, .test_linear_accuracy = 0.6875,
                     .test_index = TEST_INDEX, .n_test = 5};
     rc |= results_write_best(r, &first, fx->task, &e);
     rc |= results_write_best(r, &best, fx->task, &e); /* replaces the first */
@@ -266,7 +269,7 @@ static hid_t trial_mem_type(void) {
 #define D(f) H5Tinsert(t, #f, HOFFSET(TrialRow, f), H5T_NATIVE_DOUBLE)
     I(trial), I(stage), I(round), D(lr), D(batch_size), D(bottleneck), D(lambda), D(sigma);
     I(folds), D(objective_mean), D(objective_std), D(train_mse), D(val_mse), D(val_accuracy);
-    D(epochs), D(seconds), I(status);
+    D(epochs), D(seconds), I(status), D(val_knn_accuracy), D(val_linear_accuracy);
     H5Tinsert(t, "config", HOFFSET(TrialRow, config), s);
 #undef I
 #undef D
@@ -279,7 +282,7 @@ static hid_t fold_mem_type(void) {
 #define I(f) H5Tinsert(t, #f, HOFFSET(FoldRow, f), H5T_NATIVE_INT)
 #define D(f) H5Tinsert(t, #f, HOFFSET(FoldRow, f), H5T_NATIVE_DOUBLE)
     I(trial), I(fold), I(rank), I(epochs), D(train_mse), D(val_mse), D(val_accuracy);
-    D(objective), D(seconds), I(status), D(finished);
+    D(objective), D(seconds), I(status), D(finished), D(val_knn_accuracy), D(val_linear_accuracy);
 #undef I
 #undef D
     return t;
@@ -296,11 +299,13 @@ static void check_trial(const TrialRow *got, const TrialRow *want) {
           got->status);
     const double g[] = {got->lr, got->batch_size, got->bottleneck, got->lambda, got->sigma,
                         got->objective_mean, got->objective_std, got->train_mse, got->val_mse,
-                        got->val_accuracy, got->epochs, got->seconds};
+                        got->val_accuracy, got->epochs, got->seconds, got->val_knn_accuracy,
+                        got->val_linear_accuracy};
     const double w[] = {want->lr, want->batch_size, want->bottleneck, want->lambda, want->sigma,
                         want->objective_mean, want->objective_std, want->train_mse, want->val_mse,
-                        want->val_accuracy, want->epochs, want->seconds};
-    for (int i = 0; i < 12; i++)
+                        want->val_accuracy, want->epochs, want->seconds, want->val_knn_accuracy,
+                        want->val_linear_accuracy};
+    for (int i = 0; i < 14; i++)
         CHECK(same(g[i], w[i]), "row %d double %d: %g vs %g", t, i, g[i], w[i]);
     CHECK(got->config && strcmp(got->config, want->config) == 0, "row %d config '%s'", t,
           got->config ? got->config : "(null)");
@@ -310,9 +315,9 @@ static void check_trials(hid_t f) {
     static const char *const names[] = {
         "trial", "stage", "round", "lr", "batch_size", "bottleneck", "lambda", "sigma", "folds",
         "objective_mean", "objective_std", "train_mse", "val_mse", "val_accuracy", "epochs",
-        "seconds", "status", "config"};
+        "seconds", "status", "config", "val_knn_accuracy", "val_linear_accuracy"};
     hid_t d = H5Dopen2(f, "trials", H5P_DEFAULT);
-    check_members(d, names, "iiidddddidddddddis", 18);
+    check_members(d, names, "iiidddddidddddddisdd", 20);
     hid_t s = H5Dget_space(d);
     hsize_t n = 0;
     H5Sget_simple_extent_dims(s, &n, NULL);
@@ -346,9 +351,10 @@ static void check_trials(hid_t f) {
 static void check_folds(hid_t f) {
     static const char *const names[] = {"trial",   "fold",         "rank",      "epochs",
                                         "train_mse", "val_mse",    "val_accuracy", "objective",
-                                        "seconds", "status", "finished"};
+                                        "seconds", "status", "finished",
+                                        "val_knn_accuracy", "val_linear_accuracy"};
     hid_t d = H5Dopen2(f, "folds", H5P_DEFAULT);
-    check_members(d, names, "iiiidddddid", 11);
+    check_members(d, names, "iiiidddddiddd", 13);
     hid_t s = H5Dget_space(d);
     hsize_t n = 0;
     H5Sget_simple_extent_dims(s, &n, NULL);
@@ -366,7 +372,9 @@ static void check_folds(hid_t f) {
                       g->epochs == w->epochs && g->status == w->status &&
                       g->train_mse == w->train_mse && g->val_mse == w->val_mse &&
                       g->val_accuracy == w->val_accuracy && g->objective == w->objective &&
-                      g->seconds == w->seconds && g->finished == w->finished,
+                      g->seconds == w->seconds && g->finished == w->finished &&
+                      g->val_knn_accuracy == w->val_knn_accuracy &&
+                      g->val_linear_accuracy == w->val_linear_accuracy,
                   "fold row (%d, %d): got trial %d fold %d train_mse %g", w->trial, w->fold,
                   g->trial, g->fold, g->train_mse);
         }
@@ -473,7 +481,9 @@ static void check_groups(hid_t f, const Fixture *fx) {
           "/best parameters");
     CHECK(attr_double(b, "test_mse") == 0.25 && attr_double(b, "test_accuracy") == 0.8125 &&
               attr_double(b, "test_latent_accuracy") == 0.75 &&
-              isnan(attr_double(b, "test_nrmse")),
+              isnan(attr_double(b, "test_nrmse")) &&
+              attr_double(b, "test_knn_accuracy") == 0.625 &&
+              attr_double(b, "test_linear_accuracy") == 0.6875,
           "/best test metrics");
     check_attr_str(b, "config", config_of(1));
     int idx[8] = {0};
