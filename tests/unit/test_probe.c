@@ -15,6 +15,18 @@ static Features make(int n, int d) {
     return f;
 }
 
+/* Labelled rows of a and then b: class c in [0, C) centred at `sep` on
+ * dimension c, with unit Gaussian noise. */
+static void blobs(Features *a, Features *b, int C, float sep, Rng *r) {
+    for (int i = 0; i < a->n + b->n; i++) {
+        Features *f = i < a->n ? a : b;
+        int row = i < a->n ? i : i - a->n, c = (int)rng_below(r, (uint64_t)C);
+        f->y[row] = (uint8_t)c;
+        for (int k = 0; k < f->d; k++)
+            f->x[(size_t)row * f->d + k] = (k == c ? sep : 0.0f) + (float)rng_normal(r);
+    }
+}
+
 /* The brute force: every distance in double, the K nearest by (distance, row),
  * majority vote with ties to the label met first from the nearest. */
 static double knn_brute(const Features *ref, const Features *q, int C) {
@@ -55,14 +67,9 @@ static void test_knn_brute(void) {
     rng_seed(&r, 3);
     enum { NR = 500, NQ = 130, D = 5, C = 4 };
     Features ref = make(NR, D), q = make(NQ, D);
-    /* Noisy blobs, so that accuracy is neither 0 nor 1 and votes are mixed. */
-    for (int i = 0; i < NR + NQ; i++) {
-        Features *f = i < NR ? &ref : &q;
-        int row = i < NR ? i : i - NR, c = (int)rng_below(&r, C);
-        f->y[row] = (uint8_t)c;
-        for (int k = 0; k < D; k++)
-            f->x[(size_t)row * D + k] = (k == c ? 1.0f : 0.0f) + 0.8f * (float)rng_normal(&r);
-    }
+    /* Noisy blobs (unit noise around 1), so that accuracy is neither 0 nor 1 and
+     * votes are mixed. */
+    blobs(&ref, &q, C, 1.25f, &r);
     double got, want = knn_brute(&ref, &q, C);
     CHECK(knn_accuracy(&ref, &q, C, &got, &(Err){0}) == AE_OK, "knn");
     CHECK(got == want, "knn %.6f, brute force %.6f", got, want);
@@ -117,13 +124,7 @@ static void test_linear_probe(void) {
     rng_seed(&r, 9);
     enum { N = 2000, NV = 500, D = 6, C = 3 };
     Features tr = make(N, D), va = make(NV, D);
-    for (int i = 0; i < N + NV; i++) {
-        Features *f = i < N ? &tr : &va;
-        int row = i < N ? i : i - N, c = (int)rng_below(&r, C);
-        f->y[row] = (uint8_t)c;
-        for (int k = 0; k < D; k++)
-            f->x[(size_t)row * D + k] = (k == c ? 4.0f : 0.0f) + (float)rng_normal(&r);
-    }
+    blobs(&tr, &va, C, 4.0f, &r);
     const Features *evals[1] = {&va};
     double acc, again;
     CHECK(linear_probe(&tr, evals, 1, C, 5, &acc, &(Err){0}) == AE_OK, "probe");
