@@ -84,6 +84,11 @@ def leaderboard_rows(r, top):
             v = values[p][int(t["trial"])]
             row[p] = float(v) if isinstance(v, (float, np.floating)) else v
         row[r.objective] = (float(t["objective_mean"]), float(t["objective_std"]))
+        # How well the codes separate classes (means over folds), when the file has
+        # them and they are not the objective already.
+        for m in ("val_knn_accuracy", "val_linear_accuracy"):
+            if m in t.dtype.names and m != r.objective:
+                row[m.replace("val_", "")] = float(t[m])
         row["epochs"] = float(t["epochs"])
         row["seconds"] = float(t["seconds"])
         row["config"] = ar.text(t["config"])
@@ -109,8 +114,10 @@ def leaderboard_html(r, top):
                    for row in rows)
     n_ok = len(r.ranked())
     note = (f"<p>Top {len(rows)} of {n_ok} ok trials ({len(r.trials)} in all) by "
-            f"{html.escape(objective_label(r))}: mean ± std over folds; epochs is the mean "
-            f"early-stopping epoch, seconds the training time summed over folds.</p>")
+            f"{html.escape(objective_label(r))}: mean ± std over folds; knn_accuracy and "
+            f"linear_accuracy are the codes' 10-nearest-neighbour and linear-probe "
+            f"accuracies (means over folds); epochs is the mean early-stopping epoch, "
+            f"seconds the training time summed over folds.</p>")
     return note + f'<table class="board"><tr>{head}</tr>{body}</table>'
 
 

@@ -144,6 +144,13 @@ def test_leaderboard_follows_the_direction(bisect):
     page = report.leaderboard_html(r, 5)
     trials = [int(t) for t in re.findall(r"<tr><td>(\d+)</td>", page)]
     assert trials == [row["trial"] for row in rows[:5]], (trials, rows[:5])
+    # Beside the objective, the codes' k-NN and linear-probe accuracies of each trial.
+    for row in rows:
+        t = r.trials[row["trial"]]
+        assert row["knn_accuracy"] == float(t["val_knn_accuracy"])
+        assert row["linear_accuracy"] == float(t["val_linear_accuracy"])
+        assert 0 < row["knn_accuracy"] <= 1 and 0 < row["linear_accuracy"] <= 1, row
+    assert "<th>knn_accuracy</th>" in page and "<th>linear_accuracy</th>" in page
 
 
 def test_best_model_reproduces_test_mse(bisect):
