@@ -334,7 +334,8 @@ def fig_timeline(rep):
 
 def best_model_parts(rep, tsne):
     r = rep.r
-    parts = ["reconstructions", "latent scatter", "prior against the codes", "confusion matrix"]
+    parts = ["reconstructions", "interpolation", "code plane", "latent scatter",
+             "prior against the codes", "confusion matrix"]
     if r.best is None or r.best_model is None:
         why = ("the run was " + r.status + ": no /best") if r.best is None else "no /best/model"
         for p in parts:
@@ -351,6 +352,8 @@ def best_model_parts(rep, tsne):
     codes = m.encode(images)
     rep.best_check = (m.mse(images), r.best.get("test_mse"))
     fig_reconstructions(rep, m, images, labels, names)
+    fig_interpolation(rep, m, images, labels, names)
+    fig_code_plane(rep, m, codes)
     if m.variational:
         fig_samples(rep, m)
     fig_latent(rep, codes, labels, names, tsne)
@@ -385,6 +388,64 @@ def fig_samples(rep, m):
     rep.save(fig, "samples", "Samples from the prior",
              "64 codes drawn from the standard normal prior (seed 0), decoded by the best "
              "variational model: what it generates, beside what it reconstructs.")
+
+
+INTERPOLATION_STEPS = 10
+# Pairs of classes to walk between (Fashion-MNIST: T-shirt to trouser, sandal to
+# sneaker, shirt to bag), when the test set has them.
+INTERPOLATION_PAIRS = [(0, 1), (5, 7), (6, 8)]
+
+
+def fig_interpolation(rep, m, images, labels, names):
+    """Report 004 §3.2.2: the decoder along the straight line between the codes of
+    two test images, in INTERPOLATION_STEPS steps, the two images at the ends."""
+    pairs = [(int(np.flatnonzero(labels == a)[0]), int(np.flatnonzero(labels == b)[0]))
+             for a, b in INTERPOLATION_PAIRS if np.any(labels == a) and np.any(labels == b)]
+    if not pairs:
+        rep.skip("interpolation", "the test set lacks the classes it walks between")
+        return
+    t = np.linspace(0.0, 1.0, INTERPOLATION_STEPS)[:, None]
+    fig, axes = plt.subplots(len(pairs), INTERPOLATION_STEPS + 2,
+                             figsize=(0.9 * (INTERPOLATION_STEPS + 2), 1.0 * len(pairs) + 0.4),
+                             squeeze=False)
+    for row, (i, j) in enumerate(pairs):
+        a, b = m.encode(images[[i, j]])
+        out = m.decode((1 - t) * a + t * b)
+        show(axes[row, 0], m, images[i], pixels=True)
+        for k in range(INTERPOLATION_STEPS):
+            show(axes[row, k + 1], m, out[k])
+        show(axes[row, -1], m, images[j], pixels=True)
+        axes[row, 0].set_title(names[labels[i]], fontsize=7)
+        axes[row, -1].set_title(names[labels[j]], fontsize=7)
+    rep.save(fig, "interpolation", "Interpolation between codes",
+             f"Each row: a test image, the decoder on {INTERPOLATION_STEPS} evenly spaced "
+             "points of the straight line from its code to another image's code (ends "
+             "included), and that other image.")
+
+
+CODE_PLANE_SIDE = 12
+
+
+def fig_code_plane(rep, m, codes):
+    """Report 002 §3.2: for a 2-d code, the decoder over a grid of the plane that the
+    test codes cover (their 1st to 99th percentiles on each axis)."""
+    if m.bottleneck != 2:
+        rep.skip("code plane", f"the code is {m.bottleneck}-d; the plane is drawn for 2-d codes")
+        return
+    lo, hi = np.percentile(codes, 1, axis=0), np.percentile(codes, 99, axis=0)
+    xs = np.linspace(lo[0], hi[0], CODE_PLANE_SIDE)
+    ys = np.linspace(hi[1], lo[1], CODE_PLANE_SIDE)  # top row: the largest second coordinate
+    grid = np.array([[x, y] for y in ys for x in xs])
+    out = m.decode(grid)
+    fig, axes = plt.subplots(CODE_PLANE_SIDE, CODE_PLANE_SIDE, figsize=(7, 7))
+    for k, ax in enumerate(axes.flat):
+        show(ax, m, out[k])
+    fig.suptitle(f"z1 from {lo[0]:.3g} to {hi[0]:.3g} (left to right), z2 from {hi[1]:.3g} "
+                 f"to {lo[1]:.3g} (top to bottom)", fontsize=8)
+    rep.save(fig, "code_plane", "The decoder over the code plane",
+             f"A {CODE_PLANE_SIDE}x{CODE_PLANE_SIDE} grid of 2-d codes spanning the test "
+             "codes' 1st to 99th percentiles on each axis, decoded: how the model lays the "
+             "images out in its plane.")
 
 
 def fig_reconstructions(rep, m, images, labels, names):

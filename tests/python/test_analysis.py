@@ -44,7 +44,7 @@ import aesweep_results as ar  # noqa: E402
 import report  # noqa: E402
 
 FULL = {"objective_vs_params", "bisection", "curves", "fold_spread", "timeline",
-        "reconstructions", "latent", "latent_tsne", "prior", "confusion"}
+        "reconstructions", "interpolation", "latent", "latent_tsne", "prior", "confusion"}
 
 pytestmark = pytest.mark.skipif(
     not (Path(FASHION_DIR) / "t10k-images-idx3-ubyte.gz").is_file()
@@ -118,10 +118,10 @@ def check_pngs(rep):
 
 def test_full_report_draws_every_figure(bisect):
     out = script("report.py", bisect, "-o", TMP / "report_full", "--tsne")
-    assert "index.html (10 figures)" in out, out
+    assert "index.html (11 figures)" in out, out
     rep = report.make_report(bisect, TMP / "report_full2")
     assert figures_of(rep) == FULL - {"latent_tsne"}, figures_of(rep)
-    assert [w for w, _ in rep.left_out] == ["t-SNE of the codes"], rep.left_out
+    assert [w for w, _ in rep.left_out] == ["code plane", "t-SNE of the codes"], rep.left_out
     page = check_pngs(rep)
     assert "Leaderboard" in page and "<table" in page
     for name in FULL:
@@ -191,7 +191,7 @@ def test_csv_rows_equal_trials(bisect):
 def test_plain_run_leaves_parts_out_and_says_so(plain):
     rep = report.make_report(plain, TMP / "report_plain")
     assert figures_of(rep) == {"objective_vs_params", "curves", "fold_spread", "timeline",
-                               "reconstructions", "latent"}, figures_of(rep)
+                               "reconstructions", "interpolation", "latent"}, figures_of(rep)
     why = dict(rep.left_out)
     assert "random" in why["bisection intervals"]
     assert "classifier" in why["confusion matrix"]
@@ -266,7 +266,8 @@ def test_variational_model_adds_samples_from_the_prior(bisect):
     reconstructions, and the numpy rebuild still reproduces test_mse."""
     path = run_search("analysis_vae.json", TMP / "vae")
     rep = report.make_report(path, TMP / "report_vae")
-    assert {"samples", "reconstructions", "latent"} <= figures_of(rep), figures_of(rep)
+    assert {"samples", "reconstructions", "latent", "interpolation",
+            "code_plane"} <= figures_of(rep), figures_of(rep)
     check_pngs(rep)
     mse, file_mse = rep.best_check
     assert mse == pytest.approx(file_mse, rel=1e-5)
