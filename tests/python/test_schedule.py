@@ -29,15 +29,19 @@ def test_reference_table_is_torchs():
     assert table.group(1).strip() == out.strip()
 
 
-def epoch_losses(out, *sets):
-    """Trains model_small with the given --set values; the train loss of each
-    epoch from the progress lines, and the classifier's."""
-    cmd = [AESWEEP, "train", str(JOB), "--set", f"data.path={FASHION_DIR}", "--out", str(out),
-           "--set", "train.epochs=4", "--set", "train.early_stopping.patience=0"]
+def train(out, *sets):
+    """aesweep train of model_small with the given --set values; its output."""
+    cmd = [AESWEEP, "train", str(JOB), "--set", f"data.path={FASHION_DIR}", "--out", str(out)]
     for s in sets:
         cmd += ["--set", s]
     r = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=300)
     assert r.returncode == 0, r.stderr
+    return r
+
+
+def epoch_losses(out, *sets):
+    """The train loss of each of 4 epochs, from the progress lines."""
+    r = train(out, "train.epochs=4", "train.early_stopping.patience=0", *sets)
     return [float(x) for x in re.findall(r"epoch +\d+/4 +train_loss ([0-9.e+-]+)", r.stderr)]
 
 
@@ -84,12 +88,7 @@ def test_validate_shows_schedules_and_searches_them():
 
 
 def classifier_accuracy(out, *sets):
-    cmd = [AESWEEP, "train", str(JOB), "--set", f"data.path={FASHION_DIR}", "--out", str(out),
-           "--set", "classifier.epochs=6", "--set", "classifier.patience=0"]
-    for s in sets:
-        cmd += ["--set", s]
-    r = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=300)
-    assert r.returncode == 0, r.stderr
+    r = train(out, "classifier.epochs=6", "classifier.patience=0", *sets)
     return float(re.search(r"^val_accuracy +([0-9.]+)", r.stdout, re.M).group(1))
 
 

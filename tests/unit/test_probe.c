@@ -29,7 +29,7 @@ static void blobs(Features *a, Features *b, int C, float sep, Rng *r) {
 
 /* The brute force: every distance in double, the K nearest by (distance, row),
  * majority vote with ties to the label met first from the nearest. */
-static double knn_brute(const Features *ref, const Features *q, int C) {
+static double knn_brute(const Features *ref, const Features *q) {
     long right = 0;
     double *dist = malloc(sizeof(double) * ref->n);
     int *used = malloc(sizeof(int) * ref->n);
@@ -58,7 +58,6 @@ static double knn_brute(const Features *ref, const Features *q, int C) {
         right += label == q->y[i];
     }
     free(dist), free(used);
-    (void)C;
     return (double)right / q->n;
 }
 
@@ -70,7 +69,7 @@ static void test_knn_brute(void) {
     /* Noisy blobs (unit noise around 1), so that accuracy is neither 0 nor 1 and
      * votes are mixed. */
     blobs(&ref, &q, C, 1.25f, &r);
-    double got, want = knn_brute(&ref, &q, C);
+    double got, want = knn_brute(&ref, &q);
     CHECK(knn_accuracy(&ref, &q, C, &got, &(Err){0}) == AE_OK, "knn");
     CHECK(got == want, "knn %.6f, brute force %.6f", got, want);
     CHECK(want > 0.3 && want < 0.95, "the blobs should be neither trivial nor hopeless: %.3f", want);
