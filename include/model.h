@@ -58,6 +58,7 @@ typedef struct {
     float leaky_slope;
     float dropout;   /* after every hidden entry but the code, while training */
     int variational; /* the code is z ~ N(mu, sigma^2) */
+    int no_decoder;  /* the encoder alone: the code is the output (nothing reconstructs) */
     float beta;      /* weight of the KL term */
 } ModelShape;
 
@@ -124,6 +125,10 @@ const float *model_code(const Model *m, const Work *w);
  * pass reaches the bottleneck. The gradient with respect to the input is not
  * computed. */
 void model_backward(Model *m, Work *w, int B, float *dy, const float *dcode);
+/* The same without a code gradient, and with dx [B, input_dim] receiving the
+ * gradient with respect to the input (a head on the code passes it on to the
+ * encoder). */
+void model_backward_input(Model *m, Work *w, int B, float *dy, float *dx);
 /* Multiply-adds of one sample's forward pass. */
 double model_macs(const Model *m);
 

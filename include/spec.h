@@ -75,7 +75,7 @@ typedef struct {
         double lr;
         int batch_size, epochs;
         int loss; /* Loss */
-        double weight_decay, dropout, input_noise, momentum, mae_weight;
+        double weight_decay, dropout, input_noise, momentum, mae_weight, recon_weight;
         int patience;
         double min_delta;
         int schedule; /* ScheduleKind */
@@ -86,7 +86,8 @@ typedef struct {
         int type; /* PenaltyKind */
         double lambda, sigma;
         int prior; /* PriorKind */
-        double prior_noise;
+        double prior_noise, csd_lambda, disc_lr, alpha, temperature;
+        IntList discriminator, projection;
     } penalty;
     struct {
         IntList hidden;

@@ -27,6 +27,9 @@ typedef struct {
      * loss divided by 2c (for mse, the Gaussian likelihood of variance c). */
     float likelihood_variance;
     float mae_weight; /* mse+mae: mse + mae_weight * mae */
+    /* the reconstruction term's weight; 0 with a head penalty (guided, supcon)
+     * trains the encoder alone (shape.no_decoder: nothing is reconstructed) */
+    float recon_weight;
     PenaltyConfig penalty; /* on the code; labels reach training only through it */
     uint64_t seed;
     /* Set asynchronously (a signal handler) to stop at the next minibatch. */
@@ -53,6 +56,7 @@ typedef struct {
     double train_mse; /* of the kept weights, on the training split, no noise/dropout */
     double val_mse;
     double seconds;
+    Model head;       /* guided: the classifier on the code, as kept; owned (n_layers 0: none) */
 } TrainResult;
 
 /* Builds the model from cfg->shape, initialises it from cfg->seed and trains it on

@@ -91,6 +91,7 @@ static void dense_config(TrainConfig *cfg, const int *widths, int n_widths, Act 
     s->leaky_slope = slope;
     optim_init(&cfg->optim, OPT_ADAM, 1e-3f);
     cfg->loss = LOSS_MSE;
+    cfg->recon_weight = 1;
     cfg->batch_size = batch;
     /* The penalty's cost does not depend on lambda/sigma; these are the reports'. */
     cfg->penalty = (PenaltyConfig){.kind = penalty, .lambda = 1, .sigma = 5,

@@ -280,7 +280,9 @@ int model_init_autoencoder(Model *m, const ModelShape *s, Err *e) {
     }
     first[ne] = n;
     n += code_specs(s, specs + n, n, &code);
-    if (s->n_decoder == 0) {
+    if (s->no_decoder) {
+        /* nothing after the code */
+    } else if (s->n_decoder == 0) {
         int rc = mirror(s, enc, ne, specs, &n, first, code, e);
         if (rc) return rc;
     } else {
@@ -293,7 +295,7 @@ int model_init_autoencoder(Model *m, const ModelShape *s, Err *e) {
     }
     int rc = model_build(m, s->input, specs, n, code, e);
     int out = rc ? 0 : shape_size(m->layer[m->n_layers - 1].out);
-    if (!rc && out != m->input_dim) {
+    if (!rc && !s->no_decoder && out != m->input_dim) {
         rc = err_set(e, AE_EINPUT, "model.decoder: its output has %d values, the input %d",
                      out, m->input_dim);
         model_free(m);
@@ -410,13 +412,13 @@ const float *model_output(const Model *m, const Work *w) { return w->out[m->n_la
 
 const float *model_code(const Model *m, const Work *w) { return w->out[m->bottleneck_layer]; }
 
-void model_backward(Model *m, Work *w, int B, float *dy, const float *dcode) {
+static void backward(Model *m, Work *w, int B, float *dy, const float *dcode, float *dx) {
     LayerCall c = {.B = B, .train = w->train, .p = m->params, .g = m->grads, .buf = m->buffers,
                    .temp = w->temp};
     /* No layer below the first with parameters needs its input's gradient
      * (an image model's first conv sits behind a reshape). */
     int first = 0;
-    while (first < m->n_layers && m->layer[first].n_w + m->layer[first].n_b == 0) first++;
+    while (!dx && first < m->n_layers && m->layer[first].n_w + m->layer[first].n_b == 0) first++;
     float *cur = dy;
     for (int l = m->n_layers - 1; l >= 0; l--) {
         const Layer *L = &m->layer[l];
@@ -428,10 +430,18 @@ void model_backward(Model *m, Work *w, int B, float *dy, const float *dcode) {
         c.y = w->out[l];
         c.saved = w->saved[l];
         c.dy = cur;
-        c.dx = l > first ? (cur == w->grad[0] ? w->grad[1] : w->grad[0]) : NULL;
+        c.dx = l > first ? (cur == w->grad[0] ? w->grad[1] : w->grad[0]) : l == 0 ? dx : NULL;
         double t0 = w->seconds ? clock_seconds() : 0;
         ops(L)->backward(L, &c);
         if (w->seconds) w->seconds[m->n_layers + l] += clock_seconds() - t0;
         cur = c.dx;
     }
+}
+
+void model_backward(Model *m, Work *w, int B, float *dy, const float *dcode) {
+    backward(m, w, B, dy, dcode, NULL);
+}
+
+void model_backward_input(Model *m, Work *w, int B, float *dy, float *dx) {
+    backward(m, w, B, dy, NULL, dx);
 }

@@ -8,7 +8,9 @@
 
 #define PI 3.14159265358979323846
 
-const char *const penalty_names[PENALTY_COUNT] = {"none", "class_target", "csd"};
+const char *const penalty_names[PENALTY_COUNT] = {"none",        "class_target", "csd",
+                                                   "adversarial", "adversarial+csd",
+                                                   "guided",      "supcon"};
 const char *const prior_names[PRIOR_COUNT] = {"onehot", "swiss_roll", "gaussian"};
 
 /* ---- class_target ------------------------------------------------------------ */
@@ -136,6 +138,147 @@ void prior_sample(PriorKind k, int n_classes, float noise, Rng *r, int N, int d,
     }
 }
 
+/* ---- the kinds ----------------------------------------------------------------- */
+
+static void scale(float *x, size_t n, float s) {
+    for (size_t i = 0; i < n; i++) x[i] *= s;
+}
+
+static double class_target_apply(Penalty *p, const float *z, const uint8_t *labels, int B,
+                                 float *dz) {
+    double v = class_target_forward_backward(z, labels, B, p->d, dz);
+    if (dz) scale(dz, (size_t)B * p->d, p->cfg.lambda);
+    return p->cfg.lambda * v;
+}
+
+static void draw_prior(Penalty *p, int B) {
+    const PenaltyConfig *c = &p->cfg;
+    prior_sample(c->prior, c->n_classes, c->prior_noise, &p->rng, B, p->d, p->prior);
+}
+
+/* weight * D_CS of z to the prior sample already drawn; its gradient into g. */
+static double csd_term(Penalty *p, const float *z, int B, float weight, float *g) {
+    double v = csd_forward_backward(z, p->prior, B, p->d, p->cfg.sigma, p->kernel, p->sq_z,
+                                    p->sq_p, g);
+    if (g) scale(g, (size_t)B * p->d, weight);
+    return weight * v;
+}
+
+static double csd_apply(Penalty *p, const float *z, const uint8_t *labels, int B, float *dz) {
+    (void)labels;
+    draw_prior(p, B);
+    return csd_term(p, z, B, p->cfg.lambda, dz);
+}
+
+/* The discriminator's step on this batch, then the encoder's loss under it. */
+static double adversarial_apply(Penalty *p, const float *z, const uint8_t *labels, int B,
+                                float *dz) {
+    (void)labels;
+    draw_prior(p, B);
+    if (dz) {
+        adversarial_disc_forward_backward(&p->head, z, p->prior, B, p->d);
+        head_step(&p->head);
+    }
+    double v = adversarial_gen_forward_backward(&p->head, z, B, p->d, dz);
+    if (dz) scale(dz, (size_t)B * p->d, p->cfg.lambda);
+    return p->cfg.lambda * v;
+}
+
+static double adversarial_csd_apply(Penalty *p, const float *z, const uint8_t *labels, int B,
+                                    float *dz) {
+    double v = adversarial_apply(p, z, labels, B, dz);
+    v += csd_term(p, z, B, p->cfg.csd_lambda, dz ? p->part : NULL);
+    if (dz)
+        for (size_t i = 0; i < (size_t)B * p->d; i++) dz[i] += p->part[i];
+    return v;
+}
+
+static double guided_apply(Penalty *p, const float *z, const uint8_t *labels, int B, float *dz) {
+    double v = guided_forward_backward(&p->head, z, labels, B, p->d, p->cfg.alpha, dz);
+    if (dz) {
+        head_step(&p->head);
+        scale(dz, (size_t)B * p->d, p->cfg.lambda);
+    }
+    return p->cfg.lambda * v;
+}
+
+static double supcon_apply(Penalty *p, const float *z, const uint8_t *labels, int B, float *dz) {
+    double v = supcon_forward_backward(&p->head, z, labels, B, p->d, p->cfg.temperature, dz);
+    if (dz) {
+        head_step(&p->head);
+        scale(dz, (size_t)B * p->d, p->cfg.lambda);
+    }
+    return p->cfg.lambda * v;
+}
+
+static int no_init(Penalty *p, Err *e) {
+    (void)p, (void)e;
+    return AE_OK;
+}
+
+static int csd_init(Penalty *p, Err *e) {
+    size_t B = (size_t)p->max_batch;
+    p->kernel = xmalloc(sizeof(float) * B * B, e);
+    p->sq_z = xmalloc(sizeof(float) * B, e);
+    p->sq_p = xmalloc(sizeof(float) * B, e);
+    p->part = xmalloc(sizeof(float) * B * p->d, e);
+    return p->kernel && p->sq_z && p->sq_p && p->part ? AE_OK : AE_ERUN;
+}
+
+/* The head's seed: its own stream beside the prior's. */
+static uint64_t head_seed(const Penalty *p) {
+    return seed_mix(p->rng.s[0] ^ p->rng.s[1], RNG_INIT);
+}
+
+static int head_of(Penalty *p, int n, const int *widths, const Act *acts, int rows, int sims,
+                   const Optim *opt, Err *e) {
+    int rc = head_init(&p->head, p->d, n, widths, acts, rows, sims, opt, head_seed(p), e);
+    p->has_head = rc == AE_OK;
+    return rc;
+}
+
+static int adversarial_init(Penalty *p, Err *e) {
+    const PenaltyConfig *c = &p->cfg;
+    int w[AE_MAX_HIDDEN + 1];
+    Act a[AE_MAX_HIDDEN + 1];
+    for (int i = 0; i < c->n_head; i++) w[i] = c->head[i], a[i] = c->head_act;
+    w[c->n_head] = 1;
+    a[c->n_head] = ACT_LINEAR;
+    Optim opt;
+    optim_init(&opt, OPT_ADAM, c->disc_lr);
+    return head_of(p, c->n_head + 1, w, a, 2 * p->max_batch, 0, &opt, e);
+}
+
+static int adversarial_csd_init(Penalty *p, Err *e) {
+    int rc = csd_init(p, e);
+    return rc ? rc : adversarial_init(p, e);
+}
+
+static int guided_init(Penalty *p, Err *e) {
+    int C = p->cfg.n_classes;
+    Act a = ACT_LINEAR;
+    return head_of(p, 1, &C, &a, p->max_batch, 0, &p->cfg.optim, e);
+}
+
+static int supcon_init(Penalty *p, Err *e) {
+    const PenaltyConfig *c = &p->cfg;
+    Act a[AE_MAX_HIDDEN];
+    for (int i = 0; i < c->n_head; i++) a[i] = i < c->n_head - 1 ? ACT_RELU : ACT_LINEAR;
+    return head_of(p, c->n_head, c->head, a, p->max_batch, 1, &c->optim, e);
+}
+
+/* In penalty_names' order. */
+const PenaltyKindOps penalty_kinds[PENALTY_COUNT] = {
+    [PENALTY_NONE] = {0, 0, no_init, NULL},
+    [PENALTY_CLASS_TARGET] = {0, 0, no_init, class_target_apply},
+    [PENALTY_CSD] = {1, 0, csd_init, csd_apply},
+    [PENALTY_ADVERSARIAL] = {1, 0, adversarial_init, adversarial_apply},
+    [PENALTY_ADVERSARIAL_CSD] = {1, 0, adversarial_csd_init,
+                                 adversarial_csd_apply},
+    [PENALTY_GUIDED] = {0, 1, guided_init, guided_apply},
+    [PENALTY_SUPCON] = {0, 1, supcon_init, supcon_apply},
+};
+
 /* ---- the penalty of a training step ------------------------------------------- */
 
 int penalty_init(Penalty *p, const PenaltyConfig *cfg, int max_batch, int d, uint64_t seed,
@@ -145,29 +288,35 @@ int penalty_init(Penalty *p, const PenaltyConfig *cfg, int max_batch, int d, uin
     p->max_batch = max_batch;
     p->d = d;
     if (cfg->kind == PENALTY_NONE) return AE_OK;
-    if (cfg->kind == PENALTY_CSD && cfg->prior == PRIOR_SWISS_ROLL && d < 2)
+    const PenaltyKindOps *k = &penalty_kinds[cfg->kind];
+    if (k->uses_prior && cfg->prior == PRIOR_SWISS_ROLL && d < 2)
         return err_set(e, AE_EINPUT, "penalty.prior: swiss_roll is 2-D, the bottleneck is %d", d);
+    penalty_reseed(p, seed);
     size_t B = (size_t)max_batch;
     p->dcode = xmalloc(sizeof(float) * B * d, e);
-    if (cfg->kind == PENALTY_CSD) {
-        p->prior = xmalloc(sizeof(float) * B * d, e);
-        p->kernel = xmalloc(sizeof(float) * B * B, e);
-        p->sq_z = xmalloc(sizeof(float) * B, e);
-        p->sq_p = xmalloc(sizeof(float) * B, e);
-        if (!p->prior || !p->kernel || !p->sq_z || !p->sq_p) {
-            penalty_free(p);
-            return AE_ERUN;
-        }
-    }
-    if (!p->dcode) {
-        penalty_free(p);
-        return AE_ERUN;
-    }
-    penalty_reseed(p, seed);
-    return AE_OK;
+    if (k->uses_prior) p->prior = xmalloc(sizeof(float) * B * d, e);
+    int rc = p->dcode && (!k->uses_prior || p->prior) ? k->init(p, e) : AE_ERUN;
+    if (rc) penalty_free(p);
+    return rc;
 }
 
 void penalty_reseed(Penalty *p, uint64_t seed) { rng_seed(&p->rng, seed); }
+
+void penalty_set_lr(Penalty *p, float lr) {
+    if (p->has_head && penalty_kinds[p->cfg.kind].follows_lr) p->head.opt.lr = lr;
+}
+
+size_t penalty_state_size(const Penalty *p) {
+    return p->has_head ? model_state_size(&p->head.m) : 0;
+}
+
+void penalty_state_save(const Penalty *p, float *to) {
+    if (p->has_head) model_state_save(&p->head.m, to);
+}
+
+void penalty_state_load(Penalty *p, const float *from) {
+    if (p->has_head) model_state_load(&p->head.m, from);
+}
 
 void penalty_free(Penalty *p) {
     free(p->prior);
@@ -175,25 +324,13 @@ void penalty_free(Penalty *p) {
     free(p->sq_z);
     free(p->sq_p);
     free(p->dcode);
+    free(p->part);
+    head_free(&p->head);
     memset(p, 0, sizeof *p);
 }
 
 double penalty_forward_backward(Penalty *p, const float *z, const uint8_t *labels, int B,
                                 int grad) {
-    const PenaltyConfig *c = &p->cfg;
-    float *dz = grad ? p->dcode : NULL;
-    double v = 0;
-    switch (c->kind) {
-    case PENALTY_CLASS_TARGET:
-        v = class_target_forward_backward(z, labels, B, p->d, dz);
-        break;
-    case PENALTY_CSD:
-        prior_sample(c->prior, c->n_classes, c->prior_noise, &p->rng, B, p->d, p->prior);
-        v = csd_forward_backward(z, p->prior, B, p->d, c->sigma, p->kernel, p->sq_z, p->sq_p, dz);
-        break;
-    default: return 0;
-    }
-    if (dz)
-        for (size_t i = 0; i < (size_t)B * p->d; i++) dz[i] *= c->lambda;
-    return c->lambda * v;
+    if (p->cfg.kind == PENALTY_NONE) return 0;
+    return penalty_kinds[p->cfg.kind].apply(p, z, labels, B, grad ? p->dcode : NULL);
 }

@@ -82,6 +82,7 @@ static const Field fields[] = {
     NUM("train.input_noise", train.input_noise, 0, BIG, 0),
     NUM("train.momentum", train.momentum, 0, 1, HI_OPEN),
     NUM("train.mae_weight", train.mae_weight, 0, BIG, 0),
+    NUM("train.recon_weight", train.recon_weight, 0, BIG, 0),
     OBJ("train.early_stopping"),
     INT("train.early_stopping.patience", train.patience, 0, 1e6),
     NUM("train.early_stopping.min_delta", train.min_delta, 0, BIG, 0),
@@ -98,6 +99,12 @@ static const Field fields[] = {
     NUM("penalty.sigma", penalty.sigma, 1e-6, 1e6, 0),
     ENUM("penalty.prior", penalty.prior, prior_names, PRIOR_COUNT),
     NUM("penalty.prior_noise", penalty.prior_noise, 0, BIG, 0),
+    NUM("penalty.csd_lambda", penalty.csd_lambda, 0, BIG, 0),
+    INTS("penalty.discriminator", penalty.discriminator, 1, 1e6),
+    NUM("penalty.disc_lr", penalty.disc_lr, 0, BIG, LO_OPEN),
+    NUM("penalty.alpha", penalty.alpha, 0, BIG, 0),
+    NUM("penalty.temperature", penalty.temperature, 0, BIG, LO_OPEN),
+    INTS("penalty.projection", penalty.projection, 1, 1e6),
     OBJ("classifier"),
     INTS("classifier.hidden", classifier.hidden, 1, 1e6),
     NUM("classifier.lr", classifier.lr, 0, BIG, LO_OPEN),
@@ -147,6 +154,7 @@ static void job_defaults(Job *j) {
     j->train.loss = LOSS_MSE;
     j->train.momentum = 0.9;
     j->train.mae_weight = 1;
+    j->train.recon_weight = 1;
     j->train.patience = 5;
     j->train.min_delta = 0.001;
     j->train.step_epochs = 10;
@@ -154,6 +162,10 @@ static void job_defaults(Job *j) {
     j->penalty.type = PENALTY_NONE;
     j->penalty.sigma = 1;
     j->penalty.prior = PRIOR_ONEHOT;
+    j->penalty.csd_lambda = 1;
+    j->penalty.disc_lr = 0.001;
+    j->penalty.alpha = 1;
+    j->penalty.temperature = 0.1;
     j->classifier.hidden = (IntList){1, {200}};
     j->classifier.lr = 0.0006;
     j->classifier.batch_size = 140;
@@ -787,6 +799,32 @@ static void near_text(const char *at, char *buf, size_t n) {
              at[k] ? "" : " (the text ends there: cut short?)");
 }
 
+/* What the penalty needs of the rest of the job. */
+static int check_penalty(const cJSON *root, const char *src, const Job *job, Err *e) {
+    const cJSON *pen = cJSON_GetObjectItemCaseSensitive(root, "penalty");
+    int kind = job->penalty.type;
+    const char *name = penalty_names[kind];
+    if ((kind == PENALTY_ADVERSARIAL || kind == PENALTY_ADVERSARIAL_CSD) &&
+        !cJSON_GetObjectItemCaseSensitive(pen, "prior"))
+        return err_set(e, AE_EINPUT, "%s: penalty.prior: the %s penalty's discriminator tells the "
+                       "codes from samples of a prior; give one (swiss_roll, gaussian or onehot)",
+                       src, name);
+    if (kind == PENALTY_SUPCON && job->train.batch_size < 2)
+        return err_set(e, AE_EINPUT, "%s: train.batch_size: supcon contrasts the images of a "
+                       "batch with each other, so it needs at least 2, got %d", src,
+                       job->train.batch_size);
+    int head = penalty_kinds[kind].follows_lr; /* guided, supcon: the encoder can train alone */
+    if (job->train.recon_weight == 0 && !head)
+        return err_set(e, AE_EINPUT, "%s: train.recon_weight: 0 leaves nothing to train the "
+                       "autoencoder with the %s penalty; only guided and supcon train an "
+                       "encoder alone", src, name);
+    if (job->train.recon_weight == 0 && job->search.objective == OBJ_VAL_MSE)
+        return err_set(e, AE_EINPUT, "%s: search.objective: val_mse measures the decoder, which "
+                       "train.recon_weight 0 does not build; rank by val_accuracy, "
+                       "val_knn_accuracy or val_linear_accuracy", src);
+    return AE_OK;
+}
+
 static int check_job(const cJSON *root, const char *src, Job *job, Err *e) {
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
     const DataFormat *fmt = dataset_format(job->data.dataset);
@@ -813,7 +851,9 @@ static int check_job(const cJSON *root, const char *src, Job *job, Err *e) {
     if (job->model.encoder.n == 0 && job->model.decoder.n > 0)
         return err_set(e, AE_EINPUT, "%s: model.decoder: a list of entries goes with "
                        "model.encoder; model.hidden is mirrored", src);
-    if (job->penalty.type == PENALTY_CSD && job->penalty.prior == PRIOR_SWISS_ROLL &&
+    int rc = check_penalty(root, src, job, e);
+    if (rc) return rc;
+    if (penalty_kinds[job->penalty.type].uses_prior && job->penalty.prior == PRIOR_SWISS_ROLL &&
         job->model.bottleneck < 2)
         return err_set(e, AE_EINPUT, "%s: penalty.prior: swiss_roll is 2-D; model.bottleneck is %d",
                        src, job->model.bottleneck);
@@ -976,6 +1016,32 @@ static Schedule schedule_of(int kind, double lr_min, int step_epochs, double gam
     return (Schedule){(ScheduleKind)kind, lr_min, step_epochs, gamma, warmup};
 }
 
+/* The penalty head's widths after the code: the job's, or the defaults (penalty.h):
+ * the discriminator has the decoder's hidden widths (model.hidden reversed, or
+ * the dense entries of model.encoder reversed; 256 when there are none), the
+ * projection one hidden layer as wide as the code, then 128. */
+static void head_widths(const Job *job, PenaltyConfig *p) {
+    const IntList *given = job->penalty.type == PENALTY_SUPCON ? &job->penalty.projection
+                                                               : &job->penalty.discriminator;
+    if (given->n > 0) {
+        p->n_head = given->n;
+        memcpy(p->head, given->v, sizeof(int) * (size_t)given->n);
+    } else if (job->penalty.type == PENALTY_SUPCON) {
+        p->n_head = 2;
+        p->head[0] = job->model.bottleneck;
+        p->head[1] = 128;
+    } else if (job->model.encoder.n == 0) {
+        p->n_head = job->model.hidden.n;
+        for (int i = 0; i < p->n_head; i++) p->head[i] = job->model.hidden.v[p->n_head - 1 - i];
+    } else {
+        p->n_head = 0;
+        for (int i = job->model.encoder.n - 1; i >= 0 && p->n_head < AE_MAX_HIDDEN; i--)
+            if (job->model.encoder.e[i].kind == LAYER_DENSE)
+                p->head[p->n_head++] = job->model.encoder.e[i].units;
+        if (p->n_head == 0) p->head[p->n_head++] = 256;
+    }
+}
+
 void job_train_config(const Job *job, TrainConfig *cfg) {
     memset(cfg, 0, sizeof *cfg);
     ModelShape *s = &cfg->shape;
@@ -1025,7 +1091,14 @@ void job_train_config(const Job *job, TrainConfig *cfg) {
                                    .lambda = (float)job->penalty.lambda,
                                    .sigma = (float)job->penalty.sigma,
                                    .prior = (PriorKind)job->penalty.prior,
-                                   .prior_noise = (float)job->penalty.prior_noise};
+                                   .prior_noise = (float)job->penalty.prior_noise,
+                                   .csd_lambda = (float)job->penalty.csd_lambda,
+                                   .head_act = s->activation,
+                                   .disc_lr = (float)job->penalty.disc_lr,
+                                   .alpha = (float)job->penalty.alpha,
+                                   .temperature = (float)job->penalty.temperature};
+    cfg->recon_weight = (float)job->train.recon_weight;
+    head_widths(job, &cfg->penalty);
 }
 
 void job_classifier_config(const Job *job, ClassifierConfig *cfg) {

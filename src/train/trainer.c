@@ -46,31 +46,36 @@ static int scratch_init(Scratch *s, const TrainConfig *cfg, const Model *m, int 
     memset(s, 0, sizeof *s);
     int B = cfg->batch_size;
     if (work_init(&s->w, m, B, e)) return e->code;
+    if (cfg->penalty.kind != PENALTY_NONE) {
+        PenaltyConfig pc = cfg->penalty;
+        pc.optim = cfg->optim; /* a head trained jointly learns as the autoencoder does */
+        if (penalty_init(&s->pen, &pc, B, model_code_dim(m), seed_mix(cfg->seed, RNG_PRIOR), e)) {
+            scratch_free(s);
+            return e->code;
+        }
+        s->has_pen = 1;
+    }
     s->order = xmalloc(sizeof(int) * (size_t)(n_train ? n_train : 1), e);
-    s->best = xmalloc(sizeof(float) * model_state_size(m), e);
+    s->best = xmalloc(sizeof(float) * (model_state_size(m) + penalty_state_size(&s->pen)), e);
     s->labels = xmalloc((size_t)B, e);
     if (cfg->input_noise > 0) s->clean = xmalloc(sizeof(float) * (size_t)B * m->input_dim, e);
     if (!s->order || !s->best || !s->labels || (cfg->input_noise > 0 && !s->clean)) {
         scratch_free(s);
         return AE_ERUN;
     }
-    if (cfg->penalty.kind != PENALTY_NONE) {
-        int d = model_code_dim(m);
-        if (penalty_init(&s->pen, &cfg->penalty, B, d, seed_mix(cfg->seed, RNG_PRIOR), e)) {
-            scratch_free(s);
-            return e->code;
-        }
-        s->has_pen = 1;
-    }
     return AE_OK;
 }
 
-/* 1, or for a variational model the factor that turns the mean loss per value
- * into the sum over an image's values divided by 2c. */
+/* The reconstruction term's weight: recon_weight, times for a variational model
+ * the factor that turns the mean loss per value into the sum over an image's
+ * values divided by 2c. */
 static double recon_scale(const TrainConfig *cfg, const Model *m) {
-    if (!cfg->shape.variational) return 1.0;
-    return (double)m->input_dim / (2.0 * cfg->likelihood_variance);
+    if (!cfg->shape.variational) return cfg->recon_weight;
+    return (double)m->input_dim / (2.0 * cfg->likelihood_variance) * cfg->recon_weight;
 }
+
+/* An encoder alone (no decoder built) has its code as its output. */
+static int reconstructs(const Model *m) { return m->bottleneck_layer < m->n_layers - 1; }
 
 /* What an evaluation pass gives, as means: per image the loss (cfg's
  * reconstruction term, the layers' own terms and the penalty when one is given)
@@ -93,9 +98,11 @@ static Eval eval_split(const TrainConfig *cfg, const Model *m, Work *w, const Im
         images_batch(data, ix->idx + i, B, w->input);
         model_forward(m, w, B);
         const float *y = model_output(m, w);
+        int recon = reconstructs(m);
         if (cfg) {
-            double v = scale * loss_weighted(cfg->loss, cfg->mae_weight, y, w->input, NULL, B, D) +
-                       w->aux;
+            double v = w->aux;
+            if (recon)
+                v += scale * loss_weighted(cfg->loss, cfg->mae_weight, y, w->input, NULL, B, D);
             if (pen) {
                 images_labels(data, ix->idx + i, B, labels);
                 v += penalty_forward_backward(pen, model_code(m, w), labels, B, 0);
@@ -104,7 +111,7 @@ static Eval eval_split(const TrainConfig *cfg, const Model *m, Work *w, const Im
             ksum += w->kl * B;
             asum += w->aux * B;
         }
-        ssum += sq_error_sum(y, w->input, (size_t)B * D);
+        ssum += recon ? sq_error_sum(y, w->input, (size_t)B * D) : NAN;
     }
     double n = ix->n > 0 ? (double)ix->n : NAN;
     return (Eval){.loss = lsum / n, .kl = ksum / n, .aux = asum / n, .mse = ssum / (n * D)};
@@ -146,6 +153,7 @@ const char *train_status_name(TrainStatus s) {
 void train_result_free(TrainResult *r) {
     free(r->curve);
     r->curve = NULL;
+    model_free(&r->head);
 }
 
 static void add_noise(float *x, size_t n, float std, Rng *r) {
@@ -155,13 +163,18 @@ static void add_noise(float *x, size_t n, float std, Rng *r) {
 double train_step(const TrainConfig *cfg, Model *m, Work *w, Optim *opt, const float *target,
                   int B, Rng *drop, Penalty *pen, const uint8_t *labels) {
     model_forward_train(m, w, B, drop);
-    double loss = loss_weighted(cfg->loss, cfg->mae_weight, model_output(m, w), target,
-                                w->grad[0], B, m->input_dim);
-    double scale = recon_scale(cfg, m);
-    if (scale != 1.0) {
-        float f = (float)scale;
-        for (size_t i = 0; i < (size_t)B * m->input_dim; i++) w->grad[0][i] *= f;
-        loss *= scale;
+    double loss = 0;
+    if (reconstructs(m)) {
+        loss = loss_weighted(cfg->loss, cfg->mae_weight, model_output(m, w), target, w->grad[0],
+                             B, m->input_dim);
+        double scale = recon_scale(cfg, m);
+        if (scale != 1.0) {
+            float f = (float)scale;
+            for (size_t i = 0; i < (size_t)B * m->input_dim; i++) w->grad[0][i] *= f;
+            loss *= scale;
+        }
+    } else { /* the code is the output: only the penalty's gradient reaches it */
+        memset(w->grad[0], 0, sizeof(float) * (size_t)B * model_code_dim(m));
     }
     loss += w->aux;
     const float *dcode = NULL;
@@ -223,6 +236,7 @@ int trainer_build_model(const TrainConfig *cfg, const Images *data, Model *m, Er
     ModelShape shape = cfg->shape;
     shape.input = images_shape(data);
     shape.dropout = cfg->dropout;
+    shape.no_decoder = cfg->recon_weight == 0 && penalty_kinds[cfg->penalty.kind].follows_lr;
     int rc = model_init_autoencoder(m, &shape, e);
     if (!rc) m->signed_range = data->signed_range;
     return rc;
@@ -264,6 +278,7 @@ int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, 
     res->status = TRAIN_OK;
     for (int ep = 1; ep <= cfg->epochs && !stop; ep++) {
         opt.lr = (float)schedule_lr(&cfg->schedule, cfg->optim.lr, ep - 1, cfg->epochs);
+        if (pen) penalty_set_lr(pen, opt.lr);
         double tl = train_epoch(cfg, model, &s, &opt, data, train->n, &shuffle, &drop, &noise,
                                 &stopped);
         if (stopped) {
@@ -286,12 +301,20 @@ int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, 
         row[2] = vmse;
         res->epochs = ep;
         if (cfg->on_epoch) cfg->on_epoch(cfg->ctx, ep, cfg->epochs, tl, vl);
-        if (early_stop_update(&es, ep, watched, &stop))
+        if (early_stop_update(&es, ep, watched, &stop)) {
             model_state_save(model, s.best);
+            if (pen) penalty_state_save(pen, s.best + model_state_size(model));
+        }
     }
     res->best_epoch = es.best_epoch;
-    if (res->best_epoch > 0)
+    if (res->best_epoch > 0) {
         model_state_load(model, s.best);
+        if (pen) penalty_state_load(pen, s.best + model_state_size(model));
+    }
+    if (cfg->penalty.kind == PENALTY_GUIDED) { /* the classifier on the code is a result */
+        res->head = s.pen.head.m;
+        memset(&s.pen.head.m, 0, sizeof s.pen.head.m);
+    }
     if (res->status == TRAIN_OK) {
         res->train_mse = eval_split(NULL, model, &s.w, data, train, NULL, NULL).mse;
         if (val->n > 0) res->val_mse = eval_split(NULL, model, &s.w, data, val, NULL, NULL).mse;

@@ -15,6 +15,7 @@ static TrainConfig config(uint64_t seed) {
     optim_init(&c.optim, OPT_ADAM, 1e-3f);
     c.optim.weight_decay = 1e-4f;
     c.loss = LOSS_MSE;
+    c.recon_weight = 1;
     c.batch_size = 50; /* 900 / 50 and a last short batch of the 1000 - 100 */
     c.epochs = 2;
     c.dropout = 0.1f;

@@ -34,6 +34,7 @@ static TrainConfig base_config(void) {
                            .output_activation = ACT_SIGMOID, .leaky_slope = 0.01f};
     optim_init(&c.optim, OPT_ADAM, 1e-3f);
     c.loss = LOSS_MSE;
+    c.recon_weight = 1;
     c.batch_size = 64;
     c.epochs = 3;
     c.seed = 1;
