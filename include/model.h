@@ -129,6 +129,15 @@ void model_backward(Model *m, Work *w, int B, float *dy, const float *dcode);
  * gradient with respect to the input (a head on the code passes it on to the
  * encoder). */
 void model_backward_input(Model *m, Work *w, int B, float *dy, float *dx);
+/* The encoder's own training pass and its backward pass from a gradient at the
+ * code (a penalty with a step of its own): the gradients of the encoder's
+ * parameters, the first model_encoder_params(m) of the block, are filled; the
+ * decoder's are left as they were. */
+void model_encode_train(Model *m, Work *w, int B, Rng *rng);
+void model_backward_encoder(Model *m, Work *w, int B, const float *dcode);
+/* How many parameters the encoder (the layers up to the code) has: they come
+ * first in the block. */
+size_t model_encoder_params(const Model *m);
 /* Multiply-adds of one sample's forward pass. */
 double model_macs(const Model *m);
 

@@ -24,8 +24,14 @@
  *   cross-entropy on logits, mean over each half, summed; one step per batch with
  *   its own Adam at disc_lr. Then the encoder's loss is the mean of
  *   softplus(-D(z)) = -log sigmoid(D(z)) under the stepped D: the codes are pushed
- *   towards what D takes for the prior. lambda weighs it.
- * adversarial+csd: the same plus csd_lambda * D_CS to the same prior sample.
+ *   towards what D takes for the prior. lambda weighs it. As in report 003 (and
+ *   Makhzani et al.'s adversarial autoencoder), the encoder takes this step on its
+ *   own, after the reconstruction step and with an optimizer of its own: a loss
+ *   of order 1 beside an MSE of order 0.01 would otherwise drown the
+ *   reconstruction in one shared Adam. The adversarial term is a game between two
+ *   networks, not a measure: evaluations (the validation loss) leave it out.
+ * adversarial+csd: the same plus csd_lambda * D_CS to the same prior sample, in
+ *   the encoder's own step too.
  * guided: a linear classifier on the code, trained jointly with the autoencoder
  *   (the same optimizer kind and scheduled rate): lambda * (cross-entropy + alpha *
  *   MAE(softmax, one-hot)), the MAE a mean over the classes.
@@ -86,6 +92,8 @@ struct Penalty;
 typedef struct {
     int uses_prior;    /* draws prior samples: needs penalty.prior */
     int follows_lr;    /* its head learns at the autoencoder's scheduled rate */
+    int own_step;      /* the encoder takes a step on the penalty alone, with an
+                          optimizer of its own, after the reconstruction step */
     int (*init)(struct Penalty *p, Err *e);
     /* The weighted penalty of the codes z [B, d]; with dz non-NULL (a training
      * step) also its gradient, and the head's own step. */

@@ -412,7 +412,7 @@ const float *model_output(const Model *m, const Work *w) { return w->out[m->n_la
 
 const float *model_code(const Model *m, const Work *w) { return w->out[m->bottleneck_layer]; }
 
-static void backward(Model *m, Work *w, int B, float *dy, const float *dcode, float *dx) {
+static void backward(Model *m, Work *w, int B, int top, float *dy, const float *dcode, float *dx) {
     LayerCall c = {.B = B, .train = w->train, .p = m->params, .g = m->grads, .buf = m->buffers,
                    .temp = w->temp};
     /* No layer below the first with parameters needs its input's gradient
@@ -420,7 +420,7 @@ static void backward(Model *m, Work *w, int B, float *dy, const float *dcode, fl
     int first = 0;
     while (!dx && first < m->n_layers && m->layer[first].n_w + m->layer[first].n_b == 0) first++;
     float *cur = dy;
-    for (int l = m->n_layers - 1; l >= 0; l--) {
+    for (int l = top; l >= 0; l--) {
         const Layer *L = &m->layer[l];
         if (l == m->bottleneck_layer && dcode) {
             size_t n = (size_t)B * shape_size(L->out);
@@ -439,9 +439,29 @@ static void backward(Model *m, Work *w, int B, float *dy, const float *dcode, fl
 }
 
 void model_backward(Model *m, Work *w, int B, float *dy, const float *dcode) {
-    backward(m, w, B, dy, dcode, NULL);
+    backward(m, w, B, m->n_layers - 1, dy, dcode, NULL);
 }
 
 void model_backward_input(Model *m, Work *w, int B, float *dy, float *dx) {
-    backward(m, w, B, dy, NULL, dx);
+    backward(m, w, B, m->n_layers - 1, dy, NULL, dx);
+}
+
+void model_encode_train(Model *m, Work *w, int B, Rng *rng) {
+    forward(m, m->buffers, w, B, 1, rng, m->bottleneck_layer + 1);
+}
+
+void model_backward_encoder(Model *m, Work *w, int B, const float *dcode) {
+    size_t n = (size_t)B * model_code_dim(m);
+    memcpy(w->grad[0], dcode, sizeof(float) * n);
+    backward(m, w, B, m->bottleneck_layer, w->grad[0], NULL, NULL);
+}
+
+size_t model_encoder_params(const Model *m) {
+    size_t end = 0;
+    for (int l = 0; l <= m->bottleneck_layer; l++) {
+        const Layer *L = &m->layer[l];
+        if (L->n_w && L->w + L->n_w > end) end = L->w + L->n_w;
+        if (L->n_b && L->b + L->n_b > end) end = L->b + L->n_b;
+    }
+    return end;
 }

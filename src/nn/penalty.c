@@ -175,12 +175,11 @@ static double adversarial_apply(Penalty *p, const float *z, const uint8_t *label
                                 float *dz) {
     (void)labels;
     draw_prior(p, B);
-    if (dz) {
-        adversarial_disc_forward_backward(&p->head, z, p->prior, B, p->d);
-        head_step(&p->head);
-    }
+    if (!dz) return 0; /* not a measure (penalty.h) */
+    adversarial_disc_forward_backward(&p->head, z, p->prior, B, p->d);
+    head_step(&p->head);
     double v = adversarial_gen_forward_backward(&p->head, z, B, p->d, dz);
-    if (dz) scale(dz, (size_t)B * p->d, p->cfg.lambda);
+    scale(dz, (size_t)B * p->d, p->cfg.lambda);
     return p->cfg.lambda * v;
 }
 
@@ -269,14 +268,14 @@ static int supcon_init(Penalty *p, Err *e) {
 
 /* In penalty_names' order. */
 const PenaltyKindOps penalty_kinds[PENALTY_COUNT] = {
-    [PENALTY_NONE] = {0, 0, no_init, NULL},
-    [PENALTY_CLASS_TARGET] = {0, 0, no_init, class_target_apply},
-    [PENALTY_CSD] = {1, 0, csd_init, csd_apply},
-    [PENALTY_ADVERSARIAL] = {1, 0, adversarial_init, adversarial_apply},
-    [PENALTY_ADVERSARIAL_CSD] = {1, 0, adversarial_csd_init,
-                                 adversarial_csd_apply},
-    [PENALTY_GUIDED] = {0, 1, guided_init, guided_apply},
-    [PENALTY_SUPCON] = {0, 1, supcon_init, supcon_apply},
+    /* uses_prior, follows_lr, own_step */
+    [PENALTY_NONE] = {0, 0, 0, no_init, NULL},
+    [PENALTY_CLASS_TARGET] = {0, 0, 0, no_init, class_target_apply},
+    [PENALTY_CSD] = {1, 0, 0, csd_init, csd_apply},
+    [PENALTY_ADVERSARIAL] = {1, 0, 1, adversarial_init, adversarial_apply},
+    [PENALTY_ADVERSARIAL_CSD] = {1, 0, 1, adversarial_csd_init, adversarial_csd_apply},
+    [PENALTY_GUIDED] = {0, 1, 0, guided_init, guided_apply},
+    [PENALTY_SUPCON] = {0, 1, 0, supcon_init, supcon_apply},
 };
 
 /* ---- the penalty of a training step ------------------------------------------- */

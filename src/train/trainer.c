@@ -31,6 +31,9 @@ typedef struct {
     uint8_t *labels; /* the batch's labels, for the penalty */
     Penalty pen;
     int has_pen;
+    int own_step;      /* the penalty's encoder step (penalty.h: adversarial) */
+    Optim enc_opt;     /* ... with its own optimizer */
+    float *enc_state;  /* [2, encoder params] */
 } Scratch;
 
 static void scratch_free(Scratch *s) {
@@ -39,6 +42,7 @@ static void scratch_free(Scratch *s) {
     free(s->clean);
     free(s->best);
     free(s->labels);
+    free(s->enc_state);
     penalty_free(&s->pen);
 }
 
@@ -54,6 +58,16 @@ static int scratch_init(Scratch *s, const TrainConfig *cfg, const Model *m, int 
             return e->code;
         }
         s->has_pen = 1;
+        s->own_step = penalty_kinds[pc.kind].own_step;
+    }
+    if (s->own_step) {
+        s->enc_opt = cfg->optim;
+        s->enc_opt.t = 0;
+        s->enc_state = xcalloc(2 * model_encoder_params(m), sizeof(float), e);
+        if (!s->enc_state) {
+            scratch_free(s);
+            return AE_ERUN;
+        }
     }
     s->order = xmalloc(sizeof(int) * (size_t)(n_train ? n_train : 1), e);
     s->best = xmalloc(sizeof(float) * (model_state_size(m) + penalty_state_size(&s->pen)), e);
@@ -189,6 +203,20 @@ double train_step(const TrainConfig *cfg, Model *m, Work *w, Optim *opt, const f
     return loss;
 }
 
+/* A penalty with a step of its own: the encoder, after the reconstruction step,
+ * runs again on the batch and moves on the penalty alone, with its own optimizer
+ * state (report 003's separate optimizers). Returns the penalty. */
+static double penalty_step(Model *m, Scratch *s, Rng *drop, int B) {
+    model_encode_train(m, &s->w, B, drop);
+    double v = penalty_forward_backward(&s->pen, model_code(m, &s->w), s->labels, B, 1);
+    if (!isfinite(v)) return v;
+    model_backward_encoder(m, &s->w, B, s->pen.dcode);
+    size_t n = model_encoder_params(m);
+    optim_begin_step(&s->enc_opt);
+    optim_update(&s->enc_opt, m->params, m->grads, s->enc_state, s->enc_state + n, n);
+    return v;
+}
+
 /* One pass over the shuffled training split. Returns the mean training loss, NaN
  * or Inf as soon as a batch's loss is not finite, or sets *stopped. */
 static double train_epoch(const TrainConfig *cfg, Model *m, Scratch *s, Optim *opt,
@@ -212,8 +240,9 @@ static double train_epoch(const TrainConfig *cfg, Model *m, Scratch *s, Optim *o
             add_noise(w->input, B * D, cfg->input_noise, noise);
             target = s->clean;
         }
-        double loss = train_step(cfg, m, w, opt, target, B, drop, s->has_pen ? &s->pen : NULL,
-                                 s->labels);
+        Penalty *joint = s->has_pen && !s->own_step ? &s->pen : NULL;
+        double loss = train_step(cfg, m, w, opt, target, B, drop, joint, s->labels);
+        if (isfinite(loss) && s->own_step) loss += penalty_step(m, s, drop, B);
         if (!isfinite(loss)) return loss;
         sum += loss * B;
     }
@@ -248,6 +277,10 @@ int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, 
     res->train_mse = res->val_mse = NAN;
     double t0 = clock_seconds();
     if (train->n < 1) return err_set(e, AE_EINPUT, "the training split is empty");
+    /* A config built by hand that forgot the weight would train nothing silently. */
+    if (!(cfg->recon_weight > 0) && !penalty_kinds[cfg->penalty.kind].follows_lr)
+        return err_set(e, AE_EINPUT, "recon_weight %g: only a guided or supcon penalty trains "
+                       "an encoder without reconstruction", cfg->recon_weight);
     int rc = trainer_build_model(cfg, data, model, e);
     if (rc) return rc;
     model_init_weights(model, cfg->seed);
@@ -279,6 +312,7 @@ int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, 
     for (int ep = 1; ep <= cfg->epochs && !stop; ep++) {
         opt.lr = (float)schedule_lr(&cfg->schedule, cfg->optim.lr, ep - 1, cfg->epochs);
         if (pen) penalty_set_lr(pen, opt.lr);
+        s.enc_opt.lr = opt.lr;
         double tl = train_epoch(cfg, model, &s, &opt, data, train->n, &shuffle, &drop, &noise,
                                 &stopped);
         if (stopped) {

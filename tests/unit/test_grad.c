@@ -211,6 +211,76 @@ static void test_penalties(void) {
     compare("softmax cross-entropy dlogits", dz, num, PB * PD);
 }
 
+/* ---- the penalties with a head: with respect to the codes and the head's weights ---- */
+
+typedef struct {
+    Head h;
+    PenCase *c;
+    int which; /* 0 discriminator, 1 encoder's adversarial, 2 guided, 3 supcon */
+} HeadCase;
+
+static double head_f(void *ctx) {
+    HeadCase *k = ctx;
+    switch (k->which) {
+    case 0: return adversarial_disc_forward_backward(&k->h, k->c->z, k->c->p, PB, PD);
+    case 1: return adversarial_gen_forward_backward(&k->h, k->c->z, PB, PD, NULL);
+    case 2: return guided_forward_backward(&k->h, k->c->z, k->c->labels, PB, PD, 0.7f, NULL);
+    default: return supcon_forward_backward(&k->h, k->c->z, k->c->labels, PB, PD, 0.5f, NULL);
+    }
+}
+
+/* Analytic gradients of one head loss against central differences, for the codes
+ * (but for the discriminator's loss, which does not reach them) and the weights. */
+static void check_head(HeadCase *k, const char *what) {
+    float dz[PB * PD], *g = malloc(sizeof(float) * k->h.m.n_params);
+    double num[PB * PD], *numw = malloc(sizeof(double) * k->h.m.n_params);
+    switch (k->which) {
+    case 0: adversarial_disc_forward_backward(&k->h, k->c->z, k->c->p, PB, PD); break;
+    case 1: adversarial_gen_forward_backward(&k->h, k->c->z, PB, PD, dz); break;
+    case 2: guided_forward_backward(&k->h, k->c->z, k->c->labels, PB, PD, 0.7f, dz); break;
+    default: supcon_forward_backward(&k->h, k->c->z, k->c->labels, PB, PD, 0.5f, dz); break;
+    }
+    memcpy(g, k->h.m.grads, sizeof(float) * k->h.m.n_params);
+    char name[80];
+    if (k->which != 1) { /* the generator's pass leaves the weights' gradient unused */
+        fd_array(k->h.m.params, k->h.m.n_params, numw, 1e-2f, head_f, k);
+        snprintf(name, sizeof name, "%s d weights", what);
+        compare(name, g, numw, k->h.m.n_params);
+    }
+    if (k->which != 0) {
+        fd_array(k->c->z, PB * PD, num, 1e-2f, head_f, k);
+        snprintf(name, sizeof name, "%s dz", what);
+        compare(name, dz, num, PB * PD);
+    }
+    free(g);
+    free(numw);
+}
+
+static void test_head_penalties(void) {
+    Rng outer = rng; /* the later checks keep the draws their kink-free seed gave them */
+    rng_seed(&rng, 99);
+    PenCase c;
+    for (int i = 0; i < PB * PD; i++) c.z[i] = uniform(-1, 1.5f), c.p[i] = uniform(-1, 1);
+    for (int i = 0; i < PB; i++) c.labels[i] = (uint8_t)(i % 3); /* each has positives */
+    Optim opt;
+    optim_init(&opt, OPT_ADAM, 1e-3f);
+    Err e = {0};
+    const char *names[] = {"adversarial discriminator", "adversarial encoder", "guided",
+                           "supcon"};
+    for (int which = 0; which < 4; which++) {
+        /* tanh hidden layers: smooth, so differences see no kinks */
+        int widths[2] = {5, which == 2 ? 3 : which == 3 ? 4 : 1};
+        Act acts[2] = {ACT_TANH, ACT_LINEAR};
+        HeadCase k = {.c = &c, .which = which};
+        int rc = head_init(&k.h, PD, 2, widths, acts, 2 * PB, which == 3, &opt, 7 + which, &e);
+        CHECK(rc == AE_OK, "head_init: %s", e.msg);
+        if (rc) continue;
+        check_head(&k, names[which]);
+        head_free(&k.h);
+    }
+    rng = outer;
+}
+
 /* ---- a dense layer: f = sum r * act(x W^T + b) ---- */
 
 static double dense_objective(const float *x, const float *W, const float *b, Act a, const float *r,
@@ -429,6 +499,7 @@ int main(void) {
     test_losses();
     test_dense();
     test_penalties();
+    test_head_penalties();
     test_network(ACT_TANH, ACT_LINEAR, ACT_SIGMOID, LOSS_MSE, 0);
     test_network(ACT_SIGMOID, ACT_TANH, ACT_SIGMOID, LOSS_BCE, 0);
     test_network(ACT_TANH, ACT_SIGMOID, ACT_LINEAR, LOSS_MSE, 0.3f);
