@@ -157,6 +157,8 @@ class Model:
         code = self.layers[self.bottleneck_layer]
         self.bottleneck = code.width
         self.variational = code.kind == "variational"
+        # train.recon_weight 0 (guided, supcon) builds the encoder alone
+        self.has_decoder = self.bottleneck_layer < len(self.layers) - 1
         side = int(round(math.sqrt(self.input_dim)))
         self.input_shape = (_shape(group, "input_shape") if "input_shape" in group.attrs
                             else (1, side, self.input_dim // side))
@@ -186,7 +188,10 @@ class Model:
         return run_layers(self.classifier, np.asarray(codes, np.float64))
 
     def mse(self, pixels):
-        """Mean squared reconstruction error over every pixel, as test_mse counts it."""
+        """Mean squared reconstruction error over every pixel, as test_mse counts it
+        (NaN for an encoder alone)."""
+        if not self.has_decoder:
+            return float("nan")
         return float(np.mean((self.reconstruct(pixels) - self.inputs(pixels)) ** 2))
 
 

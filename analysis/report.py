@@ -351,11 +351,15 @@ def best_model_parts(rep, tsne):
     names = class_names(r.job)
     codes = m.encode(images)
     rep.best_check = (m.mse(images), r.best.get("test_mse"))
-    fig_reconstructions(rep, m, images, labels, names)
-    fig_interpolation(rep, m, images, labels, names)
-    fig_code_plane(rep, m, codes)
-    if m.variational:
-        fig_samples(rep, m)
+    if m.has_decoder:
+        fig_reconstructions(rep, m, images, labels, names)
+        fig_interpolation(rep, m, images, labels, names)
+        fig_code_plane(rep, m, codes)
+        if m.variational:
+            fig_samples(rep, m)
+    else:
+        for p in parts[:3]:
+            rep.skip(p, "the best model is an encoder alone (train.recon_weight 0): no decoder")
     fig_latent(rep, codes, labels, names, tsne)
     fig_prior(rep, codes, labels)
     fig_confusion(rep, m, codes, labels, names)
@@ -534,11 +538,15 @@ def prior_samples(job, n, d, rng):
     return out + noise * rng.standard_normal((n, d)) if noise > 0 else out
 
 
+PRIOR_PENALTIES = ("csd", "adversarial", "adversarial+csd")
+
+
 def fig_prior(rep, codes, labels):
     r = rep.r
     pen = r.job.get("penalty", {})
-    if pen.get("type", "none") != "csd":
-        rep.skip("prior against the codes", f"penalty.type is {pen.get('type', 'none')}, not csd")
+    kind = pen.get("type", "none")
+    if kind not in PRIOR_PENALTIES:
+        rep.skip("prior against the codes", f"penalty.type is {kind}, which has no prior")
         return
     n = min(len(codes), 2000)
     prior = prior_samples(r.job, n, codes.shape[1], np.random.default_rng(0))
@@ -556,11 +564,18 @@ def fig_prior(rep, codes, labels):
     ax.legend(fontsize=7, markerscale=2, loc="best", ncol=2)
     ax.set_xlabel("component 1")
     ax.set_ylabel("component 2")
-    ax.set_title(f"Codes against the csd prior (σ={pen.get('sigma', 1)}, "
-                 f"λ={pen.get('lambda', 0)}): {how}", fontsize=10)
+    weights = {"csd": f"σ={pen.get('sigma', 1)}, λ={pen.get('lambda', 0)}",
+               "adversarial": f"λ={pen.get('lambda', 0)}",
+               "adversarial+csd": f"λ={pen.get('lambda', 0)}, csd λ={pen.get('csd_lambda', 1)}, "
+                                  f"σ={pen.get('sigma', 1)}"}[kind]
+    ax.set_title(f"Codes against the {kind} prior ({weights}): {how}", fontsize=10)
+    pull = {"csd": "the Cauchy–Schwarz divergence pulls the codes toward",
+            "adversarial": "the discriminator tells the codes from, and the encoder learns to "
+                           "imitate",
+            "adversarial+csd": "the discriminator and the Cauchy–Schwarz divergence pull the "
+                               "codes toward"}[kind]
     rep.save(fig, "prior", "Codes against the prior",
-             "Black crosses: samples of the prior that the Cauchy–Schwarz divergence pulls the"
-             " codes toward; dots: test codes by true class.")
+             f"Black crosses: samples of the prior that {pull}; dots: test codes by true class.")
 
 
 def confusion(pred, labels, k=10):
@@ -594,7 +609,8 @@ def fig_confusion(rep, m, codes, labels, names):
     ax.set_title(f"Classifier on the codes: test accuracy {acc:.4f} "
                  f"(file: {rep.r.best.get('test_accuracy', float('nan')):.4f})", fontsize=10)
     rep.save(fig, "confusion", "Confusion matrix",
-             "Rows: true class; columns: the MLP's prediction from the best model's codes.")
+             "Rows: true class; columns: the classifier's prediction from the best model's codes "
+             "(the MLP, or a guided penalty's classifier trained with the encoder).")
 
 
 # ---- the page --------------------------------------------------------------------------

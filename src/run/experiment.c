@@ -54,11 +54,11 @@ static int check_objective(const Experiment *x, Err *e) {
         return err_set(e, AE_EINPUT, "%s: search.objective: latent_accuracy compares the argmax "
                        "of the code with the label, so it needs a code of %d units (the data's "
                        "class count), but %s", j->source, classes, why);
-    if (j->search.objective == OBJ_VAL_ACCURACY &&
+    if (j->search.objective == OBJ_VAL_ACCURACY && j->penalty.type != PENALTY_GUIDED &&
         !key_can_take(x, "classifier.epochs", 1, HUGE_VAL, "above 0", why, sizeof why))
         return err_set(e, AE_EINPUT, "%s: search.objective: val_accuracy is the accuracy of the "
-                       "classifier on the codes, which trains only when classifier.epochs > 0, "
-                       "but %s", j->source, why);
+                       "classifier on the codes, which trains only when classifier.epochs > 0 "
+                       "(or with the codes, a guided penalty), but %s", j->source, why);
     return AE_OK;
 }
 

@@ -107,8 +107,9 @@ void task_result_free(TaskResult *r) {
     memset(r, 0, sizeof *r);
 }
 
-/* The classifier on the codes as they are (when the job has one), then the
- * codes standardised for k-NN and the linear probe. */
+/* The classifier on the codes as they are (when the job has one; else a guided
+ * penalty's classifier), then the codes standardised for k-NN and the linear
+ * probe. */
 static int measure_codes(const TaskConfig *cfg, const Dataset *d, const Index *train,
                          const Index *val, const Index *test, TaskResult *r, Err *e) {
     Features ftr = {0}, fva = {0}, fte = {0};
@@ -120,14 +121,21 @@ static int measure_codes(const TaskConfig *cfg, const Dataset *d, const Index *t
                             &r->cls, e);
     if (!rc && cfg->use_classifier && r->cls.status == TRAIN_INTERRUPTED)
         r->fit.status = TRAIN_INTERRUPTED;
-    if (!rc && cfg->use_classifier && r->cls.status == TRAIN_OK) {
+    int trained = cfg->use_classifier && r->cls.status == TRAIN_OK;
+    if (!rc && !cfg->use_classifier && r->fit.head.n_layers > 0) {
+        /* guided: the classifier trained with the encoder is the task's classifier */
+        r->classifier = r->fit.head;
+        memset(&r->fit.head, 0, sizeof r->fit.head);
+        rc = classifier_accuracy(&r->classifier, &fva, d->n_classes, &r->val_accuracy, NULL, e);
+        trained = 1;
+    } else if (trained) {
         r->val_accuracy = r->cls.val_accuracy;
-        if (test && test->n > 0) {
-            r->confusion = xcalloc((size_t)d->n_classes * d->n_classes, sizeof(int), e);
-            rc = r->confusion ? classifier_accuracy(&r->classifier, &fte, d->n_classes,
-                                                    &r->test_accuracy, r->confusion, e)
-                              : AE_ERUN;
-        }
+    }
+    if (!rc && trained && test && test->n > 0) {
+        r->confusion = xcalloc((size_t)d->n_classes * d->n_classes, sizeof(int), e);
+        rc = r->confusion ? classifier_accuracy(&r->classifier, &fte, d->n_classes,
+                                                &r->test_accuracy, r->confusion, e)
+                          : AE_ERUN;
     }
     if (!rc && r->fit.status == TRAIN_OK) {
         features_standardise(&ftr, &fva, &fte);
