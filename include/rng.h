@@ -42,6 +42,7 @@ enum {
     RNG_SEARCH = 11,      /* random search: trial i from (seed, i) */
     RNG_TASK = 12,        /* a task: (seed, trial, fold) */
     RNG_PROBE = 13,       /* the linear probe on the codes */
+    RNG_AUGMENT = 14,     /* data augmentation (crop, flip, noise) */
 };
 
 #endif

@@ -76,6 +76,8 @@ typedef struct {
         int batch_size, epochs;
         int loss; /* Loss */
         double weight_decay, dropout, input_noise, momentum, mae_weight, recon_weight;
+        int augment_crop, augment_flip;
+        double augment_noise;
         int patience;
         double min_delta;
         int schedule; /* ScheduleKind */

@@ -4,6 +4,7 @@
 
 #include <signal.h>
 
+#include "augment.h"
 #include "dataset.h"
 #include "err.h"
 #include "model.h"
@@ -30,6 +31,7 @@ typedef struct {
     /* the reconstruction term's weight; 0 with a head penalty (guided, supcon)
      * trains the encoder alone (shape.no_decoder: nothing is reconstructed) */
     float recon_weight;
+    Augment augment;   /* of every training batch (supcon: of each of its two views) */
     PenaltyConfig penalty; /* on the code; labels reach training only through it */
     uint64_t seed;
     /* Set asynchronously (a signal handler) to stop at the next minibatch. */

@@ -99,6 +99,11 @@ void job_task_config(const Job *job, uint64_t seed, int use_classifier, TaskConf
 }
 
 int job_model_check(const Job *job, const JobData *d, Model *m, Err *e) {
+    Shape in = images_shape(&d->data.train);
+    if ((job->train.augment_crop > 0 || job->train.augment_flip) && (in.h < 2 || in.w < 2))
+        return err_set(e, AE_EINPUT, "%s: train.augment: crop and flip move pixels along an "
+                       "image's height and width, and the data's images are %d x %d x %d",
+                       job->source, in.c, in.h, in.w);
     TrainConfig cfg;
     Model own;
     Model *model = m ? m : &own;

@@ -83,6 +83,10 @@ static const Field fields[] = {
     NUM("train.momentum", train.momentum, 0, 1, HI_OPEN),
     NUM("train.mae_weight", train.mae_weight, 0, BIG, 0),
     NUM("train.recon_weight", train.recon_weight, 0, BIG, 0),
+    OBJ("train.augment"),
+    INT("train.augment.crop", train.augment_crop, 0, 64),
+    BOOL("train.augment.flip", train.augment_flip),
+    NUM("train.augment.noise", train.augment_noise, 0, BIG, 0),
     OBJ("train.early_stopping"),
     INT("train.early_stopping.patience", train.patience, 0, 1e6),
     NUM("train.early_stopping.min_delta", train.min_delta, 0, BIG, 0),
@@ -809,6 +813,10 @@ static int check_penalty(const cJSON *root, const char *src, const Job *job, Err
         return err_set(e, AE_EINPUT, "%s: penalty.prior: the %s penalty's discriminator tells the "
                        "codes from samples of a prior; give one (swiss_roll, gaussian or onehot)",
                        src, name);
+    if (penalty_kinds[kind].own_step && job->model.variational)
+        return err_set(e, AE_EINPUT, "%s: penalty.type: the %s penalty's own encoder step would "
+                       "count the variational head's KL term a second time; use csd with a "
+                       "variational model", src, name);
     if (kind == PENALTY_SUPCON && job->train.batch_size < 2)
         return err_set(e, AE_EINPUT, "%s: train.batch_size: supcon contrasts the images of a "
                        "batch with each other, so it needs at least 2, got %d", src,
@@ -1098,6 +1106,8 @@ void job_train_config(const Job *job, TrainConfig *cfg) {
                                    .alpha = (float)job->penalty.alpha,
                                    .temperature = (float)job->penalty.temperature};
     cfg->recon_weight = (float)job->train.recon_weight;
+    cfg->augment = (Augment){.crop = job->train.augment_crop, .flip = job->train.augment_flip,
+                             .noise = (float)job->train.augment_noise};
     head_widths(job, &cfg->penalty);
 }
 

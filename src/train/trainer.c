@@ -27,6 +27,8 @@ typedef struct {
     Work w;
     int *order;
     float *clean;    /* the uncorrupted batch: the target when input noise is on */
+    float *aug_tmp;  /* one image: augmentation's scratch */
+    int views;       /* rows per image in a batch: 2 for supcon's two views, else 1 */
     float *best;     /* the best epoch's parameters */
     uint8_t *labels; /* the batch's labels, for the penalty */
     Penalty pen;
@@ -40,6 +42,7 @@ static void scratch_free(Scratch *s) {
     work_free(&s->w);
     free(s->order);
     free(s->clean);
+    free(s->aug_tmp);
     free(s->best);
     free(s->labels);
     free(s->enc_state);
@@ -48,7 +51,8 @@ static void scratch_free(Scratch *s) {
 
 static int scratch_init(Scratch *s, const TrainConfig *cfg, const Model *m, int n_train, Err *e) {
     memset(s, 0, sizeof *s);
-    int B = cfg->batch_size;
+    s->views = cfg->penalty.kind == PENALTY_SUPCON ? 2 : 1;
+    int B = s->views * cfg->batch_size; /* rows of a training batch */
     if (work_init(&s->w, m, B, e)) return e->code;
     if (cfg->penalty.kind != PENALTY_NONE) {
         PenaltyConfig pc = cfg->penalty;
@@ -73,7 +77,9 @@ static int scratch_init(Scratch *s, const TrainConfig *cfg, const Model *m, int 
     s->best = xmalloc(sizeof(float) * (model_state_size(m) + penalty_state_size(&s->pen)), e);
     s->labels = xmalloc((size_t)B, e);
     if (cfg->input_noise > 0) s->clean = xmalloc(sizeof(float) * (size_t)B * m->input_dim, e);
-    if (!s->order || !s->best || !s->labels || (cfg->input_noise > 0 && !s->clean)) {
+    if (augment_on(&cfg->augment)) s->aug_tmp = xmalloc(sizeof(float) * m->input_dim, e);
+    if (!s->order || !s->best || !s->labels || (cfg->input_noise > 0 && !s->clean) ||
+        (augment_on(&cfg->augment) && !s->aug_tmp)) {
         scratch_free(s);
         return AE_ERUN;
     }
@@ -219,9 +225,26 @@ static double penalty_step(Model *m, Scratch *s, Rng *drop, int B) {
 
 /* One pass over the shuffled training split. Returns the mean training loss, NaN
  * or Inf as soon as a batch's loss is not finite, or sets *stopped. */
+/* Rows [0, B) of the batch, and with two views their copy in [B, 2B), each row
+ * augmented on its own. */
+static void load_batch(const TrainConfig *cfg, Scratch *s, const Images *data, const int *idx,
+                       int B, Rng *aug) {
+    Work *w = &s->w;
+    size_t D = (size_t)data->dim;
+    images_batch(data, idx, B, w->input);
+    if (s->has_pen) images_labels(data, idx, B, s->labels);
+    for (int v = 1; v < s->views; v++) {
+        memcpy(w->input + v * B * D, w->input, sizeof(float) * B * D);
+        memcpy(s->labels + v * B, s->labels, (size_t)B);
+    }
+    if (augment_on(&cfg->augment))
+        augment_batch(&cfg->augment, images_shape(data), data->signed_range ? -1.0f : 0.0f,
+                      w->input, s->views * B, s->aug_tmp, aug);
+}
+
 static double train_epoch(const TrainConfig *cfg, Model *m, Scratch *s, Optim *opt,
                           const Images *data, int n, Rng *shuffle, Rng *drop, Rng *noise,
-                          int *stopped) {
+                          Rng *aug, int *stopped) {
     Work *w = &s->w;
     size_t D = (size_t)m->input_dim;
     double sum = 0;
@@ -232,17 +255,17 @@ static double train_epoch(const TrainConfig *cfg, Model *m, Scratch *s, Optim *o
             return NAN;
         }
         int B = n - i < cfg->batch_size ? n - i : cfg->batch_size;
-        images_batch(data, s->order + i, B, w->input);
-        if (s->has_pen) images_labels(data, s->order + i, B, s->labels);
+        load_batch(cfg, s, data, s->order + i, B, aug);
+        int rows = s->views * B;
         const float *target = w->input;
         if (s->clean) {
-            memcpy(s->clean, w->input, sizeof(float) * B * D);
-            add_noise(w->input, B * D, cfg->input_noise, noise);
+            memcpy(s->clean, w->input, sizeof(float) * rows * D);
+            add_noise(w->input, rows * D, cfg->input_noise, noise);
             target = s->clean;
         }
         Penalty *joint = s->has_pen && !s->own_step ? &s->pen : NULL;
-        double loss = train_step(cfg, m, w, opt, target, B, drop, joint, s->labels);
-        if (isfinite(loss) && s->own_step) loss += penalty_step(m, s, drop, B);
+        double loss = train_step(cfg, m, w, opt, target, rows, drop, joint, s->labels);
+        if (isfinite(loss) && s->own_step) loss += penalty_step(m, s, drop, rows);
         if (!isfinite(loss)) return loss;
         sum += loss * B;
     }
@@ -298,7 +321,8 @@ int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, 
 
     Optim opt = cfg->optim;
     opt.t = 0;
-    Rng shuffle, drop, noise;
+    Rng shuffle, drop, noise, aug;
+    rng_seed(&aug, seed_mix(cfg->seed, RNG_AUGMENT));
     rng_seed(&shuffle, seed_mix(cfg->seed, RNG_SHUFFLE));
     rng_seed(&drop, seed_mix(cfg->seed, RNG_DROPOUT));
     rng_seed(&noise, seed_mix(cfg->seed, RNG_NOISE));
@@ -314,7 +338,7 @@ int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, 
         if (pen) penalty_set_lr(pen, opt.lr);
         s.enc_opt.lr = opt.lr;
         double tl = train_epoch(cfg, model, &s, &opt, data, train->n, &shuffle, &drop, &noise,
-                                &stopped);
+                                &aug, &stopped);
         if (stopped) {
             res->status = TRAIN_INTERRUPTED;
             break;

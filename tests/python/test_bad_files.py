@@ -207,6 +207,26 @@ def test_other_image_size_is_accepted():
     assert not any(784 in shape for _, shape in shapes), f"a layer is 784 wide: {shapes}"
 
 
+def test_augmenting_images_without_height_is_refused():
+    """Each image a row of 784 values (an IDX of 1 x 784 images): crop and flip have
+    no height to move along, so the job is refused before anything trains."""
+    base = TMP / "flat_augment"
+    ti, si = read_fashion(TRAIN_IMAGES, N_TRAIN), read_fashion(TEST_IMAGES, N_TEST)
+    make_data(base / "data", {TRAIN_IMAGES: images_idx(ti.reshape(len(ti), 1, 784)),
+                              TEST_IMAGES: images_idx(si.reshape(len(si), 1, 784))})
+    job = job_for(base / "data")
+    job["train"]["augment"] = {"crop": 2}
+    path = write(base / "job.json", json.dumps(job))
+    shutil.rmtree(base / "out", ignore_errors=True)
+    for args in (["validate", path], ["run", path, "--out", base / "out"]):
+        r = aesweep(args, cwd=base)
+        check_refused(r, [str(path), "train.augment", "1 x 1 x 784"], f"flat images: {args[0]}")
+    assert not (base / "out").exists()
+    job["train"]["augment"] = {"noise": 0.1}  # noise needs no width
+    write(path, json.dumps(job))
+    assert aesweep(["validate", path], cwd=base).returncode == 0
+
+
 # ---- paths ----------------------------------------------------------------------------
 
 def test_job_path_faults(good_data):

@@ -1,12 +1,14 @@
 /* IDX reading (real Fashion-MNIST and damaged copies this test writes itself),
  * dataset folders, float batches, and the stratified subset / holdout / k-fold splits. */
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include "augment.h"
 #include "dataset.h"
 #include "test.h"
 
@@ -673,6 +675,62 @@ static void test_cifar10(void) {
     dataset_free(&d);
 }
 
+/* ---- augmentation ---- */
+
+/* Each augmented image of 2 channels of 5 x 5 distinct values is the original
+ * shifted by one (dy, dx) in [-p, p]^2 for both channels, blank where the shift
+ * leaves it, mirrored or not; every shift and both mirrors turn up; the same
+ * seed gives the same bits. */
+static void test_augment(void) {
+    enum { C = 2, H = 5, W = 5, D = C * H * W, N = 400, P = 2 };
+    Shape s = {C, H, W, 0};
+    float x[N * D], again[N * D], tmp[D];
+    for (int b = 0; b < N; b++)
+        for (int k = 0; k < D; k++) x[b * D + k] = again[b * D + k] = (float)(k + 1);
+    Augment a = {.crop = P, .flip = 1};
+    Rng r;
+    rng_seed(&r, 3);
+    augment_batch(&a, s, -1.0f, x, N, tmp, &r);
+    int seen[2 * P + 1][2 * P + 1][2] = {{{0}}}, bad = 0;
+    for (int b = 0; b < N; b++) {
+        const float *img = x + b * D;
+        int found = 0;
+        for (int dy = -P; dy <= P && !found; dy++)
+            for (int dx = -P; dx <= P && !found; dx++)
+                for (int m = 0; m < 2 && !found; m++) {
+                    int ok = 1;
+                    for (int c = 0; c < C && ok; c++)
+                        for (int i = 0; i < H && ok; i++)
+                            for (int j = 0; j < W && ok; j++) {
+                                int sj = (m ? W - 1 - j : j) + dx, si = i + dy;
+                                float want = si >= 0 && si < H && sj >= 0 && sj < W
+                                                 ? (float)(c * H * W + si * W + sj + 1) : -1.0f;
+                                ok = img[(c * H + i) * W + j] == want;
+                            }
+                    if (ok) seen[dy + P][dx + P][m]++, found = 1;
+                }
+        bad += !found;
+    }
+    CHECK(bad == 0, "augment: %d of %d images are no shifted, mirrored copy", bad, N);
+    int missing = 0;
+    for (int i = 0; i < 2 * P + 1; i++)
+        for (int j = 0; j < 2 * P + 1; j++)
+            for (int m = 0; m < 2; m++) missing += seen[i][j][m] == 0;
+    CHECK(missing == 0, "augment: %d of the 50 shift-and-mirror cases never drawn", missing);
+    rng_seed(&r, 3);
+    augment_batch(&a, s, -1.0f, again, N, tmp, &r);
+    CHECK(!memcmp(x, again, sizeof x), "augment: the same seed gave other images");
+    /* noise alone: every value moves, with the asked spread */
+    Augment n = {.noise = 0.5f};
+    for (int k = 0; k < N * D; k++) x[k] = 0;
+    augment_batch(&n, s, 0, x, N, tmp, &r);
+    double ss = 0;
+    for (int k = 0; k < N * D; k++) ss += (double)x[k] * x[k];
+    CHECK(fabs(sqrt(ss / (N * D)) - 0.5) < 0.02, "augment noise std %g", sqrt(ss / (N * D)));
+    Augment none = {0};
+    CHECK(!augment_on(&none) && augment_on(&n) && augment_on(&a), "augment_on");
+}
+
 int main(void) {
     snprintf(tmp_root, sizeof tmp_root, "%s/test_data", test_env("TEST_TMP", "/tmp/aesweep_test"));
     mkdirs(tmp_root);
@@ -684,6 +742,7 @@ int main(void) {
     test_folders();
     test_index_all();
     test_cifar10();
+    test_augment();
 
     const char *dir = test_env("FASHION_DIR", "/usr/share/datasets/fashion-mnist");
     Dataset d;

@@ -220,6 +220,52 @@ static void test_adversarial(const Index *train, const Index *val) {
           dcs[0], dcs[1]);
 }
 
+/* Report 004's ways of training an encoder for classes: a guided penalty (a
+ * linear classifier on the code trained with it) and SupCon (two augmented views
+ * of every image), both with train.recon_weight 0 (no decoder built), against a
+ * plain autoencoder of the same encoder and budget, by the codes' k-NN accuracy. */
+static void test_class_shaped_codes(const Index *train, const Index *val, const Index *test) {
+    const char *names[3] = {"plain", "guided", "supcon"};
+    double knn[3], acc[3];
+    for (int k = 0; k < 3; k++) {
+        TaskConfig t = small_task(16, 1.0f);
+        t.train.penalty = (PenaltyConfig){.kind = k == 0 ? PENALTY_NONE
+                                                 : k == 1 ? PENALTY_GUIDED : PENALTY_SUPCON,
+                                          .lambda = 1, .alpha = 1, .temperature = 0.1f,
+                                          .n_head = 2, .head = {16, 64}};
+        t.train.recon_weight = k == 0 ? 1.0f : 0.0f;
+        if (k == 2) t.train.augment = (Augment){.crop = 2, .noise = 0.05f};
+        TaskResult r;
+        Err e = {0};
+        CHECK(task_run(&t, &data, train, val, test, &r, &e) == AE_OK, "%s", e.msg);
+        knn[k] = r.val_knn_accuracy;
+        acc[k] = r.val_accuracy;
+        fprintf(stderr, "%s: val k-NN %.4f, linear %.4f, val accuracy %.4f, test %.4f, val_mse %g\n",
+                names[k], knn[k], r.val_linear_accuracy, acc[k], r.test_accuracy, r.fit.val_mse);
+        int alone = r.model.bottleneck_layer == r.model.n_layers - 1;
+        CHECK(alone == (k > 0), "%s: the decoder is %s", names[k], alone ? "missing" : "built");
+        CHECK(k == 0 ? isfinite(r.fit.val_mse) : isnan(r.fit.val_mse), "%s: val_mse %g",
+              names[k], r.fit.val_mse);
+        if (k == 1) { /* its classifier is the task's: accuracy and confusion without an MLP */
+            CHECK(r.classifier.n_layers == 1 && r.confusion, "guided: no classifier kept");
+            long diag = 0, total = 0;
+            for (int i = 0; i < 100 && r.confusion; i++) {
+                total += r.confusion[i];
+                diag += i % 11 == 0 ? r.confusion[i] : 0;
+            }
+            CHECK(total == test->n && fabs((double)diag / total - r.test_accuracy) < 1e-12,
+                  "guided: confusion %ld of %ld against test accuracy %g", diag, total,
+                  r.test_accuracy);
+        } else {
+            CHECK(isnan(acc[k]), "%s: a val accuracy without a classifier", names[k]);
+        }
+        task_result_free(&r);
+    }
+    CHECK(acc[1] > 0.75, "guided: val accuracy %g", acc[1]);
+    CHECK(knn[1] > knn[0] && knn[2] > knn[0], "k-NN: guided %g and supcon %g against plain %g",
+          knn[1], knn[2], knn[0]);
+}
+
 /* The reports' pipeline in small: 784-800-400-225, then a 225-200-10 MLP on the
  * frozen codes. */
 static void test_classifier(const Index *train, const Index *val, const Index *test) {
@@ -381,6 +427,7 @@ int main(void) {
     CHECK(index_subset(data.test.labels, &all_test, 2000, 23, &test, &e) == AE_OK, "%s", e.msg);
     test_class_target(&train, &val);
     test_adversarial(&train, &val);
+    test_class_shaped_codes(&train, &val, &test);
     test_classifier(&train, &val, &test);
     index_free(&all), index_free(&sub), index_free(&train), index_free(&val);
     index_free(&all_test), index_free(&test);
