@@ -24,6 +24,30 @@ static const char *layer_detail(const Layer *L, char *buf, size_t n) {
     return buf;
 }
 
+/* A penalty's network on the code (penalty.h), built as the trainer builds it. */
+static int print_penalty_head(const Job *job, const JobData *d, int code, Err *e) {
+    TrainConfig cfg;
+    job_train_config(job, &cfg);
+    cfg.penalty.n_classes = d->data.n_classes;
+    cfg.penalty.optim = cfg.optim;
+    Penalty p;
+    int rc = penalty_init(&p, &cfg.penalty, 2, code, 1, e);
+    if (rc || !p.has_head) {
+        penalty_free(&p);
+        return rc;
+    }
+    static const char *const what[PENALTY_COUNT] = {
+        [PENALTY_ADVERSARIAL] = "discriminator (codes against prior samples), Adam at disc_lr",
+        [PENALTY_ADVERSARIAL_CSD] = "discriminator (codes against prior samples), Adam at disc_lr",
+        [PENALTY_GUIDED] = "classifier trained with the encoder",
+        [PENALTY_SUPCON] = "projection head, L2-normalised, trained with the encoder"};
+    printf("penalty    %s: %d", penalty_names[job->penalty.type], code);
+    for (int l = 0; l < p.head.m.n_layers; l++) printf("-%d", shape_size(p.head.m.layer[l].out));
+    printf(" %s, %zu parameters\n", what[job->penalty.type], p.head.m.n_params);
+    penalty_free(&p);
+    return AE_OK;
+}
+
 int print_layer_table(const Job *job, const JobData *d, Err *e) {
     Model m;
     int rc = job_model_check(job, d, &m, e);
@@ -56,6 +80,9 @@ int print_layer_table(const Job *job, const JobData *d, Err *e) {
                2.0 * layer_kinds[L->kind]->macs(L) / 1e6,
                l == m.bottleneck_layer ? "  <- code" : "");
     }
+    if (m.bottleneck_layer == m.n_layers - 1)
+        printf("           no decoder: train.recon_weight is 0, the encoder trains alone\n");
+    rc = print_penalty_head(job, d, model_code_dim(&m), e);
     model_free(&m);
-    return AE_OK;
+    return rc;
 }
