@@ -826,7 +826,10 @@ static int check_penalty(const cJSON *root, const char *src, const Job *job, Err
         return err_set(e, AE_EINPUT, "%s: train.recon_weight: 0 leaves nothing to train the "
                        "autoencoder with the %s penalty; only guided and supcon train an "
                        "encoder alone", src, name);
-    if (job->train.recon_weight == 0 && job->search.objective == OBJ_VAL_MSE)
+    /* A search ranks by its objective; a job for `aesweep train` has none to rank. */
+    const cJSON *space =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "search"), "space");
+    if (job->train.recon_weight == 0 && space && job->search.objective == OBJ_VAL_MSE)
         return err_set(e, AE_EINPUT, "%s: search.objective: val_mse measures the decoder, which "
                        "train.recon_weight 0 does not build; rank by val_accuracy, "
                        "val_knn_accuracy or val_linear_accuracy", src);
