@@ -546,7 +546,8 @@ def fig_prior(rep, codes, labels):
     pen = r.job.get("penalty", {})
     kind = pen.get("type", "none")
     if kind not in PRIOR_PENALTIES:
-        rep.skip("prior against the codes", f"penalty.type is {kind}, which has no prior")
+        rep.skip("prior against the codes", f"penalty.type is {kind}; only "
+                 f"{', '.join(PRIOR_PENALTIES)} have a prior")
         return
     n = min(len(codes), 2000)
     prior = prior_samples(r.job, n, codes.shape[1], np.random.default_rng(0))
