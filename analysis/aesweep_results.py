@@ -8,7 +8,7 @@
     r.best                     # /best's attributes (dict), or None
     m = r.best_model           # a Model, or None (no /best/model)
     codes = m.encode(pixels)   # pixels: uint8 [n, 784] as in the IDX files
-    m.decode(codes), m.reconstruct(pixels), m.classify(codes)
+    m.decode(codes), m.reconstruct(pixels), m.classify(codes), m.predict(pixels)
     images, labels = r.test_set()  # the images /best was scored on
 
 Needs only h5py and numpy. A file that a search is still writing can be read
@@ -164,6 +164,12 @@ class Model:
                             else (1, side, self.input_dim // side))
         self.classifier = ([Layer(g) for g in layer_groups(group["classifier"])]
                            if "classifier" in group else None)
+        # classifier.finetune: the classifier reads the images through its own copy of
+        # the encoder (tuned with it), not the codes
+        self.classifier_input = (group["classifier"].attrs.get("input", "code")
+                                 if "classifier" in group else None)
+        if isinstance(self.classifier_input, bytes):
+            self.classifier_input = self.classifier_input.decode()
 
     def inputs(self, pixels):
         """uint8 pixels [n, input_dim] as the network sees them: scaled by input_scale
@@ -182,10 +188,20 @@ class Model:
         return self.decode(self.encode(pixels))
 
     def classify(self, codes):
-        """Class probabilities from the codes; None without a classifier."""
-        if self.classifier is None:
+        """Class probabilities from the codes; None without a classifier, or with one
+        that reads the images (classifier.finetune: use predict)."""
+        if self.classifier is None or self.classifier_input == "image":
             return None
         return run_layers(self.classifier, np.asarray(codes, np.float64))
+
+    def predict(self, pixels):
+        """Class probabilities from the pixels, whatever the classifier reads; None
+        without a classifier."""
+        if self.classifier is None:
+            return None
+        if self.classifier_input == "image":
+            return run_layers(self.classifier, self.inputs(pixels))
+        return self.classify(self.encode(pixels))
 
     def mse(self, pixels):
         """Mean squared reconstruction error over every pixel, as test_mse counts it

@@ -362,7 +362,7 @@ def best_model_parts(rep, tsne):
             rep.skip(p, "the best model is an encoder alone (train.recon_weight 0): no decoder")
     fig_latent(rep, codes, labels, names, tsne)
     fig_prior(rep, codes, labels)
-    fig_confusion(rep, m, codes, labels, names)
+    fig_confusion(rep, m, images, labels, names)
 
 
 def show(ax, m, values, pixels=False):
@@ -585,8 +585,8 @@ def confusion(pred, labels, k=10):
     return cm
 
 
-def fig_confusion(rep, m, codes, labels, names):
-    probs = m.classify(codes)
+def fig_confusion(rep, m, images, labels, names):
+    probs = m.predict(images)
     if probs is None:
         rep.skip("confusion matrix", "the best model has no classifier (classifier.epochs 0)")
         return
@@ -607,11 +607,13 @@ def fig_confusion(rep, m, codes, labels, names):
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     fig.colorbar(im, ax=ax, label="test images")
-    ax.set_title(f"Classifier on the codes: test accuracy {acc:.4f} "
+    what = "Fine-tuned encoder" if m.classifier_input == "image" else "Classifier on the codes"
+    ax.set_title(f"{what}: test accuracy {acc:.4f} "
                  f"(file: {rep.r.best.get('test_accuracy', float('nan')):.4f})", fontsize=10)
     rep.save(fig, "confusion", "Confusion matrix",
              "Rows: true class; columns: the classifier's prediction from the best model's codes "
-             "(the MLP, or a guided penalty's classifier trained with the encoder).")
+             "(the MLP, or a guided penalty's classifier trained with the encoder), or from "
+             "the images for a fine-tuned encoder (classifier.finetune).")
 
 
 # ---- the page --------------------------------------------------------------------------

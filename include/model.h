@@ -78,6 +78,17 @@ int model_init_stack(Model *m, int n_layers, const int *widths, const Act *acts,
  * ReLU, Dropout. */
 int model_init_mlp(Model *m, int n_layers, const int *widths, const Act *acts, float slope,
                    float dropout, int batchnorm, Err *e);
+/* The first layer of ae's code entry (the dense layer that makes the code, or
+ * (mu, log sigma^2)): the layers before it are the encoder a fine-tuned
+ * classifier starts from, the code layer replaced (report 002 §2.3). */
+int model_before_code(const Model *ae);
+/* The MLP of model_init_mlp reading the output of base's first `keep` layers,
+ * which come first (their shapes; model_copy_layers brings their trained state):
+ * widths[0] is not read, the MLP's input being that output. */
+int model_init_mlp_on(Model *m, const Model *base, int keep, int n_layers, const int *widths,
+                      const Act *acts, float slope, float dropout, int batchnorm, Err *e);
+/* Parameters and buffers of from's first n layers into m's, laid out alike. */
+void model_copy_layers(Model *m, const Model *from, int n);
 /* torch's default initialisation of every layer, drawn from seed; optimizer state 0. */
 void model_init_weights(Model *m, uint64_t seed);
 void model_free(Model *m);

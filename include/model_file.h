@@ -22,6 +22,7 @@ typedef struct {
     int epochs;
     const Model *model;
     const Model *classifier; /* NULL when none: written as /model/classifier */
+    int classifier_on_images; /* it reads the images (attr input="image"), not the codes */
     const int *confusion;    /* [n_classes, n_classes] or NULL: written as /confusion */
     int n_classes;
     const char *const (*strings)[2]; /* more root attributes: {name, value} text pairs */

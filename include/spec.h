@@ -97,6 +97,7 @@ typedef struct {
         int batch_size, epochs, patience;
         double dropout;
         int batchnorm;
+        int finetune; /* the encoder trains with the classifier (report 002 section 2.3) */
         int schedule; /* ScheduleKind */
         double lr_min, gamma;
         int step_epochs, warmup_epochs;

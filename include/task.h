@@ -28,6 +28,7 @@ typedef struct {
     int n_classes;
     int *confusion;          /* [n_classes^2] on the test split (rows: true class), or NULL */
     Model model, classifier; /* owned; classifier.n_layers is 0 when none */
+    int classifier_on_images;  /* it reads the images (classifier.finetune), not the codes */
 } TaskResult;
 
 /* What a task reports to the coordinator and keeps in its file: a fixed-size

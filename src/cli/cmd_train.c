@@ -122,7 +122,11 @@ int validate_train_job(const char *job_path, const char *const *sets, int n_sets
         return cli_fail(e.code, "%s", e.msg);
     }
     printf("classifier ");
-    if (j->classifier.epochs > 0) {
+    if (j->classifier.epochs > 0 && j->classifier.finetune) {
+        printf("the encoder's layers before its code (fine-tuned from the autoencoder's), then ");
+        print_widths(&j->classifier.hidden, 0);
+        printf("%d, on the images, %d epochs\n", t.d.data.n_classes, j->classifier.epochs);
+    } else if (j->classifier.epochs > 0) {
         printf("%d-", j->model.bottleneck);
         print_widths(&j->classifier.hidden, 0);
         printf("%d on the codes, %d epochs\n", t.d.data.n_classes, j->classifier.epochs);

@@ -54,23 +54,18 @@ static void lay_out(Model *m) {
     m->max_width = maxw;
 }
 
-/* The layers and their shapes, without memory; layer_of (when non-NULL) receives
- * the index of each spec's layer. */
-static int model_plan(Model *m, Shape input, const LayerSpec *specs, int n, int code_layer,
-                      int *layer_of, Err *e) {
-    memset(m, 0, sizeof *m);
-    m->bottleneck_layer = -1;
-    m->input = input;
-    m->input_dim = shape_size(input);
-    if (n < 1) return err_set(e, AE_EINPUT, "a model needs at least 1 layer");
-    /* The input arrives as rows: a vector to a dense first layer, an image to a
-     * convolution or batch norm once reshaped. */
-    Shape cur = {m->input_dim, 1, 1, 1};
+/* Appends specs to m, whose last layer's output is *cur: the input arrives as
+ * rows, so a reshape goes in where a vector meets an image layer or an image a
+ * dense one; at the end an image is made a vector. layer_of (when non-NULL)
+ * receives the index of each spec's layer. */
+static int plan_specs(Model *m, const LayerSpec *specs, int n, int code_layer, int *layer_of,
+                      Shape cur, Err *e) {
     for (int i = 0; i < n; i++) {
         const LayerSpec *s = &specs[i];
         int rc = AE_OK;
-        if (i == 0 && !input.flat && (wants_image(s->kind) || s->kind == LAYER_BATCHNORM)) {
-            LayerSpec r = reshape_to(input, s->where);
+        if (m->n_layers == 0 && !m->input.flat &&
+            (wants_image(s->kind) || s->kind == LAYER_BATCHNORM)) {
+            LayerSpec r = reshape_to(m->input, s->where);
             rc = append(m, &r, &cur, e);
         } else if (wants_vector(s->kind) && !cur.flat) {
             LayerSpec r = reshape_to((Shape){0, 0, 0, 1}, s->where);
@@ -93,12 +88,21 @@ static int model_plan(Model *m, Shape input, const LayerSpec *specs, int n, int 
     return AE_OK;
 }
 
-int model_build(Model *m, Shape input, const LayerSpec *specs, int n, int code_layer, Err *e) {
-    int rc = model_plan(m, input, specs, n, code_layer, NULL, e);
-    if (rc) return rc;
+/* The layers and their shapes, without memory. */
+static int model_plan(Model *m, Shape input, const LayerSpec *specs, int n, int code_layer,
+                      int *layer_of, Err *e) {
+    memset(m, 0, sizeof *m);
+    m->bottleneck_layer = -1;
+    m->input = input;
+    m->input_dim = shape_size(input);
+    if (n < 1) return err_set(e, AE_EINPUT, "a model needs at least 1 layer");
+    return plan_specs(m, specs, n, code_layer, layer_of, (Shape){m->input_dim, 1, 1, 1}, e);
+}
+
+/* Memory for a planned model: params, grads and two optimizer states in one
+ * block, so an update is one loop; the buffers after them. */
+static int model_alloc(Model *m, Err *e) {
     lay_out(m);
-    /* params, grads and two optimizer states: one block, so an update is one loop;
-     * the buffers after them. */
     m->mem = xcalloc(4 * m->n_params + m->n_buffers + 1, sizeof(float), e);
     if (!m->mem) return AE_ERUN;
     m->params = m->mem;
@@ -107,6 +111,11 @@ int model_build(Model *m, Shape input, const LayerSpec *specs, int n, int code_l
     m->state[1] = m->mem + 3 * m->n_params;
     m->buffers = m->mem + 4 * m->n_params;
     return AE_OK;
+}
+
+int model_build(Model *m, Shape input, const LayerSpec *specs, int n, int code_layer, Err *e) {
+    int rc = model_plan(m, input, specs, n, code_layer, NULL, e);
+    return rc ? rc : model_alloc(m, e);
 }
 
 static LayerSpec dense_spec(int units, Act a, float slope, const char *where) {
@@ -141,14 +150,9 @@ int model_init_stack(Model *m, int n_layers, const int *widths, const Act *acts,
     return model_init_mlp(m, n_layers, widths, acts, slope, dropout, 0, e);
 }
 
-int model_init_mlp(Model *m, int n_layers, const int *widths, const Act *acts, float slope,
-                   float dropout, int batchnorm, Err *e) {
-    LayerSpec specs[3 * AE_MAX_LAYERS];
-    if (n_layers < 1 || n_layers > AE_MAX_LAYERS) {
-        memset(m, 0, sizeof *m);
-        return err_set(e, AE_EINPUT, "a model needs 1 to %d layers, got %d", AE_MAX_LAYERS,
-                       n_layers);
-    }
+/* An MLP's layers as specs; widths[0] is its input. Returns how many. */
+static int mlp_specs(int n_layers, const int *widths, const Act *acts, float slope, float dropout,
+                     int batchnorm, LayerSpec *specs) {
     int n = 0;
     for (int l = 0; l < n_layers; l++) {
         char where[48];
@@ -158,7 +162,59 @@ int model_init_mlp(Model *m, int n_layers, const int *widths, const Act *acts, f
         d.rate = l < n_layers - 1 ? dropout : 0;
         n += expand(&d, 0, specs + n);
     }
+    return n;
+}
+
+static int check_mlp_layers(Model *m, int n_layers, Err *e) {
+    if (n_layers >= 1 && n_layers <= AE_MAX_LAYERS) return AE_OK;
+    memset(m, 0, sizeof *m);
+    return err_set(e, AE_EINPUT, "a model needs 1 to %d layers, got %d", AE_MAX_LAYERS, n_layers);
+}
+
+int model_init_mlp(Model *m, int n_layers, const int *widths, const Act *acts, float slope,
+                   float dropout, int batchnorm, Err *e) {
+    LayerSpec specs[3 * AE_MAX_LAYERS];
+    int rc = check_mlp_layers(m, n_layers, e);
+    if (rc) return rc;
+    int n = mlp_specs(n_layers, widths, acts, slope, dropout, batchnorm, specs);
     return model_build(m, (Shape){widths[0], 1, 1, 1}, specs, n, -1, e);
+}
+
+int model_before_code(const Model *ae) {
+    int first = -1;
+    for (int l = 0; l <= ae->bottleneck_layer; l++)
+        if (ae->layer[l].kind == LAYER_DENSE) first = l;
+    return first < 0 ? 0 : first;
+}
+
+int model_init_mlp_on(Model *m, const Model *base, int keep, int n_layers, const int *widths,
+                      const Act *acts, float slope, float dropout, int batchnorm, Err *e) {
+    LayerSpec specs[3 * AE_MAX_LAYERS];
+    int rc = check_mlp_layers(m, n_layers, e);
+    if (rc) return rc;
+    memset(m, 0, sizeof *m);
+    m->bottleneck_layer = -1;
+    m->input = base->input;
+    m->input_dim = base->input_dim;
+    m->signed_range = base->signed_range;
+    memcpy(m->layer, base->layer, sizeof *m->layer * (size_t)keep);
+    m->n_layers = keep;
+    Shape cur = keep ? base->layer[keep - 1].out : (Shape){base->input_dim, 1, 1, 1};
+    int in[AE_MAX_LAYERS + 1];
+    memcpy(in, widths, sizeof *in * (size_t)(n_layers + 1));
+    in[0] = shape_size(cur);
+    int n = mlp_specs(n_layers, in, acts, slope, dropout, batchnorm, specs);
+    rc = plan_specs(m, specs, n, -1, NULL, cur, e);
+    return rc ? rc : model_alloc(m, e);
+}
+
+void model_copy_layers(Model *m, const Model *from, int n) {
+    for (int l = 0; l < n; l++) {
+        const Layer *S = &from->layer[l], *D = &m->layer[l];
+        memcpy(m->params + D->w, from->params + S->w, sizeof(float) * S->n_w);
+        memcpy(m->params + D->b, from->params + S->b, sizeof(float) * S->n_b);
+        memcpy(m->buffers + D->buf, from->buffers + S->buf, sizeof(float) * S->n_buf);
+    }
 }
 
 #define MAX_SPECS (4 * AE_MAX_ENTRIES + 8)

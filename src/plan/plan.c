@@ -109,6 +109,11 @@ int job_model_check(const Job *job, const JobData *d, Model *m, Err *e) {
     Model *model = m ? m : &own;
     job_train_config(job, &cfg);
     int rc = trainer_build_model(&cfg, &d->data.train, model, e);
+    if (!rc && job->classifier.finetune && job->classifier.epochs > 0 &&
+        model_before_code(model) == 0)
+        rc = err_set(e, AE_EINPUT, "classifier.finetune: the encoder has no layer before its "
+                     "code, and fine-tuning replaces the code layer (report 002 section 2.3): "
+                     "give model.hidden or model.encoder a layer");
     if (rc == AE_EINPUT) err_prefix(e, "%s", job->source);
     if (!m) model_free(&own);
     return rc;

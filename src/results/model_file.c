@@ -110,6 +110,13 @@ static int model_with_classifier_write(hid_t f, const ModelFileInfo *info) {
     if (rc == 0 && info->classifier) {
         hid_t g = H5Gopen2(f, "model", H5P_DEFAULT);
         rc = g < 0 ? -1 : model_write(g, "classifier", info->classifier, 1);
+        /* A fine-tuned classifier reads the images as /model does; one on the
+         * codes keeps the layout without the attribute. */
+        if (rc == 0 && info->classifier_on_images) {
+            hid_t c = H5Gopen2(g, "classifier", H5P_DEFAULT);
+            rc = c < 0 ? -1 : h5u_attr_str(c, "input", "image");
+            if (c >= 0) H5Gclose(c);
+        }
         if (g >= 0) H5Gclose(g);
     }
     return rc;

@@ -57,8 +57,8 @@ int task_file_write(const char *path, const Job *job, const TaskResult *r,
     }
     ModelFileInfo info = {job->json, train_status_name(f->status), v, n,
                           f->curve, f->epochs, &r->model,
-                          r->classifier.n_layers ? &r->classifier : NULL, r->confusion,
-                          r->n_classes, strings, 2};
+                          r->classifier.n_layers ? &r->classifier : NULL,
+                          r->classifier_on_images, r->confusion, r->n_classes, strings, 2};
     return model_file_write(path, &info, e);
 }
 

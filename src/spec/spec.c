@@ -117,6 +117,7 @@ static const Field fields[] = {
     INT("classifier.patience", classifier.patience, 0, 1e6),
     NUM("classifier.dropout", classifier.dropout, 0, 1, HI_OPEN),
     BOOL("classifier.batchnorm", classifier.batchnorm),
+    BOOL("classifier.finetune", classifier.finetune),
     ENUM("classifier.schedule", classifier.schedule, schedule_names, SCHED_COUNT),
     NUM("classifier.lr_min", classifier.lr_min, 0, BIG, 0),
     INT("classifier.step_epochs", classifier.step_epochs, 1, 1e6),
@@ -1127,5 +1128,6 @@ void job_classifier_config(const Job *job, ClassifierConfig *cfg) {
     cfg->patience = job->classifier.patience;
     cfg->dropout = (float)job->classifier.dropout;
     cfg->batchnorm = job->classifier.batchnorm;
+    cfg->finetune = job->classifier.finetune;
     cfg->seed = (uint64_t)job->seed;
 }

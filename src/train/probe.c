@@ -105,12 +105,14 @@ int linear_probe(const Features *train, const Features *const *evals, int n_eval
                             .epochs = (PROBE_STEPS + per_epoch - 1) / per_epoch,
                             .seed = seed_mix(seed, RNG_PROBE)};
     Features none = {.d = train->d};
+    Rows tr = rows_of_codes(train), va = rows_of_codes(&none);
     Model m = {0};
     ClassifierResult r = {0};
-    int rc = classifier_fit(&cfg, train, &none, n_classes, &m, &r, e);
-    if (!rc && r.status == 0)
-        for (int k = 0; k < n_evals && !rc; k++)
-            rc = classifier_accuracy(&m, evals[k], n_classes, &accuracy[k], NULL, e);
+    int rc = classifier_fit(&cfg, &tr, &va, n_classes, NULL, &m, &r, e);
+    for (int k = 0; k < n_evals && !rc && r.status == 0; k++) {
+        Rows ev = rows_of_codes(evals[k]);
+        rc = classifier_accuracy(&m, &ev, n_classes, &accuracy[k], NULL, e);
+    }
     classifier_result_free(&r);
     model_free(&m);
     return rc;

@@ -107,18 +107,23 @@ void task_result_free(TaskResult *r) {
     memset(r, 0, sizeof *r);
 }
 
-/* The classifier on the codes as they are (when the job has one; else a guided
- * penalty's classifier), then the codes standardised for k-NN and the linear
- * probe. */
+/* The classifier on the codes as they are, or fine-tuning the encoder from the
+ * images (when the job has one; else a guided penalty's classifier), then the
+ * codes standardised for k-NN and the linear probe. */
 static int measure_codes(const TaskConfig *cfg, const Dataset *d, const Index *train,
                          const Index *val, const Index *test, TaskResult *r, Err *e) {
     Features ftr = {0}, fva = {0}, fte = {0};
     int rc = encode_split(&r->model, &d->train, train, &ftr, e);
     if (!rc) rc = encode_split(&r->model, &d->train, val, &fva, e);
     if (!rc) rc = test ? encode_split(&r->model, &d->test, test, &fte, e) : AE_OK;
+    int tune = cfg->classifier.finetune;
+    Rows rtr = tune ? rows_of_images(&d->train, train) : rows_of_codes(&ftr);
+    Rows rva = tune ? rows_of_images(&d->train, val) : rows_of_codes(&fva);
+    Rows rte = tune && test ? rows_of_images(&d->test, test) : rows_of_codes(&fte);
     if (!rc && cfg->use_classifier)
-        rc = classifier_fit(&cfg->classifier, &ftr, &fva, d->n_classes, &r->classifier,
-                            &r->cls, e);
+        rc = classifier_fit(&cfg->classifier, &rtr, &rva, d->n_classes, tune ? &r->model : NULL,
+                            &r->classifier, &r->cls, e);
+    r->classifier_on_images = cfg->use_classifier && tune;
     if (!rc && cfg->use_classifier && r->cls.status == TRAIN_INTERRUPTED)
         r->fit.status = TRAIN_INTERRUPTED;
     int trained = cfg->use_classifier && r->cls.status == TRAIN_OK;
@@ -126,14 +131,16 @@ static int measure_codes(const TaskConfig *cfg, const Dataset *d, const Index *t
         /* guided: the classifier trained with the encoder is the task's classifier */
         r->classifier = r->fit.head;
         memset(&r->fit.head, 0, sizeof r->fit.head);
-        rc = classifier_accuracy(&r->classifier, &fva, d->n_classes, &r->val_accuracy, NULL, e);
+        rva = rows_of_codes(&fva);
+        rte = rows_of_codes(&fte);
+        rc = classifier_accuracy(&r->classifier, &rva, d->n_classes, &r->val_accuracy, NULL, e);
         trained = 1;
     } else if (trained) {
         r->val_accuracy = r->cls.val_accuracy;
     }
     if (!rc && trained && test && test->n > 0) {
         r->confusion = xcalloc((size_t)d->n_classes * d->n_classes, sizeof(int), e);
-        rc = r->confusion ? classifier_accuracy(&r->classifier, &fte, d->n_classes,
+        rc = r->confusion ? classifier_accuracy(&r->classifier, &rte, d->n_classes,
                                                 &r->test_accuracy, r->confusion, e)
                           : AE_ERUN;
     }

@@ -364,6 +364,10 @@ CASES = {
     "supcon_batch_of_1": (with_([("penalty", {"type": "supcon"}), ("train.batch_size", 1),
                                  ("search.space", {"lr": BASE["search"]["space"]["lr"]})]),
                           ["train.batch_size", "supcon", "at least 2"]),
+    # classifier.finetune replaces the code layer: something must come before it
+    "finetune_without_a_layer_before_the_code": (
+        with_([("model.hidden", []), ("classifier.finetune", True)]),
+        ["classifier.finetune", "no layer before its code"]),
     "recon_weight_0_with_csd": (with_([("penalty", {"type": "csd"}),
                                        ("train.recon_weight", 0)]),
                                 ["train.recon_weight", "csd", "guided and supcon"]),

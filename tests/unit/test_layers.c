@@ -355,6 +355,72 @@ static void test_autoencoders(void) {
     model_free(&m);
 }
 
+/* A fine-tuned classifier (report 002 section 2.3): the autoencoder's layers before
+ * its code entry, then the MLP; the kept layers compute what the autoencoder's
+ * did, running statistics included, bit for bit. */
+static void check_finetune(const ModelShape *s, const char *const *want, int n, int keep,
+                           const char *what) {
+    Err e = {0};
+    Model ae, net;
+    CHECK(model_init_autoencoder(&ae, s, &e) == AE_OK, "%s: %s", what, e.msg);
+    model_init_weights(&ae, 3);
+    CHECK(model_before_code(&ae) == keep, "%s: %d layers before the code, expected %d", what,
+          model_before_code(&ae), keep);
+    int widths[3] = {0, 32, 10};
+    Act acts[2] = {ACT_RELU, ACT_LINEAR};
+    CHECK(model_init_mlp_on(&net, &ae, keep, 2, widths, acts, 0, 0, 0, &e) == AE_OK, "%s: %s",
+          what, e.msg);
+    check_layout(&net, want, n, what);
+    CHECK(net.bottleneck_layer == -1 && net.input_dim == ae.input_dim, "%s: a classifier", what);
+    Work wa, wn;
+    CHECK(work_init(&wa, &ae, 3, &e) == AE_OK && work_init(&wn, &net, 3, &e) == AE_OK, "work");
+    for (int i = 0; i < 3 * ae.input_dim; i++) wa.input[i] = uniform(0, 1);
+    Rng r;
+    rng_seed(&r, 5);
+    model_forward_train(&ae, &wa, 3, &r); /* running statistics away from their start */
+    model_init_weights(&net, 4);
+    model_copy_layers(&net, &ae, keep);
+    memcpy(wn.input, wa.input, sizeof(float) * 3 * (size_t)ae.input_dim);
+    model_forward(&ae, &wa, 3);
+    model_forward(&net, &wn, 3);
+    size_t len = sizeof(float) * 3 * (size_t)shape_size(ae.layer[keep - 1].out);
+    CHECK(!memcmp(wa.out[keep - 1], wn.out[keep - 1], len), "%s: the kept layers differ", what);
+    size_t kept = 0, d = (size_t)shape_size(ae.layer[keep - 1].out);
+    for (int l = 0; l < keep; l++) kept += ae.layer[l].n_w + ae.layer[l].n_b;
+    CHECK(net.n_params == kept + d * 32 + 32 + 32 * 10 + 10, "%s: %zu parameters", what,
+          net.n_params);
+    work_free(&wa);
+    work_free(&wn);
+    model_free(&net);
+    model_free(&ae);
+}
+
+static void test_finetune_models(void) {
+    ModelShape d = {.input = {1, 28, 28, 0}, .n_encoder = 4, .bottleneck = 48,
+                    .latent_activation = ACT_LINEAR, .output_activation = ACT_SIGMOID};
+    d.encoder[0] = entry(LAYER_CONV, 8, 3, 2, 1, 0);
+    d.encoder[1] = entry(LAYER_CONV, 16, 3, 2, 1, 0);
+    d.encoder[2] = entry(LAYER_CONV, 32, 3, 2, 0, 0);
+    d.encoder[3] = entry(LAYER_DENSE, 64, 0, 0, 0, 0);
+    static const char *const l002[] = {"reshape:1x28x28", "conv:8x14x14", "conv:16x7x7",
+                                       "conv:32x3x3", "reshape:288", "dense:64", "dense:32",
+                                       "dense:10"};
+    check_finetune(&d, l002, 8, 6, "report 002 fine-tuned");
+    d.variational = 1, d.beta = 1, d.bottleneck = 3; /* (mu, log sigma^2) goes too */
+    check_finetune(&d, l002, 8, 6, "variational fine-tuned");
+    ModelShape c = {.input = {3, 8, 8, 0}, .n_encoder = 2, .bottleneck = 16,
+                    .latent_activation = ACT_LINEAR, .output_activation = ACT_TANH};
+    for (int i = 0; i < 2; i++) c.encoder[i] = entry(LAYER_CONV, 4 << i, 4, 2, 1, 1);
+    static const char *const l004[] = {"reshape:3x8x8", "conv:4x4x4", "batchnorm:4x4x4",
+                                       "conv:8x2x2", "batchnorm:8x2x2", "reshape:32",
+                                       "dense:32", "dense:10"};
+    check_finetune(&c, l004, 8, 6, "batch norm fine-tuned");
+    ModelShape m = {.input = {784, 1, 1, 1}, .n_hidden = 2, .hidden = {20, 12}, .bottleneck = 2,
+                    .activation = ACT_RELU, .output_activation = ACT_SIGMOID};
+    static const char *const dense[] = {"dense:20", "dense:12", "dense:32", "dense:10"};
+    check_finetune(&m, dense, 4, 2, "dense fine-tuned");
+}
+
 int main(void) {
     rng_seed(&rng, 77);
     test_conv(1, 28, 28, 8, 3, 2, 1);   /* report 002's first layer: a floor in the size */
@@ -370,5 +436,6 @@ int main(void) {
     test_variational();
     test_refusals();
     test_autoencoders();
+    test_finetune_models();
     return test_summary("layers");
 }

@@ -326,7 +326,8 @@ static int fit_clusters(float dropout, Model *mlp, double *acc) {
                             .dropout = dropout};
     ClassifierResult res;
     Err e = {0};
-    int rc = classifier_fit(&cfg, &tr, &va, C, mlp, &res, &e);
+    Rows rtr = rows_of_codes(&tr), rva = rows_of_codes(&va);
+    int rc = classifier_fit(&cfg, &rtr, &rva, C, NULL, mlp, &res, &e);
     CHECK(rc == AE_OK, "classifier_fit: %s", e.msg);
     *acc = res.val_accuracy;
     classifier_result_free(&res);
