@@ -192,8 +192,9 @@ static double adversarial_csd_apply(Penalty *p, const float *z, const uint8_t *l
     return v;
 }
 
-static double guided_apply(Penalty *p, const float *z, const uint8_t *labels, int B, float *dz) {
-    double v = guided_forward_backward(&p->head, z, labels, B, p->d, p->cfg.alpha, dz);
+/* A head trained with the encoder: its step, and its term and code gradient
+ * weighed by lambda. */
+static double head_term(Penalty *p, double v, int B, float *dz) {
     if (dz) {
         head_step(&p->head);
         scale(dz, (size_t)B * p->d, p->cfg.lambda);
@@ -201,13 +202,14 @@ static double guided_apply(Penalty *p, const float *z, const uint8_t *labels, in
     return p->cfg.lambda * v;
 }
 
+static double guided_apply(Penalty *p, const float *z, const uint8_t *labels, int B, float *dz) {
+    return head_term(p, guided_forward_backward(&p->head, z, labels, B, p->d, p->cfg.alpha, dz),
+                     B, dz);
+}
+
 static double supcon_apply(Penalty *p, const float *z, const uint8_t *labels, int B, float *dz) {
-    double v = supcon_forward_backward(&p->head, z, labels, B, p->d, p->cfg.temperature, dz);
-    if (dz) {
-        head_step(&p->head);
-        scale(dz, (size_t)B * p->d, p->cfg.lambda);
-    }
-    return p->cfg.lambda * v;
+    return head_term(p, supcon_forward_backward(&p->head, z, labels, B, p->d, p->cfg.temperature,
+                                                dz), B, dz);
 }
 
 static int no_init(Penalty *p, Err *e) {

@@ -288,16 +288,21 @@ static void check_layout(const Model *m, const char *const *want, int n, const c
     }
 }
 
-static void test_autoencoders(void) {
-    Err e = {0};
-    Model m;
-    /* Report 002: conv 8, 16, 32 (k3 s2, p1 p1 p0), dense 64, code 48. */
+/* Report 002: conv 8, 16, 32 (k3 s2, p1 p1 p0), dense 64, code 48. */
+static ModelShape report002_shape(void) {
     ModelShape d = {.input = {1, 28, 28, 0}, .n_encoder = 4, .bottleneck = 48,
                     .latent_activation = ACT_LINEAR, .output_activation = ACT_SIGMOID};
     d.encoder[0] = entry(LAYER_CONV, 8, 3, 2, 1, 0);
     d.encoder[1] = entry(LAYER_CONV, 16, 3, 2, 1, 0);
     d.encoder[2] = entry(LAYER_CONV, 32, 3, 2, 0, 0);
     d.encoder[3] = entry(LAYER_DENSE, 64, 0, 0, 0, 0);
+    return d;
+}
+
+static void test_autoencoders(void) {
+    Err e = {0};
+    Model m;
+    ModelShape d = report002_shape();
     CHECK(model_init_autoencoder(&m, &d, &e) == AE_OK, "report 002: %s", e.msg);
     static const char *const dl[] = {
         "reshape:1x28x28", "conv:8x14x14", "conv:16x7x7", "conv:32x3x3", "reshape:288",
@@ -396,12 +401,7 @@ static void check_finetune(const ModelShape *s, const char *const *want, int n, 
 }
 
 static void test_finetune_models(void) {
-    ModelShape d = {.input = {1, 28, 28, 0}, .n_encoder = 4, .bottleneck = 48,
-                    .latent_activation = ACT_LINEAR, .output_activation = ACT_SIGMOID};
-    d.encoder[0] = entry(LAYER_CONV, 8, 3, 2, 1, 0);
-    d.encoder[1] = entry(LAYER_CONV, 16, 3, 2, 1, 0);
-    d.encoder[2] = entry(LAYER_CONV, 32, 3, 2, 0, 0);
-    d.encoder[3] = entry(LAYER_DENSE, 64, 0, 0, 0, 0);
+    ModelShape d = report002_shape();
     static const char *const l002[] = {"reshape:1x28x28", "conv:8x14x14", "conv:16x7x7",
                                        "conv:32x3x3", "reshape:288", "dense:64", "dense:32",
                                        "dense:10"};
