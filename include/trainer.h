@@ -13,6 +13,13 @@
 #include "penalty.h"
 #include "schedule.h"
 
+/* What the trainer says after each epoch (TrainConfig.on_epoch). */
+typedef struct {
+    int epoch, epochs;
+    double train_loss, val_loss, val_mse; /* NaN when not measured (no validation split) */
+    double seconds;                       /* this epoch's wall time, its validation included */
+} EpochReport;
+
 typedef struct {
     ModelShape shape;
     Optim optim;       /* its lr is the base rate of the schedule */
@@ -37,7 +44,7 @@ typedef struct {
     /* Set asynchronously (a signal handler) to stop at the next minibatch. */
     volatile sig_atomic_t *stop;
     /* Called after each epoch, e.g. for progress output; may be NULL. */
-    void (*on_epoch)(void *ctx, int epoch, int epochs, double train_loss, double val_loss);
+    void (*on_epoch)(void *ctx, const EpochReport *r);
     void *ctx;
 } TrainConfig;
 

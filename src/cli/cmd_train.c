@@ -1,4 +1,5 @@
 /* aesweep train: one configuration, no search. */
+#include <cJSON.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -18,10 +19,57 @@
 
 #define MAX_SETS 64
 
-static void print_epoch(void *ctx, int epoch, int epochs, double train_loss, double val_loss) {
+static void print_epoch(void *ctx, const EpochReport *r) {
     (void)ctx;
-    fprintf(stderr, "epoch %3d/%d  train_loss %.6f  val_loss %.6f\n", epoch, epochs, train_loss,
-            val_loss);
+    fprintf(stderr, "epoch %3d/%d  train_loss %.6f  val_loss %.6f\n", r->epoch, r->epochs,
+            r->train_loss, r->val_loss);
+}
+
+/* A JSON number, or null for NaN and infinities (JSON has neither). */
+static void json_number(const char *key, double v, const char *sep) {
+    if (isfinite(v)) printf("\"%s\": %.17g%s", key, v, sep);
+    else printf("\"%s\": null%s", key, sep);
+}
+
+/* --progress json: one line per epoch on stdout, flushed, for a driver outside
+ * (it may stop the training with SIGINT or SIGTERM: aesweep stops at the next
+ * batch and exits 3). */
+static void json_epoch(void *ctx, const EpochReport *r) {
+    (void)ctx;
+    printf("{\"event\": \"epoch\", \"epoch\": %d, \"epochs\": %d, ", r->epoch, r->epochs);
+    json_number("train_loss", r->train_loss, ", ");
+    json_number("val_loss", r->val_loss, ", ");
+    json_number("val_mse", r->val_mse, ", ");
+    json_number("seconds", r->seconds, "}\n");
+    fflush(stdout);
+}
+
+/* s as a JSON string (quoted and escaped by cJSON); "" when memory runs out. */
+static void json_string(FILE *f, const char *s) {
+    cJSON *v = cJSON_CreateString(s);
+    char *text = v ? cJSON_PrintUnformatted(v) : NULL;
+    fputs(text ? text : "\"\"", f);
+    free(text);
+    cJSON_Delete(v);
+}
+
+/* --progress json's last line: the summary's numbers. */
+static void json_summary(const TaskResult *r, const char *out) {
+    const TrainResult *f = &r->fit;
+    printf("{\"event\": \"done\", \"status\": \"%s\", \"epochs\": %d, \"best_epoch\": %d, ",
+           train_status_name(f->status), f->epochs, f->best_epoch);
+    const struct {
+        const char *key;
+        double v;
+    } v[] = {{"train_mse", f->train_mse}, {"val_mse", f->val_mse}, {"test_mse", r->test_mse},
+             {"val_accuracy", r->val_accuracy}, {"test_accuracy", r->test_accuracy},
+             {"val_knn_accuracy", r->val_knn_accuracy},
+             {"val_linear_accuracy", r->val_linear_accuracy}, {"seconds", f->seconds}};
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++) json_number(v[i].key, v[i].v, ", ");
+    printf("\"model\": ");
+    json_string(stdout, out);
+    printf("}\n");
+    fflush(stdout);
 }
 
 static void print_summary(const TaskResult *r, const char *out) {
@@ -140,18 +188,25 @@ int validate_train_job(const char *job_path, const char *const *sets, int n_sets
     return 0;
 }
 
-static int train_usage(void) {
-    return cli_fail(2, "usage: aesweep train JOB.json [--set KEY=VALUE]... [--out FILE.h5]");
-}
+#define TRAIN_USAGE \
+    "usage: aesweep train JOB.json [--set KEY=VALUE]... [--out FILE.h5] [--progress text|json]"
+
+static int train_usage(void) { return cli_fail(2, "%s", TRAIN_USAGE); }
 
 int cmd_train(int argc, char **argv) {
     const char *job_path = NULL, *out = NULL;
     const char *sets[MAX_SETS];
-    int n_sets = 0;
+    int n_sets = 0, json = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            printf("usage: aesweep train JOB.json [--set KEY=VALUE]... [--out FILE.h5]\n");
+            printf("%s\n"
+                   "  --progress text   (default) a line per epoch on stderr, a summary on stdout\n"
+                   "  --progress json   a JSON object per line on stdout, flushed as it happens:\n"
+                   "                    {\"event\": \"epoch\", epoch, epochs, train_loss, val_loss,\n"
+                   "                    val_mse, seconds} after every epoch, then {\"event\":\n"
+                   "                    \"done\", status, ..., model}; null for a value not measured\n",
+                   TRAIN_USAGE);
             return 0;
         } else if (!strcmp(a, "--set") && i + 1 < argc) {
             if (n_sets == MAX_SETS) return cli_fail(2, "too many --set (at most %d)", MAX_SETS);
@@ -159,6 +214,11 @@ int cmd_train(int argc, char **argv) {
         } else if (!strncmp(a, "--set=", 6)) {
             if (n_sets == MAX_SETS) return cli_fail(2, "too many --set (at most %d)", MAX_SETS);
             sets[n_sets++] = a + 6;
+        } else if (!strcmp(a, "--progress") && i + 1 < argc) {
+            const char *p = argv[++i];
+            if (strcmp(p, "text") && strcmp(p, "json"))
+                return cli_fail(2, "train: --progress: expected text or json, got \"%s\"", p);
+            json = !strcmp(p, "json");
         } else if (!strcmp(a, "--out") && i + 1 < argc) {
             out = argv[++i];
             if (!out[0]) return cli_fail(2, "train: --out: expected a file name, got \"\"");
@@ -186,7 +246,7 @@ int cmd_train(int argc, char **argv) {
     TaskConfig cfg;
     job_task_config(&t.job, (uint64_t)t.job.seed, 1, &cfg);
     cfg.train.stop = cfg.classifier.stop = &stop_requested;
-    cfg.train.on_epoch = print_epoch;
+    cfg.train.on_epoch = json ? json_epoch : print_epoch;
     stop_on_signals();
     if (task_run(&cfg, &t.d.data, &t.train, &t.val, &t.d.test, &r, &e)) {
         code = cli_fail(e.code, "%s", e.msg);
@@ -200,7 +260,8 @@ int cmd_train(int argc, char **argv) {
         code = cli_fail(e.code, "%s", e.msg);
         goto done;
     }
-    print_summary(&r, t.out);
+    if (json) json_summary(&r, t.out);
+    else print_summary(&r, t.out);
 done:
     task_result_free(&r);
     train_close(&t);

@@ -334,6 +334,7 @@ int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, 
     int stopped = 0, stop = 0;
     res->status = TRAIN_OK;
     for (int ep = 1; ep <= cfg->epochs && !stop; ep++) {
+        double t_ep = clock_seconds();
         opt.lr = (float)schedule_lr(&cfg->schedule, cfg->optim.lr, ep - 1, cfg->epochs);
         if (pen) penalty_set_lr(pen, opt.lr);
         s.enc_opt.lr = opt.lr;
@@ -358,7 +359,10 @@ int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, 
         row[1] = vl;
         row[2] = vmse;
         res->epochs = ep;
-        if (cfg->on_epoch) cfg->on_epoch(cfg->ctx, ep, cfg->epochs, tl, vl);
+        if (cfg->on_epoch) {
+            EpochReport r = {ep, cfg->epochs, tl, vl, vmse, clock_seconds() - t_ep};
+            cfg->on_epoch(cfg->ctx, &r);
+        }
         if (early_stop_update(&es, ep, watched, &stop)) {
             model_state_save(model, s.best);
             if (pen) penalty_state_save(pen, s.best + model_state_size(model));

@@ -99,3 +99,55 @@ def test_bench_of_a_job_and_its_layers_as_json():
     r = subprocess.run([AESWEEP, "bench", "--layers-json"], capture_output=True, text=True,
                        env=env, timeout=60)
     assert r.returncode == 2 and "--job" in r.stderr
+
+
+def test_progress_json_lines_are_the_curve():
+    """--progress json (issue 17): stdout is JSON lines only, one per epoch then the
+    summary; each epoch's numbers are the model file's /curve row to the last bit
+    (%.17g round-trips a double); null where nothing was measured (NaN in the file)."""
+    import json
+
+    TMP.mkdir(parents=True, exist_ok=True)
+    out = TMP / "progress.h5"
+    r = subprocess.run(train_cmd(out, "train.epochs=3", "classifier.epochs=0") + ["--progress", "json"],
+                       capture_output=True, text=True, env=ENV, timeout=120)
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    epochs, done = lines[:-1], lines[-1]
+    assert [e["event"] for e in epochs] == ["epoch"] * 3 and done["event"] == "done", lines
+    assert [e["epoch"] for e in epochs] == [1, 2, 3] and {e["epochs"] for e in epochs} == {3}
+    with h5py.File(out, "r") as f:
+        curve = f["curve"][...]
+        assert done["test_mse"] == float(f.attrs["test_mse"]) and done["status"] == "ok"
+    for e, row in zip(epochs, curve):
+        assert [e["train_loss"], e["val_loss"], e["val_mse"]] == list(row), (e, row)
+        assert e["seconds"] > 0
+    assert done["model"] == str(out)
+    assert done["val_accuracy"] is None and done["test_accuracy"] is None  # no classifier
+    assert "epoch" not in r.stderr  # the text lines are not repeated
+
+
+def test_progress_json_lets_a_driver_stop_the_training():
+    """A driver reads each line as the epoch ends (flushed, not at exit) and can
+    stop the run: SIGTERM after the second epoch's line ends it with exit 3 and no
+    model file, long before its 1000 epochs."""
+    import json
+
+    TMP.mkdir(parents=True, exist_ok=True)
+    out = TMP / "progress_stopped.h5"
+    out.unlink(missing_ok=True)
+    p = subprocess.Popen(train_cmd(out, "train.epochs=1000") + ["--progress", "json"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, text=True)
+    first, second = json.loads(p.stdout.readline()), json.loads(p.stdout.readline())
+    assert (first["epoch"], second["epoch"]) == (1, 2) and second["val_mse"] > 0
+    p.send_signal(signal.SIGTERM)
+    rest, err = p.communicate(timeout=60)
+    assert p.returncode == 3, err
+    assert all(json.loads(line)["event"] == "epoch" for line in rest.splitlines())
+    assert not out.exists() and not list(TMP.glob(f"{out.name}.tmp*"))
+
+
+def test_progress_other_than_text_or_json_exits_2():
+    r = subprocess.run([AESWEEP, "train", str(JOB), "--progress", "xml"], capture_output=True,
+                       text=True, env=ENV, timeout=60)
+    assert r.returncode == 2 and "--progress" in r.stderr and "xml" in r.stderr, r.stderr
