@@ -47,6 +47,12 @@ typedef struct {
  * "FILE: search.space.NAME.FIELD". Values are checked by applying them to the job. */
 int space_parse(const Job *job, Space *s, Err *e);
 void space_free(Space *s);
+/* What space_parse asks of a strategy (its row's parse_space): the grid needs
+ * values or points for every parameter and at most SEARCH_MAX_TRIALS points;
+ * bisection reads search.stages (default: one stage per parameter). */
+int space_check_grid(const Job *job, Space *s, Err *e);
+int space_parse_stages(const Job *job, Space *s, Err *e);
+int space_check_none(const Job *job, Space *s, Err *e);
 /* Index of the parameter called name, or -1. */
 int space_find(const Space *s, const char *name);
 /* The parameter that sets the job key (train.batch_size), however it is named; or -1. */
@@ -140,9 +146,28 @@ typedef struct {
     double lo[2], hi[2], chosen[2];
 } RoundLog;
 
+typedef struct Search Search;
+
+/* A strategy as the driver sees it (one row per spec.h Strategy, as hpc/ior
+ * tables its backends): its state starts from the job, it adds the trials that
+ * are ready when asked, it hears of each pending trial's result (after the
+ * driver has recorded it), and it says when it has no more to add. */
 typedef struct {
+    int (*parse_space)(const Job *job, Space *s, Err *e); /* its checks of search.space */
+    void (*init)(Search *s, const Job *job);
+    int (*release)(Search *s, Err *e);
+    void (*complete)(Search *s, int trial);
+    int (*done)(const Search *s);
+    int adaptive; /* adds trials as results arrive: the total is not known ahead */
+    int rounds;   /* keeps a RoundLog (bisection), written to the results file */
+} StrategyOps;
+
+extern const StrategyOps *const strategy_ops[STRATEGY_COUNT];
+
+struct Search {
     const Space *space;
     Strategy strategy;
+    const StrategyOps *ops;
     int maximize;
     uint64_t seed;
     long total;       /* grid/random: the number of trials; bisection: grows */
@@ -157,7 +182,7 @@ typedef struct {
     int n_round, round_pending;
     RoundLog *rounds;     /* bisection: every round so far, in order */
     int n_rounds, rounds_cap;
-} Search;
+};
 
 int search_init(Search *s, const Job *job, const Space *space, Err *e);
 void search_free(Search *s);

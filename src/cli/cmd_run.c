@@ -173,13 +173,16 @@ int cmd_validate(int argc, char **argv) {
     printf("space\n");
     for (int i = 0; i < x.space.n_params; i++) print_param(&x.space.param[i]);
     long trials;
-    if (j->search.strategy == STRATEGY_BISECTION) {
+    if (strategy_ops[j->search.strategy]->rounds) {
         printf("stages\n");
         trials = print_stages(&x);
         printf("plan       at most %ld trials (points met again are reused), at most %ld tasks "
                "+ 1 refit\n", trials, trials * folds);
     } else {
-        trials = j->search.strategy == STRATEGY_GRID ? grid_size(&x.space) : j->search.trials;
+        Search plan; /* a strategy that knows its trials ahead says how many */
+        Err e = {0};
+        trials = search_init(&plan, j, &x.space, &e) ? 0 : plan.total;
+        search_free(&plan);
         printf("plan       %ld trials x %d fold%s = %ld tasks + 1 refit\n", trials, folds,
                folds == 1 ? "" : "s", trials * folds);
     }

@@ -288,7 +288,7 @@ static void format_duration(double s, char *buf, size_t n) {
 static void progress(Coordinator *c, const TaskReport *rep) {
     const Experiment *x = c->x;
     double el = now() - c->t0, rate = c->tasks_done / el * 60.0;
-    int more = !search_done(&c->search) && c->search.strategy == STRATEGY_BISECTION;
+    int more = !search_done(&c->search) && c->search.ops->adaptive;
     char eta[32], best[512] = "-", desc[400];
     format_duration((c->tasks_total - c->tasks_done) / (rate / 60.0), eta, sizeof eta);
     int b = search_best(&c->search);
@@ -547,7 +547,7 @@ static int coordinate(const Experiment *x, int size, int fresh, Err *e) {
         if (size > 1) stop_workers(&c);
         Err e2 = {0};
         /* the last stage's values, which no later round has written */
-        if (c.search.strategy == STRATEGY_BISECTION && write_rounds(&c, &e2) && rc == AE_OK)
+        if (c.search.ops->rounds && write_rounds(&c, &e2) && rc == AE_OK)
             rc = e2.code, *e = e2;
         const char *status = stop_requested ? "interrupted" : rc ? "failed" : "complete";
         if (results_set_status(res, status, &e2) && rc == AE_OK) rc = e2.code, *e = e2;

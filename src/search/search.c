@@ -9,17 +9,11 @@ int search_init(Search *s, const Job *job, const Space *space, Err *e) {
     memset(s, 0, sizeof *s);
     s->space = space;
     s->strategy = (Strategy)job->search.strategy;
+    s->ops = strategy_ops[s->strategy];
     s->maximize = job->search.objective != OBJ_VAL_MSE;
     s->seed = (uint64_t)job->seed;
     s->best = -1;
-    if (s->strategy == STRATEGY_GRID) s->total = grid_size(space);
-    else if (s->strategy == STRATEGY_RANDOM) s->total = job->search.trials;
-    if (s->strategy == STRATEGY_BISECTION) {
-        Point start;
-        space_defaults(job, space, &start);
-        bisect_init(&s->bis, space, &start, job->search.exhaustive_below, job->search.max_rounds,
-                    s->maximize);
-    }
+    s->ops->init(s, job);
     if (s->total > SEARCH_MAX_TRIALS) /* space_parse refuses such a grid first */
         return err_set(e, AE_EINPUT, "%s: search: more than %d trials", job->source,
                        SEARCH_MAX_TRIALS);
@@ -113,16 +107,7 @@ static int release_round(Search *s, Err *e) {
 
 int search_release(Search *s, int *first, Err *e) {
     *first = s->released;
-    if (s->strategy == STRATEGY_BISECTION) {
-        if (s->round_pending == 0 && release_round(s, e)) return -1;
-    } else {
-        for (long i = s->n_trials; i < s->total; i++) {
-            Point p;
-            if (s->strategy == STRATEGY_GRID) grid_point(s->space, i, &p);
-            else random_point(s->space, s->seed, i, &p);
-            if (add_trial(s, &p, -1, -1, e) < 0) return -1;
-        }
-    }
+    if (s->ops->release(s, e)) return -1;
     int n = s->n_trials - s->released;
     s->released = s->n_trials;
     return n;
@@ -142,7 +127,55 @@ void search_complete(Search *s, int trial, double objective, int status) {
             (t->objective == b->objective && trial < s->best))
             s->best = trial;
     }
-    if (s->strategy != STRATEGY_BISECTION || !was_pending) return;
+    if (was_pending) s->ops->complete(s, trial);
+}
+
+int search_done(const Search *s) { return s->pending == 0 && s->ops->done(s); }
+
+int search_best(const Search *s) { return s->best; }
+
+/* ---- the strategies as the driver sees them ---- */
+
+/* grid and random: every trial is known from the start. */
+static void grid_init(Search *s, const Job *job) {
+    (void)job;
+    s->total = grid_size(s->space);
+}
+
+static void random_init(Search *s, const Job *job) { s->total = job->search.trials; }
+
+/* Trials [n_trials, total) from point(s, i). */
+static int fixed_release(Search *s, void (*point)(const Search *, long, Point *), Err *e) {
+    for (long i = s->n_trials; i < s->total; i++) {
+        Point p;
+        point(s, i, &p);
+        if (add_trial(s, &p, -1, -1, e) < 0) return AE_ERUN;
+    }
+    return AE_OK;
+}
+
+static void grid_at(const Search *s, long i, Point *p) { grid_point(s->space, i, p); }
+static void random_at(const Search *s, long i, Point *p) { random_point(s->space, s->seed, i, p); }
+static int grid_release(Search *s, Err *e) { return fixed_release(s, grid_at, e); }
+static int random_release(Search *s, Err *e) { return fixed_release(s, random_at, e); }
+
+static void fixed_complete(Search *s, int trial) { (void)s, (void)trial; }
+
+static int fixed_done(const Search *s) { return s->n_trials >= s->total; }
+
+/* bisection: a round at a time, the next once the last is in. */
+static void bisection_init(Search *s, const Job *job) {
+    Point start;
+    space_defaults(job, s->space, &start);
+    bisect_init(&s->bis, s->space, &start, job->search.exhaustive_below, job->search.max_rounds,
+                s->maximize);
+}
+
+static int bisection_release(Search *s, Err *e) {
+    return s->round_pending == 0 && release_round(s, e) ? AE_ERUN : AE_OK;
+}
+
+static void bisection_complete(Search *s, int trial) {
     for (int i = 0; i < s->n_round; i++)
         if (s->round_trial[i] == trial) {
             if (--s->round_pending == 0) advance(s);
@@ -150,10 +183,15 @@ void search_complete(Search *s, int trial, double objective, int status) {
         }
 }
 
-int search_done(const Search *s) {
-    if (s->pending > 0) return 0;
-    if (s->strategy == STRATEGY_BISECTION) return s->bis.stage >= s->space->n_stages;
-    return s->n_trials >= s->total;
-}
+static int bisection_done(const Search *s) { return s->bis.stage >= s->space->n_stages; }
 
-int search_best(const Search *s) { return s->best; }
+static const StrategyOps grid_ops = {space_check_grid, grid_init, grid_release, fixed_complete,
+                                     fixed_done, 0, 0};
+static const StrategyOps random_ops = {space_check_none, random_init, random_release,
+                                       fixed_complete, fixed_done, 0, 0};
+static const StrategyOps bisection_ops = {space_parse_stages, bisection_init, bisection_release,
+                                          bisection_complete, bisection_done, 1, 1};
+
+const StrategyOps *const strategy_ops[STRATEGY_COUNT] = {
+    [STRATEGY_GRID] = &grid_ops, [STRATEGY_RANDOM] = &random_ops,
+    [STRATEGY_BISECTION] = &bisection_ops};

@@ -203,7 +203,7 @@ static int parse_param(const Job *job, const cJSON *entry, Param *p, Err *e) {
     return parse_range(job, p, entry, is_int, e);
 }
 
-static int parse_stages(const Job *job, Space *s, Err *e) {
+int space_parse_stages(const Job *job, Space *s, Err *e) {
     const char *src = job->source;
     const cJSON *stages = job->stages;
     if (!stages) { /* one stage per parameter, in the order of search.space */
@@ -265,21 +265,26 @@ int space_parse(const Job *job, Space *s, Err *e) {
             return rc;
         }
     }
-    if (job->search.strategy == STRATEGY_GRID)
-        for (int i = 0; i < s->n_params; i++)
-            if (s->param[i].kind != PARAM_VALUES && !s->param[i].points) {
-                int rc = err_set(e, AE_EINPUT, "%s: search.space.%s: the grid needs values or "
-                                 "points", src, s->param[i].name);
-                space_free(s);
-                return rc;
-            }
-    int rc = job->search.strategy == STRATEGY_BISECTION ? parse_stages(job, s, e) : AE_OK;
-    if (!rc && job->search.strategy == STRATEGY_GRID && grid_size(s) > SEARCH_MAX_TRIALS)
-        rc = err_set(e, AE_EINPUT, "%s: search.space: the grid has more than %d points (the "
-                     "product of every entry's values or points); fewer values, or "
-                     "strategy random", src, SEARCH_MAX_TRIALS);
+    int rc = strategy_ops[job->search.strategy]->parse_space(job, s, e);
     if (rc) space_free(s);
     return rc;
+}
+
+int space_check_grid(const Job *job, Space *s, Err *e) {
+    for (int i = 0; i < s->n_params; i++)
+        if (s->param[i].kind != PARAM_VALUES && !s->param[i].points)
+            return err_set(e, AE_EINPUT, "%s: search.space.%s: the grid needs values or points",
+                           job->source, s->param[i].name);
+    if (grid_size(s) > SEARCH_MAX_TRIALS)
+        return err_set(e, AE_EINPUT, "%s: search.space: the grid has more than %d points (the "
+                       "product of every entry's values or points); fewer values, or "
+                       "strategy random", job->source, SEARCH_MAX_TRIALS);
+    return AE_OK;
+}
+
+int space_check_none(const Job *job, Space *s, Err *e) {
+    (void)job, (void)s, (void)e;
+    return AE_OK;
 }
 
 /* ---- points ---- */
