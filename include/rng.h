@@ -43,6 +43,7 @@ enum {
     RNG_TASK = 12,        /* a task: (seed, trial, fold) */
     RNG_PROBE = 13,       /* the linear probe on the codes */
     RNG_AUGMENT = 14,     /* data augmentation (crop, flip, noise) */
+    RNG_TPE = 15,         /* tpe: trial i's candidates from (seed, i) */
 };
 
 #endif

@@ -91,6 +91,17 @@ void grid_point(const Space *s, long i, Point *out);
  * parameter's scale (integers rounded half up), uniform over values. */
 void random_point(const Space *s, uint64_t seed, long i, Point *out);
 
+/* tpe (Bergstra et al. 2011; Optuna's independent TPE sampler): trial i's point
+ * from the n observed trials obs[0..n) and their objectives (NaN: failed; they
+ * count among the bad): random_point(seed, i) below `startup` observations;
+ * then the best min(ceil(n/10), 25) make the good group, each parameter gets a
+ * Parzen estimator per group in its scale (a values list: smoothed counts), and
+ * the point is the one of `candidates` draws from the good estimators (from
+ * (seed, i) alone) that maximises the sum of log l(x) - log g(x). AE_ERUN when
+ * memory runs out. */
+int tpe_point(const Space *s, uint64_t seed, long i, const Point *obs, const double *obj, int n,
+              int maximize, int startup, int candidates, Point *out);
+
 /* bisection (SPEC §4): stages in order; each round evaluates {lo, mid, hi}^d of
  * the stage's parameters with all others at their best so far, then narrows;
  * a last round evaluates what is left. */
@@ -170,6 +181,8 @@ struct Search {
     const StrategyOps *ops;
     int maximize;
     uint64_t seed;
+    int startup, lag, candidates; /* tpe */
+    int complete_prefix;          /* trials [0, complete_prefix) are all complete */
     long total;       /* grid/random: the number of trials; bisection: grows */
     Trial *trials;
     int n_trials, cap;

@@ -13,7 +13,13 @@
 #include "classifier.h"
 #include "trainer.h"
 
-typedef enum { STRATEGY_GRID, STRATEGY_RANDOM, STRATEGY_BISECTION, STRATEGY_COUNT } Strategy;
+typedef enum {
+    STRATEGY_GRID,
+    STRATEGY_RANDOM,
+    STRATEGY_BISECTION,
+    STRATEGY_TPE,
+    STRATEGY_COUNT
+} Strategy;
 typedef enum {
     OBJ_VAL_MSE,
     OBJ_VAL_ACCURACY,
@@ -104,6 +110,7 @@ typedef struct {
     } classifier;
     struct {
         int strategy, folds, objective, trials, exhaustive_below, max_rounds;
+        int startup_trials, lag, candidates; /* tpe */
     } search;
     struct {
         char dir[AE_PATH_MAX];

@@ -185,6 +185,47 @@ static void bisection_complete(Search *s, int trial) {
 
 static int bisection_done(const Search *s) { return s->bis.stage >= s->space->n_stages; }
 
+/* tpe: trial k is released once trials [0, k - lag) are complete, and its point
+ * reads exactly those: which results came first never matters (SPEC §6). */
+static void tpe_init(Search *s, const Job *job) {
+    s->total = job->search.trials;
+    s->startup = job->search.startup_trials;
+    s->lag = job->search.lag;
+    s->candidates = job->search.candidates;
+}
+
+#define TPE_WINDOW 4096 /* tpe_point reads at most the last this many */
+
+static int tpe_release(Search *s, Err *e) {
+    while (s->n_trials < s->total && s->n_trials - s->lag <= s->complete_prefix) {
+        int n = s->n_trials - s->lag > 0 ? s->n_trials - s->lag : 0;
+        int from = n > TPE_WINDOW ? n - TPE_WINDOW : 0;
+        Point *obs = malloc(sizeof *obs * (size_t)(n - from + 1));
+        double *obj = malloc(sizeof *obj * (size_t)(n - from + 1));
+        Point p;
+        int rc = obs && obj ? AE_OK : AE_ERUN;
+        for (int i = from; i < n && !rc; i++) {
+            obs[i - from] = s->trials[i].point;
+            obj[i - from] = s->trials[i].objective;
+        }
+        if (!rc)
+            rc = tpe_point(s->space, s->seed, s->n_trials, obs, obj, n - from, s->maximize,
+                           s->startup, s->candidates, &p);
+        free(obs);
+        free(obj);
+        if (rc || add_trial(s, &p, -1, -1, e) < 0)
+            return rc ? err_set(e, AE_ERUN, "tpe: out of memory") : AE_ERUN;
+    }
+    return AE_OK;
+}
+
+static void tpe_complete(Search *s, int trial) {
+    (void)trial;
+    while (s->complete_prefix < s->n_trials &&
+           s->trials[s->complete_prefix].status != TRIAL_PENDING)
+        s->complete_prefix++;
+}
+
 static const StrategyOps grid_ops = {space_check_grid, grid_init, grid_release, fixed_complete,
                                      fixed_done, 0, 0};
 static const StrategyOps random_ops = {space_check_none, random_init, random_release,
@@ -192,6 +233,9 @@ static const StrategyOps random_ops = {space_check_none, random_init, random_rel
 static const StrategyOps bisection_ops = {space_parse_stages, bisection_init, bisection_release,
                                           bisection_complete, bisection_done, 1, 1};
 
+static const StrategyOps tpe_ops = {space_check_none, tpe_init, tpe_release, tpe_complete,
+                                    fixed_done, 1, 0};
+
 const StrategyOps *const strategy_ops[STRATEGY_COUNT] = {
     [STRATEGY_GRID] = &grid_ops, [STRATEGY_RANDOM] = &random_ops,
-    [STRATEGY_BISECTION] = &bisection_ops};
+    [STRATEGY_BISECTION] = &bisection_ops, [STRATEGY_TPE] = &tpe_ops};

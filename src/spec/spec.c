@@ -11,7 +11,7 @@
 #include "fsutil.h"
 #include "spec.h"
 
-const char *const strategy_names[STRATEGY_COUNT] = {"grid", "random", "bisection"};
+const char *const strategy_names[STRATEGY_COUNT] = {"grid", "random", "bisection", "tpe"};
 const char *const objective_names[OBJ_COUNT] = {"val_mse", "val_accuracy", "latent_accuracy",
                                                 "val_knn_accuracy", "val_linear_accuracy"};
 const char *const weights_names[WEIGHTS_COUNT] = {"best", "all", "none"};
@@ -130,6 +130,9 @@ static const Field fields[] = {
     INT("search.trials", search.trials, 1, 1e6),
     INT("search.exhaustive_below", search.exhaustive_below, 1, 1e6),
     INT("search.max_rounds", search.max_rounds, 0, 1000),
+    INT("search.startup_trials", search.startup_trials, 2, 1e6),
+    INT("search.lag", search.lag, 0, 1e6),
+    INT("search.candidates", search.candidates, 1, 256),
     RAW("search.space"),
     RAW("search.stages"),
     OBJ("output"),
@@ -184,6 +187,9 @@ static void job_defaults(Job *j) {
     j->search.trials = 20;
     j->search.exhaustive_below = 8;
     j->search.max_rounds = 8;
+    j->search.startup_trials = 10;
+    j->search.lag = 8;
+    j->search.candidates = 24;
     snprintf(j->output.dir, sizeof j->output.dir, "runs/job");
     j->output.weights = WEIGHTS_BEST;
 }

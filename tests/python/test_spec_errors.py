@@ -364,6 +364,12 @@ CASES = {
     "supcon_batch_of_1": (with_([("penalty", {"type": "supcon"}), ("train.batch_size", 1),
                                  ("search.space", {"lr": BASE["search"]["space"]["lr"]})]),
                           ["train.batch_size", "supcon", "at least 2"]),
+    "tpe_candidates_out_of_range": (
+        with_([("search.strategy", "tpe"), ("search.candidates", 0)]),
+        ["search.candidates", "expected an integer in [1, 256]"]),
+    "tpe_startup_below_2": (
+        with_([("search.strategy", "tpe"), ("search.startup_trials", 1)]),
+        ["search.startup_trials"]),
     # classifier.finetune replaces the code layer: something must come before it
     "finetune_without_a_layer_before_the_code": (
         with_([("model.hidden", []), ("classifier.finetune", True)]),
