@@ -76,6 +76,32 @@ typedef struct {
 int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, const Index *val,
                 Model *model, TrainResult *res, Err *e);
 void train_result_free(TrainResult *r);
+
+/* trainer_fit in steps, so that a training can stop after any epoch and go on
+ * later, in this process or another, from a checkpoint: bit for bit as if it
+ * had run straight through (issue 17). trainer_begin sets up what trainer_fit
+ * does before its first epoch (NULL and e set on failure, nothing held);
+ * trainer_run trains epochs until `until` are done, or early stopping,
+ * divergence or cfg->stop end it (returns the epochs done); trainer_end keeps
+ * the best epoch, measures it as trainer_fit does and frees the Trainer;
+ * trainer_abandon frees it with the model and the result. */
+typedef struct Trainer Trainer;
+Trainer *trainer_begin(const TrainConfig *cfg, const Images *data, const Index *train,
+                       const Index *val, Model *model, TrainResult *res, Err *e);
+int trainer_run(Trainer *t, int until);
+/* More epochs to train: no early stop, divergence or interruption, and fewer than
+ * cfg->epochs done. */
+int trainer_running(const Trainer *t);
+void trainer_end(Trainer *t);
+void trainer_abandon(Trainer *t);
+/* A checkpoint: every state the next epochs read (weights, optimizer states and
+ * step counts, every random generator, the shuffled order, early stopping, the
+ * best epoch's state, a penalty's network and prior stream, the curve so far),
+ * as bytes for this build and this training; it loads only into a Trainer
+ * begun with the same config, data and split (AE_EINPUT otherwise). */
+size_t trainer_checkpoint_size(Trainer *t);
+void trainer_checkpoint_save(Trainer *t, void *buf);
+int trainer_checkpoint_load(Trainer *t, const void *buf, size_t size, Err *e);
 /* The model cfg describes, for data's images (no weights drawn yet). */
 int trainer_build_model(const TrainConfig *cfg, const Images *data, Model *m, Err *e);
 /* "ok", "diverged", "failed", "interrupted". */

@@ -294,94 +294,248 @@ int trainer_build_model(const TrainConfig *cfg, const Images *data, Model *m, Er
     return rc;
 }
 
-int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, const Index *val,
-                Model *model, TrainResult *res, Err *e) {
+/* A training in progress: what trainer_begin sets up, each epoch moves on, a
+ * checkpoint holds and trainer_end turns into the result. */
+struct Trainer {
+    const TrainConfig *cfg;
+    const Images *data;
+    const Index *train, *val;
+    Model *model;
+    TrainResult *res;
+    Scratch s;
+    Optim opt;
+    Rng shuffle, drop, noise, aug;
+    EarlyStop es;
+    int stop;          /* early stopping has ended the training */
+    double t0, spent;  /* this process's start; seconds of earlier processes (resumed) */
+};
+
+Trainer *trainer_begin(const TrainConfig *cfg, const Images *data, const Index *train,
+                       const Index *val, Model *model, TrainResult *res, Err *e) {
     memset(res, 0, sizeof *res);
     res->train_mse = res->val_mse = NAN;
-    double t0 = clock_seconds();
-    if (train->n < 1) return err_set(e, AE_EINPUT, "the training split is empty");
+    if (train->n < 1) return err_set(e, AE_EINPUT, "the training split is empty"), NULL;
     /* A config built by hand that forgot the weight would train nothing silently. */
     if (!(cfg->recon_weight > 0) && !penalty_kinds[cfg->penalty.kind].follows_lr)
         return err_set(e, AE_EINPUT, "recon_weight %g: only a guided or supcon penalty trains "
-                       "an encoder without reconstruction", cfg->recon_weight);
-    int rc = trainer_build_model(cfg, data, model, e);
-    if (rc) return rc;
+                       "an encoder without reconstruction", cfg->recon_weight), NULL;
+    Trainer *t = xcalloc(1, sizeof *t, e);
+    if (!t) return NULL;
+    *t = (Trainer){.cfg = cfg, .data = data, .train = train, .val = val, .model = model,
+                   .res = res, .t0 = clock_seconds()};
+    if (trainer_build_model(cfg, data, model, e)) {
+        free(t);
+        return NULL;
+    }
     model_init_weights(model, cfg->seed);
-
-    Scratch s;
     res->curve = xcalloc((size_t)(cfg->epochs > 0 ? cfg->epochs : 1) * CURVE_COLS,
                          sizeof(double), e);
-    if (!res->curve || scratch_init(&s, cfg, model, train->n, e)) {
+    if (!res->curve || scratch_init(&t->s, cfg, model, train->n, e)) {
+        if (!e->code) e->code = AE_ERUN;
         train_result_free(res);
         model_free(model);
-        return e->code ? e->code : AE_ERUN;
+        free(t);
+        return NULL;
     }
-    memcpy(s.order, train->idx, sizeof(int) * (size_t)train->n);
-    Penalty *pen = s.has_pen ? &s.pen : NULL;
-
-    Optim opt = cfg->optim;
-    opt.t = 0;
-    Rng shuffle, drop, noise, aug;
-    rng_seed(&aug, seed_mix(cfg->seed, RNG_AUGMENT));
-    rng_seed(&shuffle, seed_mix(cfg->seed, RNG_SHUFFLE));
-    rng_seed(&drop, seed_mix(cfg->seed, RNG_DROPOUT));
-    rng_seed(&noise, seed_mix(cfg->seed, RNG_NOISE));
-
+    memcpy(t->s.order, train->idx, sizeof(int) * (size_t)train->n);
+    t->opt = cfg->optim;
+    t->opt.t = 0;
+    rng_seed(&t->aug, seed_mix(cfg->seed, RNG_AUGMENT));
+    rng_seed(&t->shuffle, seed_mix(cfg->seed, RNG_SHUFFLE));
+    rng_seed(&t->drop, seed_mix(cfg->seed, RNG_DROPOUT));
+    rng_seed(&t->noise, seed_mix(cfg->seed, RNG_NOISE));
     /* Early stopping watches the validation loss, or the training loss when
      * there is no validation split. */
-    EarlyStop es;
-    early_stop_init(&es, cfg->patience, cfg->min_delta, 0);
-    int stopped = 0, stop = 0;
+    early_stop_init(&t->es, cfg->patience, cfg->min_delta, 0);
     res->status = TRAIN_OK;
-    for (int ep = 1; ep <= cfg->epochs && !stop; ep++) {
-        double t_ep = clock_seconds();
-        opt.lr = (float)schedule_lr(&cfg->schedule, cfg->optim.lr, ep - 1, cfg->epochs);
-        if (pen) penalty_set_lr(pen, opt.lr);
-        s.enc_opt.lr = opt.lr;
-        double tl = train_epoch(cfg, model, &s, &opt, data, train->n, &shuffle, &drop, &noise,
-                                &aug, &stopped);
-        if (stopped) {
-            res->status = TRAIN_INTERRUPTED;
-            break;
-        }
-        double vl = NAN, vmse = NAN;
-        if (isfinite(tl) && val->n > 0) {
-            Eval v = eval_split(cfg, model, &s.w, data, val, pen, s.labels);
-            vl = v.loss, vmse = v.mse;
-        }
-        double watched = val->n > 0 ? vl : tl;
-        if (!isfinite(watched) || params_blew_up(model)) {
-            res->status = TRAIN_DIVERGED;
-            break;
-        }
-        double *row = res->curve + (size_t)(ep - 1) * CURVE_COLS;
-        row[0] = tl;
-        row[1] = vl;
-        row[2] = vmse;
-        res->epochs = ep;
-        if (cfg->on_epoch) {
-            EpochReport r = {ep, cfg->epochs, tl, vl, vmse, clock_seconds() - t_ep};
-            cfg->on_epoch(cfg->ctx, &r);
-        }
-        if (early_stop_update(&es, ep, watched, &stop)) {
-            model_state_save(model, s.best);
-            if (pen) penalty_state_save(pen, s.best + model_state_size(model));
-        }
+    return t;
+}
+
+int trainer_running(const Trainer *t) {
+    return t->res->status == TRAIN_OK && !t->stop && t->res->epochs < t->cfg->epochs;
+}
+
+/* One epoch: the scheduled rate, a pass over the training split, the
+ * validation, the curve's row, early stopping and the best state. */
+static void run_epoch(Trainer *t) {
+    const TrainConfig *cfg = t->cfg;
+    TrainResult *res = t->res;
+    Model *model = t->model;
+    Scratch *s = &t->s;
+    Penalty *pen = s->has_pen ? &s->pen : NULL;
+    int ep = res->epochs + 1, stopped = 0;
+    double t_ep = clock_seconds();
+    t->opt.lr = (float)schedule_lr(&cfg->schedule, cfg->optim.lr, ep - 1, cfg->epochs);
+    if (pen) penalty_set_lr(pen, t->opt.lr);
+    s->enc_opt.lr = t->opt.lr;
+    double tl = train_epoch(cfg, model, s, &t->opt, t->data, t->train->n, &t->shuffle, &t->drop,
+                            &t->noise, &t->aug, &stopped);
+    if (stopped) {
+        res->status = TRAIN_INTERRUPTED;
+        return;
     }
-    res->best_epoch = es.best_epoch;
+    double vl = NAN, vmse = NAN;
+    if (isfinite(tl) && t->val->n > 0) {
+        Eval v = eval_split(cfg, model, &s->w, t->data, t->val, pen, s->labels);
+        vl = v.loss, vmse = v.mse;
+    }
+    double watched = t->val->n > 0 ? vl : tl;
+    if (!isfinite(watched) || params_blew_up(model)) {
+        res->status = TRAIN_DIVERGED;
+        return;
+    }
+    double *row = res->curve + (size_t)(ep - 1) * CURVE_COLS;
+    row[0] = tl;
+    row[1] = vl;
+    row[2] = vmse;
+    res->epochs = ep;
+    if (cfg->on_epoch) {
+        EpochReport r = {ep, cfg->epochs, tl, vl, vmse, clock_seconds() - t_ep};
+        cfg->on_epoch(cfg->ctx, &r);
+    }
+    if (early_stop_update(&t->es, ep, watched, &t->stop)) {
+        model_state_save(model, s->best);
+        if (pen) penalty_state_save(pen, s->best + model_state_size(model));
+    }
+}
+
+int trainer_run(Trainer *t, int until) {
+    while (trainer_running(t) && t->res->epochs < until) run_epoch(t);
+    return t->res->epochs;
+}
+
+void trainer_end(Trainer *t) {
+    if (!t) return;
+    const TrainConfig *cfg = t->cfg;
+    TrainResult *res = t->res;
+    Model *model = t->model;
+    Scratch *s = &t->s;
+    Penalty *pen = s->has_pen ? &s->pen : NULL;
+    res->best_epoch = t->es.best_epoch;
     if (res->best_epoch > 0) {
-        model_state_load(model, s.best);
-        if (pen) penalty_state_load(pen, s.best + model_state_size(model));
+        model_state_load(model, s->best);
+        if (pen) penalty_state_load(pen, s->best + model_state_size(model));
     }
     if (cfg->penalty.kind == PENALTY_GUIDED) { /* the classifier on the code is a result */
-        res->head = s.pen.head.m;
-        memset(&s.pen.head.m, 0, sizeof s.pen.head.m);
+        res->head = s->pen.head.m;
+        memset(&s->pen.head.m, 0, sizeof s->pen.head.m);
     }
     if (res->status == TRAIN_OK) {
-        res->train_mse = eval_split(NULL, model, &s.w, data, train, NULL, NULL).mse;
-        if (val->n > 0) res->val_mse = eval_split(NULL, model, &s.w, data, val, NULL, NULL).mse;
+        res->train_mse = eval_split(NULL, model, &s->w, t->data, t->train, NULL, NULL).mse;
+        if (t->val->n > 0)
+            res->val_mse = eval_split(NULL, model, &s->w, t->data, t->val, NULL, NULL).mse;
     }
-    scratch_free(&s);
-    res->seconds = clock_seconds() - t0;
+    scratch_free(s);
+    res->seconds = t->spent + clock_seconds() - t->t0;
+    free(t);
+}
+
+void trainer_abandon(Trainer *t) {
+    if (!t) return;
+    scratch_free(&t->s);
+    train_result_free(t->res);
+    model_free(t->model);
+    free(t);
+}
+
+int trainer_fit(const TrainConfig *cfg, const Images *data, const Index *train, const Index *val,
+                Model *model, TrainResult *res, Err *e) {
+    Trainer *t = trainer_begin(cfg, data, train, val, model, res, e);
+    if (!t) return e->code ? e->code : AE_ERUN;
+    trainer_run(t, cfg->epochs);
+    trainer_end(t);
+    return AE_OK;
+}
+
+/* ---- checkpoints ---- */
+
+/* The pieces of a training's state, in the order a checkpoint holds them;
+ * n: bytes. What is rebuilt from the config (the layers, the scratch) is not
+ * in it. A NULL-sized piece is skipped. */
+typedef struct {
+    void *at;
+    size_t n;
+} Piece;
+
+static int pieces(Trainer *t, Piece *p) {
+    Model *m = t->model;
+    Scratch *s = &t->s;
+    TrainResult *r = t->res;
+    int n = 0;
+    /* parameters, then both optimizer states and the buffers (contiguous); the
+     * gradients are rewritten by every step before they are read */
+    p[n++] = (Piece){m->params, sizeof(float) * m->n_params};
+    p[n++] = (Piece){m->state[0], sizeof(float) * (2 * m->n_params + m->n_buffers)};
+    p[n++] = (Piece){&t->opt, sizeof t->opt};
+    p[n++] = (Piece){&t->shuffle, sizeof(Rng)};
+    p[n++] = (Piece){&t->drop, sizeof(Rng)};
+    p[n++] = (Piece){&t->noise, sizeof(Rng)};
+    p[n++] = (Piece){&t->aug, sizeof(Rng)};
+    p[n++] = (Piece){&t->es, sizeof t->es};
+    p[n++] = (Piece){&t->stop, sizeof t->stop};
+    p[n++] = (Piece){s->order, sizeof(int) * (size_t)t->train->n};
+    p[n++] = (Piece){s->best, sizeof(float) * (model_state_size(m) + penalty_state_size(&s->pen))};
+    p[n++] = (Piece){&s->enc_opt, sizeof s->enc_opt};
+    p[n++] = (Piece){s->enc_state, s->enc_state ? sizeof(float) * 2 * model_encoder_params(m) : 0};
+    if (s->has_pen) {
+        p[n++] = (Piece){&s->pen.rng, sizeof(Rng)};
+        if (s->pen.has_head) {
+            Model *h = &s->pen.head.m;
+            p[n++] = (Piece){h->params, sizeof(float) * h->n_params};
+            p[n++] = (Piece){h->state[0], sizeof(float) * (2 * h->n_params + h->n_buffers)};
+            p[n++] = (Piece){&s->pen.head.opt, sizeof s->pen.head.opt};
+        }
+    }
+    p[n++] = (Piece){&r->status, sizeof r->status};
+    p[n++] = (Piece){&r->epochs, sizeof r->epochs};
+    p[n++] = (Piece){r->curve, sizeof(double) * CURVE_COLS * (size_t)t->cfg->epochs};
+    p[n++] = (Piece){&t->spent, sizeof t->spent};
+    return n;
+}
+
+#define CHECKPOINT_MAGIC 0x7074636b61657361ull /* "aesackpt" */
+
+size_t trainer_checkpoint_size(Trainer *t) {
+    Piece p[32];
+    int n = pieces(t, p);
+    size_t size = 2 * sizeof(uint64_t);
+    for (int i = 0; i < n; i++) size += p[i].n;
+    return size;
+}
+
+void trainer_checkpoint_save(Trainer *t, void *buf) {
+    Piece p[32];
+    int n = pieces(t, p);
+    /* the seconds so far, this process's included */
+    double spent = t->spent;
+    t->spent += clock_seconds() - t->t0;
+    char *at = buf;
+    uint64_t head[2] = {CHECKPOINT_MAGIC, trainer_checkpoint_size(t)};
+    memcpy(at, head, sizeof head);
+    at += sizeof head;
+    for (int i = 0; i < n; i++) {
+        if (p[i].n) memcpy(at, p[i].at, p[i].n);
+        at += p[i].n;
+    }
+    t->spent = spent;
+}
+
+int trainer_checkpoint_load(Trainer *t, const void *buf, size_t size, Err *e) {
+    Piece p[32];
+    int n = pieces(t, p);
+    uint64_t head[2];
+    if (size < sizeof head)
+        return err_set(e, AE_EINPUT, "checkpoint: %zu bytes, too short for its header", size);
+    memcpy(head, buf, sizeof head);
+    if (head[0] != CHECKPOINT_MAGIC || head[1] != size || size != trainer_checkpoint_size(t))
+        return err_set(e, AE_EINPUT, "checkpoint: %zu bytes that do not fit this training (it "
+                       "needs %zu: another job, model or split?)", size,
+                       trainer_checkpoint_size(t));
+    const char *at = (const char *)buf + sizeof head;
+    for (int i = 0; i < n; i++) {
+        if (p[i].n) memcpy(p[i].at, at, p[i].n);
+        at += p[i].n;
+    }
+    t->t0 = clock_seconds();
     return AE_OK;
 }

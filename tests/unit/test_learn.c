@@ -141,6 +141,104 @@ static void test_stop(void) {
     train_result_free(&r);
 }
 
+/* Checkpoints (issue 17): 9 epochs in one go against 3 + 3 + 3, each part in a
+ * Trainer begun afresh from the last part's checkpoint, as another process
+ * would: the same weights, optimizer state, curve and kept epoch, bit for bit,
+ * for a training that draws from every stream there is (shuffling, dropout,
+ * input noise, augmentation, a penalty's prior samples and its network with its
+ * own optimizer, batch norm's running statistics) and a schedule. */
+static void check_resumed_equals_straight(TrainConfig c, const Index *tr, const Index *va,
+                                          const char *what) {
+    c.epochs = 9;
+    Model straight, parts;
+    TrainResult rs, rp;
+    Err e = {0};
+    CHECK(trainer_fit(&c, &data.train, tr, va, &straight, &rs, &e) == AE_OK, "%s: %s", what,
+          e.msg);
+    void *ckpt = NULL;
+    size_t size = 0;
+    for (int part = 1; part <= 3; part++) {
+        Trainer *t = trainer_begin(&c, &data.train, tr, va, &parts, &rp, &e);
+        CHECK(t != NULL, "%s: %s", what, e.msg);
+        if (!t) break;
+        if (ckpt) CHECK(trainer_checkpoint_load(t, ckpt, size, &e) == AE_OK, "%s: %s", what, e.msg);
+        CHECK(trainer_run(t, 3 * part) == 3 * part || !trainer_running(t), "%s: part %d", what,
+              part);
+        if (part < 3) {
+            free(ckpt);
+            size = trainer_checkpoint_size(t);
+            ckpt = malloc(size);
+            trainer_checkpoint_save(t, ckpt);
+            trainer_abandon(t); /* the process ends */
+        } else {
+            trainer_end(t);
+        }
+    }
+    free(ckpt);
+    CHECK(rs.status == rp.status && rs.epochs == rp.epochs && rs.best_epoch == rp.best_epoch,
+          "%s: status %d/%d epochs %d/%d best %d/%d", what, rs.status, rp.status, rs.epochs,
+          rp.epochs, rs.best_epoch, rp.best_epoch);
+    CHECK(straight.n_params == parts.n_params &&
+              !memcmp(straight.mem, parts.mem,
+                      sizeof(float) * (4 * straight.n_params + straight.n_buffers)),
+          "%s: the weights or optimizer states differ", what);
+    CHECK(!memcmp(rs.curve, rp.curve, sizeof(double) * CURVE_COLS * (size_t)rs.epochs),
+          "%s: the curves differ", what);
+    CHECK(!memcmp(&rs.train_mse, &rp.train_mse, sizeof(double)) &&
+              !memcmp(&rs.val_mse, &rp.val_mse, sizeof(double)), "%s: %g/%g %g/%g", what,
+          rs.train_mse, rp.train_mse, rs.val_mse, rp.val_mse);
+    fprintf(stderr, "checkpoint %s: 9 epochs = 3 + 3 + 3, val_mse %.6f, best epoch %d\n", what,
+            rp.val_mse, rp.best_epoch);
+    model_free(&straight);
+    model_free(&parts);
+    train_result_free(&rs);
+    train_result_free(&rp);
+}
+
+static void test_checkpoints(void) {
+    Index tr = {train_ix.idx, 600}, va = {val_ix.idx, 200};
+    TrainConfig c = base_config();
+    c.dropout = 0.1f;
+    c.input_noise = 0.2f;
+    c.patience = 4;
+    c.schedule = (Schedule){.kind = SCHED_COSINE, .lr_min = 1e-5, .warmup_epochs = 2};
+    check_resumed_equals_straight(c, &tr, &va, "dense, dropout, noise, cosine with warm-up");
+
+    c = base_config();
+    c.shape.n_encoder = 1;
+    c.shape.encoder[0] = (LayerSpec){.kind = LAYER_CONV, .units = 4, .kernel = 3, .stride = 2,
+                                     .padding = 1, .act = ACT_RELU, .batchnorm = 1, .rate = -1,
+                                     .where = "model.encoder[0]"};
+    c.shape.bottleneck = 2;
+    c.penalty = (PenaltyConfig){.kind = PENALTY_ADVERSARIAL_CSD, .lambda = 1, .csd_lambda = 1,
+                                .sigma = 2, .prior = PRIOR_SWISS_ROLL, .n_head = 1, .head = {16},
+                                .head_act = ACT_RELU, .disc_lr = 1e-3f, .n_classes = 10};
+    check_resumed_equals_straight(c, &tr, &va, "conv, batch norm, adversarial+csd");
+
+    c = base_config();
+    c.recon_weight = 0;
+    c.penalty = (PenaltyConfig){.kind = PENALTY_SUPCON, .lambda = 1, .temperature = 0.1f,
+                                .n_head = 1, .head = {16}, .n_classes = 10};
+    c.augment = (Augment){.crop = 2, .flip = 1, .noise = 0.05f};
+    check_resumed_equals_straight(c, &tr, &va, "supcon, two augmented views, no decoder");
+
+    /* A checkpoint of another training is refused, not read. */
+    TrainConfig other = base_config();
+    other.shape.bottleneck = 16;
+    Model m;
+    TrainResult r;
+    Err e = {0};
+    Trainer *a = trainer_begin(&c, &data.train, &tr, &va, &m, &r, &e);
+    size_t size = a ? trainer_checkpoint_size(a) : 0;
+    void *buf = malloc(size ? size : 1);
+    if (a) trainer_checkpoint_save(a, buf), trainer_abandon(a);
+    Trainer *b = trainer_begin(&other, &data.train, &tr, &va, &m, &r, &e);
+    int rc = b ? trainer_checkpoint_load(b, buf, size, &e) : -1;
+    CHECK(rc == AE_EINPUT && strstr(e.msg, "do not fit"), "foreign checkpoint: %d %s", rc, e.msg);
+    trainer_abandon(b);
+    free(buf);
+}
+
 int main(void) {
     Err e = {0};
     const char *dir = test_env("FASHION_DIR", "/usr/share/datasets/fashion-mnist");
@@ -158,6 +256,7 @@ int main(void) {
     test_divergence();
     test_divergence_with_finite_loss();
     test_stop();
+    test_checkpoints();
     index_free(&all), index_free(&sub), index_free(&train_ix), index_free(&val_ix);
     dataset_free(&data);
     return test_summary("learn");
