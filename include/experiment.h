@@ -41,6 +41,8 @@ int experiment_max_epochs(const Experiment *x);
 int experiment_make_dirs(const Experiment *x, Err *e);
 /* OUT/tasks/tTRIAL_fFOLD.h5, or OUT/tasks/best.h5 for the refit. */
 void experiment_task_path(const Experiment *x, int trial, int fold, char *buf, size_t n);
+/* OUT/tasks/tTRIAL_fFOLD.ckpt (best.ckpt): the running task's checkpoint. */
+void experiment_checkpoint_path(const Experiment *x, int trial, int fold, char *buf, size_t n);
 /* The objective of a task's report under the job's objective. */
 double report_objective(const Experiment *x, const TaskReport *r);
 

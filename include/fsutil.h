@@ -16,6 +16,16 @@ int sync_path(const char *path);
  * then on disk too. */
 int sync_parent_dir(const char *path);
 
+/* Writes parts[0..n) one after the other as path, durably: under a temporary
+ * name (path.tmp.PID), fsynced, renamed into place, its folder fsynced. Either
+ * path is the whole new file or it is what it was; AE_ERUN naming the file and
+ * errno's reason (a full disk, a size limit) otherwise, with no temporary left. */
+typedef struct {
+    const void *at;
+    size_t n;
+} Bytes;
+int write_durably(const char *path, const Bytes *parts, int n, Err *e);
+
 /* A file to read: AE_EINPUT unless path names a regular file (a folder, a FIFO that
  * would block, or a device such as /dev/zero is refused before it is opened). */
 int check_input_file(const char *path, Err *e);

@@ -115,6 +115,7 @@ typedef struct {
     struct {
         char dir[AE_PATH_MAX];
         int weights; /* WeightsPolicy */
+        int checkpoint_every; /* epochs between a running task's checkpoints; 0: none */
     } output;
     char *json;       /* the spec after --set, as compact JSON text (owned) */
     void *space;      /* cJSON of search.space, or NULL; owned (checked by the search code) */

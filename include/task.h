@@ -8,10 +8,23 @@
 #include "dataset.h"
 #include "trainer.h"
 
+/* Where a task keeps its checkpoints: the task hands over a Trainer's bytes
+ * after every `every` epochs and asks for the last ones before it starts; the
+ * caller makes them durable (the task knows no files). */
+typedef struct {
+    int every; /* epochs between checkpoints; 0: none */
+    /* The last checkpoint's bytes (malloc'd, the task frees them), or *buf NULL
+     * for none; non-zero and e set when one is there that must not be loaded. */
+    int (*load)(void *ctx, void **buf, size_t *n, Err *e);
+    int (*save)(void *ctx, const void *buf, size_t n, int epoch, Err *e);
+    void *ctx;
+} CheckpointStore;
+
 typedef struct {
     TrainConfig train;
     ClassifierConfig classifier;
     int use_classifier;
+    CheckpointStore checkpoints; /* zero: none */
 } TaskConfig;
 
 typedef struct {
@@ -29,6 +42,10 @@ typedef struct {
     int *confusion;          /* [n_classes^2] on the test split (rows: true class), or NULL */
     Model model, classifier; /* owned; classifier.n_layers is 0 when none */
     int classifier_on_images;  /* it reads the images (classifier.finetune), not the codes */
+    /* the epochs a checkpoint brought (0: trained from the start); -1: there was
+     * one that could not be loaded (checkpoint_note says why), so it trained from 0 */
+    int resumed_epoch;
+    char checkpoint_note[256];
 } TaskResult;
 
 /* What a task reports to the coordinator and keeps in its file: a fixed-size
@@ -39,6 +56,10 @@ typedef struct {
     double test_mse, test_accuracy, test_latent_accuracy, test_nrmse;
     double val_knn_accuracy, val_linear_accuracy, test_knn_accuracy, test_linear_accuracy;
     double write_seconds; /* writing and syncing the task file */
+    int resumed_epoch;    /* TaskResult's */
+    int checkpoints;      /* written by this task */
+    double checkpoint_seconds, checkpoint_bytes; /* their total time, and one's size */
+    char checkpoint_note[200]; /* why a checkpoint on disk was not used, or "" */
     int fatal;            /* the task file could not be written: the run must stop */
 } TaskReport;
 

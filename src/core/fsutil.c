@@ -47,6 +47,47 @@ int sync_parent_dir(const char *path) {
     return sync_path(slash ? dir : ".");
 }
 
+static int write_all(int fd, const char *p, size_t n) {
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int write_durably(const char *path, const Bytes *parts, int n, Err *e) {
+    char tmp[AE_PATH_MAX + 64];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return err_set(e, AE_ERUN, "%s: cannot create: %s", tmp, strerror(errno));
+    /* The data must be on disk before the name says the file is complete, and
+     * the name on disk before anyone counts the file. */
+    size_t size = 0;
+    int bad = 0, err = 0;
+    for (int i = 0; i < n && !bad; i++) {
+        bad = write_all(fd, parts[i].at, parts[i].n) != 0;
+        size += parts[i].n;
+    }
+    if (!bad) bad = fsync(fd) != 0;
+    if (bad) err = errno;
+    if (close(fd) != 0 && !bad) bad = 1, err = errno;
+    if (bad) {
+        unlink(tmp);
+        return err_set(e, AE_ERUN, "%s: cannot write %zu bytes: %s", tmp, size, strerror(err));
+    }
+    if (rename(tmp, path) != 0) {
+        err = errno;
+        unlink(tmp);
+        return err_set(e, AE_ERUN, "%s: cannot rename into place: %s", path, strerror(err));
+    }
+    if (sync_parent_dir(path) != 0)
+        return err_set(e, AE_ERUN, "%s: cannot sync its folder: %s", path, strerror(errno));
+    return AE_OK;
+}
+
 int make_parent_dirs(const char *path, Err *e) {
     char dir[AE_PATH_MAX];
     if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir)

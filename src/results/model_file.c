@@ -171,46 +171,14 @@ static int build_image(const ModelFileInfo *info, void **image, size_t *size) {
     return rc;
 }
 
-static int write_all(int fd, const char *p, size_t n) {
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int model_file_write(const char *path, const ModelFileInfo *info, Err *e) {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* our message, not HDF5's stack dump */
     void *image;
     size_t size;
     if (build_image(info, &image, &size) != 0)
         return err_set(e, AE_ERUN, "%s: HDF5 could not build the file", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        free(image);
-        return err_set(e, AE_ERUN, "%s: cannot create: %s", tmp, strerror(errno));
-    }
-    /* The data must be on disk before the name says the file is complete, and
-     * the name on disk before anyone counts the file. */
-    int bad = write_all(fd, image, size) != 0 || fsync(fd) != 0;
-    int err = errno;
+    Bytes part = {image, size};
+    int rc = write_durably(path, &part, 1, e);
     free(image);
-    if (close(fd) != 0 && !bad) bad = 1, err = errno;
-    if (bad) {
-        unlink(tmp);
-        return err_set(e, AE_ERUN, "%s: cannot write %zu bytes: %s", tmp, size, strerror(err));
-    }
-    if (rename(tmp, path) != 0) {
-        err = errno;
-        unlink(tmp);
-        return err_set(e, AE_ERUN, "%s: cannot rename into place: %s", path, strerror(err));
-    }
-    if (sync_parent_dir(path) != 0)
-        return err_set(e, AE_ERUN, "%s: cannot sync its folder: %s", path, strerror(errno));
-    return AE_OK;
+    return rc;
 }

@@ -3,10 +3,12 @@
 #include <stdlib.h>
 #include <time.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "experiment.h"
-#include "sha256.h"
+#include "checkpoint.h"
 #include "fsutil.h"
+#include "sha256.h"
 #include "task_file.h"
 
 /* The search.space entry that sets a job key, or NULL: the job's own value holds. */
@@ -135,9 +137,18 @@ void experiment_close(Experiment *x) {
     job_free(&x->job);
 }
 
+static void task_file_name(const Experiment *x, int trial, int fold, const char *ext, char *buf,
+                           size_t n) {
+    if (fold == FOLD_REFIT) snprintf(buf, n, "%s/best.%s", x->tasks_dir, ext);
+    else snprintf(buf, n, "%s/t%06d_f%02d.%s", x->tasks_dir, trial, fold, ext);
+}
+
 void experiment_task_path(const Experiment *x, int trial, int fold, char *buf, size_t n) {
-    if (fold == FOLD_REFIT) snprintf(buf, n, "%s/best.h5", x->tasks_dir);
-    else snprintf(buf, n, "%s/t%06d_f%02d.h5", x->tasks_dir, trial, fold);
+    task_file_name(x, trial, fold, "h5", buf, n);
+}
+
+void experiment_checkpoint_path(const Experiment *x, int trial, int fold, char *buf, size_t n) {
+    task_file_name(x, trial, fold, "ckpt", buf, n);
 }
 
 double report_objective(const Experiment *x, const TaskReport *r) {
@@ -162,6 +173,32 @@ static double now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* A task's checkpoints, as files beside its task file (CheckpointStore). */
+typedef struct {
+    char path[AE_PATH_MAX + 32];
+    CheckpointId id;
+    int written, failed;
+    double seconds;
+    size_t bytes;
+} TaskCheckpoints;
+
+static int checkpoint_load(void *ctx, void **buf, size_t *n, Err *e) {
+    TaskCheckpoints *c = ctx;
+    int epoch;
+    return checkpoint_read(c->path, &c->id, buf, n, &epoch, e);
+}
+
+static int checkpoint_save(void *ctx, const void *buf, size_t n, int epoch, Err *e) {
+    TaskCheckpoints *c = ctx;
+    double t0 = now();
+    int rc = checkpoint_write(c->path, &c->id, epoch, buf, n, e);
+    c->seconds += now() - t0;
+    c->written += rc == AE_OK;
+    c->failed |= rc != AE_OK;
+    c->bytes = n;
+    return rc;
 }
 
 int experiment_run_task(const Experiment *x, int trial, int fold, int rank, const char *overrides,
@@ -192,6 +229,8 @@ int experiment_run_task(const Experiment *x, int trial, int fold, int rank, cons
     Index train = {0}, val = {0};
     TaskResult r;
     memset(&r, 0, sizeof r);
+    TaskCheckpoints ck = {.id = {x->sha, trial, fold, fold == FOLD_REFIT ? epochs : 0, overrides}};
+    experiment_checkpoint_path(x, trial, fold, ck.path, sizeof ck.path);
     rc = job_data_split(j, &x->data, folds, fold, &train, &val, e);
     if (!rc) {
         TaskConfig cfg;
@@ -200,6 +239,8 @@ int experiment_run_task(const Experiment *x, int trial, int fold, int rank, cons
         int classify = fold == FOLD_REFIT || j->search.objective == OBJ_VAL_ACCURACY;
         job_task_config(j, task_seed(j, trial, fold), classify, &cfg);
         cfg.train.stop = cfg.classifier.stop = stop;
+        cfg.checkpoints = (CheckpointStore){j->output.checkpoint_every, checkpoint_load,
+                                            checkpoint_save, &ck};
         rc = task_run(&cfg, &x->data.data, &train, &val, fold == FOLD_REFIT ? &x->data.test : NULL,
                       &r, e);
     }
@@ -211,6 +252,12 @@ int experiment_run_task(const Experiment *x, int trial, int fold, int rank, cons
         rep->objective = report_objective(x, rep);
         memcpy(curve, r.fit.curve, sizeof(double) * CURVE_COLS * (size_t)r.fit.epochs);
     }
+    rep->resumed_epoch = r.resumed_epoch;
+    rep->checkpoints = ck.written;
+    rep->checkpoint_seconds = ck.seconds;
+    rep->checkpoint_bytes = (double)ck.bytes;
+    snprintf(rep->checkpoint_note, sizeof rep->checkpoint_note, "%.190s", r.checkpoint_note);
+    if (ck.failed) rep->fatal = 1; /* the run cannot keep its promise: stop it */
     if (!rc && r.fit.status != TRAIN_INTERRUPTED) {
         /* Durable before anyone counts it: an interrupted task leaves nothing. */
         TaskIdentity id = {trial, fold, rank, x->sha, overrides};
@@ -218,6 +265,7 @@ int experiment_run_task(const Experiment *x, int trial, int fold, int rank, cons
         rc = task_file_write(path, j, &r, &id, e);
         rep->write_seconds = now() - t0;
         if (rc) rep->status = TRAIN_FAILED, rep->fatal = 1;
+        else unlink(ck.path); /* the task file holds all of it now */
     }
     task_result_free(&r);
     index_free(&train);

@@ -82,6 +82,9 @@ static void run_one(const Experiment *x, const TaskMsg *t, int rank, TaskReport 
                             rep, curve, &e))
         fprintf(stderr, "aesweep: rank %d: trial %d fold %d failed: %s\n", rank, t->trial,
                 t->fold, e.msg);
+    if (rep->checkpoint_note[0])
+        fprintf(stderr, "aesweep: rank %d: trial %d fold %d trains from epoch 0: %s\n", rank,
+                t->trial, t->fold, rep->checkpoint_note);
 }
 
 static int worker(const Experiment *x, int rank, int max_epochs) {
@@ -131,6 +134,8 @@ typedef struct {
     /* resume: tasks already on disk, and counts */
     const DurableSet *durable;
     long kept;
+    long resumed, checkpoints; /* tasks that went on from a checkpoint; checkpoints written */
+    double checkpoint_seconds, checkpoint_bytes;
     int rounds_written; /* the search's rounds already in /rounds */
     double write_seconds;
     char *buf;
@@ -296,9 +301,12 @@ static void progress(Coordinator *c, const TaskReport *rep) {
         point_describe(&x->space, &c->search.trials[b].point, desc, sizeof desc);
         snprintf(best, sizeof best, "%.6g (trial %d: %s)", c->search.trials[b].objective, b, desc);
     }
-    fprintf(stderr, "%s[%ld/%s%ld] trial %d fold %d %s %s %.6g | best %s | %.1f tasks/min | ETA %s%s\n",
+    char from[48] = "";
+    if (rep->resumed_epoch > 0)
+        snprintf(from, sizeof from, " (from its checkpoint at epoch %d)", rep->resumed_epoch);
+    fprintf(stderr, "%s[%ld/%s%ld] trial %d fold %d %s%s %s %.6g | best %s | %.1f tasks/min | ETA %s%s\n",
             c->tty ? "\r\033[K" : "", c->tasks_done, more ? ">=" : "", c->tasks_total, rep->trial,
-            rep->fold, train_status_name(rep->status), objective_names[x->job.search.objective],
+            rep->fold, train_status_name(rep->status), from, objective_names[x->job.search.objective],
             rep->objective, best, rate, eta, more ? "+" : "");
     if (c->tty) { /* a live bar under the log */
         int w = 30, fill = c->tasks_total ? (int)(w * c->tasks_done / c->tasks_total) : 0;
@@ -314,8 +322,14 @@ static int handle_report(Coordinator *c, const TaskReport *rep, const double *cu
     char path[AE_PATH_MAX + 32];
     experiment_task_path(x, rep->trial, rep->fold, path, sizeof path);
     if (rep->fatal)
-        return err_set(e, AE_ERUN, "%s: rank %d could not write this task file (its message "
-                       "says why); stopping", path, rep->rank);
+        return err_set(e, AE_ERUN, "%s: rank %d could not write this task's file or checkpoint "
+                       "(its message says why); stopping", path, rep->rank);
+    if (!kept) {
+        c->resumed += rep->resumed_epoch > 0;
+        c->checkpoints += rep->checkpoints;
+        c->checkpoint_seconds += rep->checkpoint_seconds;
+        if (rep->checkpoints) c->checkpoint_bytes = rep->checkpoint_bytes;
+    }
     if (rep->status == TRAIN_INTERRUPTED) { /* a signal on some rank stops the whole run */
         stop_requested = 1;
         return AE_OK; /* not done: a resumed run trains it */
@@ -564,6 +578,12 @@ static int coordinate(const Experiment *x, int size, int fresh, Err *e) {
             fprintf(stderr, "%ld task%s trained, %ld kept from their files; a task file took %.1f "
                     "ms to write and sync on average\n", trained, trained == 1 ? "" : "s",
                     c.kept, 1e3 * c.write_seconds / trained);
+        if (c.checkpoints > 0)
+            fprintf(stderr, "%ld checkpoint%s written (%.1f MB each, %.1f ms to write and sync on "
+                    "average); %ld task%s went on from a checkpoint\n", c.checkpoints,
+                    c.checkpoints == 1 ? "" : "s", c.checkpoint_bytes / 1e6,
+                    1e3 * c.checkpoint_seconds / c.checkpoints, c.resumed,
+                    c.resumed == 1 ? "" : "s");
         coordinator_free(&c);
     }
     else if (size > 1) /* the workers wait for word: tell them there is nothing to do */

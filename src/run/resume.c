@@ -115,6 +115,15 @@ static int scan_tasks(const Experiment *x, DurableSet *d, int known_job, Err *e)
     }
     closedir(dir);
     if (d->n > 1) qsort(d->tasks, (size_t)d->n, sizeof *d->tasks, by_task);
+    /* A run killed between a task file's rename and its checkpoint's removal
+     * leaves a checkpoint nobody will read. */
+    for (int i = 0; i < d->n + d->has_best; i++) {
+        const TaskReport *r = i < d->n ? &d->tasks[i].rep : &d->best.rep;
+        char path[AE_PATH_MAX + 32];
+        experiment_checkpoint_path(x, r->trial, i < d->n ? r->fold : FOLD_REFIT, path,
+                                   sizeof path);
+        unlink(path);
+    }
     return rc;
 }
 

@@ -138,6 +138,7 @@ static const Field fields[] = {
     OBJ("output"),
     STR("output.dir", output.dir),
     ENUM("output.weights", output.weights, weights_names, WEIGHTS_COUNT),
+    INT("output.checkpoint_every", output.checkpoint_every, 0, 1e6),
 };
 #define N_FIELDS (int)(sizeof fields / sizeof fields[0])
 
@@ -192,6 +193,7 @@ static void job_defaults(Job *j) {
     j->search.candidates = 24;
     snprintf(j->output.dir, sizeof j->output.dir, "runs/job");
     j->output.weights = WEIGHTS_BEST;
+    j->output.checkpoint_every = 1;
 }
 
 static const Field *field_find(const char *path) {

@@ -1,4 +1,5 @@
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -160,6 +161,53 @@ static int measure_codes(const TaskConfig *cfg, const Dataset *d, const Index *t
     return rc;
 }
 
+/* The last checkpoint, when the store has one that fits this training. */
+static int resume_from_checkpoint(const CheckpointStore *c, Trainer *t, TaskResult *r, Err *e) {
+    void *buf = NULL;
+    size_t n = 0;
+    Err why = {0};
+    int rc = c->load(c->ctx, &buf, &n, &why);
+    if (rc == AE_ERUN) {
+        free(buf);
+        *e = why;
+        return rc;
+    }
+    if (!rc && buf) rc = trainer_checkpoint_load(t, buf, n, &why);
+    free(buf);
+    if (rc) { /* another task's, damaged, or of another build: train from 0 */
+        r->resumed_epoch = -1;
+        snprintf(r->checkpoint_note, sizeof r->checkpoint_note, "%.250s", why.msg);
+    } else if (n) {
+        r->resumed_epoch = r->fit.epochs;
+    }
+    return AE_OK;
+}
+
+/* The autoencoder's training, from the last checkpoint when there is one, with
+ * a checkpoint every c->every epochs (and at its last epoch, so that a task
+ * stopped while measuring does not retrain). A checkpoint that cannot be made
+ * durable stops the task: going on would lose what the run promised to keep. */
+static int fit(const CheckpointStore *c, const TrainConfig *tc, const Images *data,
+               const Index *train, const Index *val, TaskResult *r, Err *e) {
+    Trainer *t = trainer_begin(tc, data, train, val, &r->model, &r->fit, e);
+    if (!t) return e->code ? e->code : AE_ERUN;
+    int rc = c->load ? resume_from_checkpoint(c, t, r, e) : AE_OK;
+    int every = c->save && c->every > 0 ? c->every : 0;
+    size_t size = every ? trainer_checkpoint_size(t) : 0;
+    void *buf = every ? xmalloc(size, e) : NULL;
+    if (every && !buf) rc = AE_ERUN;
+    while (!rc && trainer_running(t)) {
+        int done = trainer_run(t, every ? r->fit.epochs + every : tc->epochs);
+        if (!every || r->fit.status == TRAIN_INTERRUPTED) continue;
+        trainer_checkpoint_save(t, buf);
+        rc = c->save(c->ctx, buf, size, done, e);
+    }
+    free(buf);
+    if (rc) trainer_abandon(t);
+    else trainer_end(t);
+    return rc;
+}
+
 int task_run(const TaskConfig *cfg, const Dataset *d, const Index *train, const Index *val,
              const Index *test, TaskResult *r, Err *e) {
     memset(r, 0, sizeof *r);
@@ -172,7 +220,7 @@ int task_run(const TaskConfig *cfg, const Dataset *d, const Index *train, const 
     r->n_classes = d->n_classes;
     TrainConfig tc = cfg->train;
     tc.penalty.n_classes = d->n_classes;
-    int rc = trainer_fit(&tc, &d->train, train, val, &r->model, &r->fit, e);
+    int rc = fit(&cfg->checkpoints, &tc, &d->train, train, val, r, e);
     if (rc || r->fit.status != TRAIN_OK) return rc;
     r->val_nrmse = nrmse(&d->train, val, r->fit.val_mse);
     rc = latent_accuracy(&r->model, &d->train, val, d->n_classes, &r->val_latent_accuracy, e);

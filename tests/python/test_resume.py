@@ -23,6 +23,7 @@ import re
 import resource
 import shutil
 import signal
+import struct
 import subprocess
 import threading
 import time
@@ -73,8 +74,8 @@ FIGURES = {"write_ms": []}
 # ---- processes ------------------------------------------------------------------------
 
 
-def run_cmd(out, *extra):
-    return [MPIRUN, "-np", str(RANKS), "--oversubscribe", AESWEEP, "run", str(JOB), "--out",
+def run_cmd(out, *extra, job=JOB):
+    return [MPIRUN, "-np", str(RANKS), "--oversubscribe", AESWEEP, "run", str(job), "--out",
             str(out), *set_args(SETS), *map(str, extra)]
 
 
@@ -98,11 +99,11 @@ class Live:
     """mpirun running `aesweep run` in a session of its own; stderr (stdout merged)
     collected by a thread, with the arrival time of every line."""
 
-    def __init__(self, out, *extra, prefix=()):
+    def __init__(self, out, *extra, prefix=(), job=JOB):
         self.out = Path(out)
         self.lines = []
         self.t0 = time.monotonic()
-        self.p = subprocess.Popen([*prefix, *run_cmd(out, *extra)], stdin=subprocess.DEVNULL,
+        self.p = subprocess.Popen([*prefix, *run_cmd(out, *extra, job=job)], stdin=subprocess.DEVNULL,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                   env=ENV, start_new_session=True)
         self.sid = self.p.pid
@@ -178,8 +179,8 @@ class Finished:
         self.rc, self.stderr, self.seconds = rc, stderr, seconds
 
 
-def run_to_end(out, *extra, prefix=(), timeout=180):
-    live = Live(out, *extra, prefix=prefix)
+def run_to_end(out, *extra, prefix=(), timeout=180, job=JOB):
+    live = Live(out, *extra, prefix=prefix, job=job)
     try:
         rc = live.wait(timeout)
         live.wait_gone()
@@ -493,6 +494,126 @@ def test_kill9_mpirun_alone_then_resume(reference):
            f"{s.trained}")
 
 
+# ---- checkpoints inside a task (issue 17) -------------------------------------------------
+#
+# tests/python/jobs/resume_checkpoint.json: 2 trials of 8 epochs (dropout, input noise,
+# a cosine schedule: every random stream and the schedule's position matter), one
+# checkpoint per epoch. The run is frozen (SIGSTOP to every process) while a task's
+# checkpoint is on disk, then killed; the rerun must go on from that checkpoint's epoch
+# and end with the uninterrupted run's results.h5.
+
+CKPT_JOB = SRC / "tests" / "python" / "jobs" / "resume_checkpoint.json"
+CKPT_TOTAL = json.loads(CKPT_JOB.read_text())["search"]["trials"]
+CKPT_NAME = re.compile(r"^t(\d{6})_f(\d{2})\.ckpt$")
+FROM_CKPT = re.compile(r"trial (\d+) fold (\d+) ok \(from its checkpoint at epoch (\d+)\)")
+CHECKPOINTS = re.compile(r"(\d+) checkpoints? written \(([0-9.]+) MB each, ([0-9.]+) ms to write "
+                         r"and sync on average\); (\d+) tasks? went on from a checkpoint")
+
+
+@pytest.fixture(scope="module")
+def ckpt_reference():
+    out = TMP / "ckpt_reference"
+    shutil.rmtree(out, ignore_errors=True)
+    r = run_to_end(out, job=CKPT_JOB)
+    assert r.rc == 0, f"uninterrupted run failed ({r.rc}):\n{r.stderr}"
+    m = CHECKPOINTS.search(r.stderr)
+    assert m, r.stderr
+    # one per epoch of each task (patience 0: every task runs all 8), none kept
+    assert int(m.group(1)) == 8 * CKPT_TOTAL and int(m.group(4)) == 0, r.stderr
+    assert not list((out / "tasks").glob("*.ckpt")), "checkpoints left after a complete run"
+    figure(f"checkpoint of the 784-256-16 job: {m.group(2)} MB, {m.group(3)} ms to write and "
+           f"sync on average")
+    return out / "results.h5"
+
+
+def signal_all(live, sig):
+    for pid in session_pids(live.sid):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+def frozen_with_checkpoints(live, timeout=120):
+    """Freezes the run at a moment when some task's checkpoint is on disk and its task
+    file is not (the task is running); returns {(trial, fold): epoch} of those
+    checkpoints, read from their headers (the epoch is the int32 at byte 100)."""
+    deadline = time.monotonic() + timeout
+    tasks = Path(live.out) / "tasks"
+    while time.monotonic() < deadline:
+        live.wait_for("a checkpoint", lambda: tasks.is_dir() and any(
+            CKPT_NAME.match(p.name) for p in tasks.iterdir()), timeout=timeout)
+        signal_all(live, signal.SIGSTOP)
+        time.sleep(0.1)  # every process has stopped
+        found = {}
+        for p in tasks.iterdir():
+            m = CKPT_NAME.match(p.name)
+            if m and not p.with_suffix(".h5").exists():
+                data = p.read_bytes()
+                found[(int(m.group(1)), int(m.group(2)))] = (p, struct.unpack_from("<i", data, 100)[0])
+        if found:
+            return found
+        signal_all(live, signal.SIGCONT)  # the task ended in between: try the next
+    pytest.fail(f"never caught a running task's checkpoint:\n{live.stderr}")
+
+
+def killed_with_checkpoints(out):
+    shutil.rmtree(out, ignore_errors=True)
+    live = Live(out, job=CKPT_JOB)
+    try:
+        found = frozen_with_checkpoints(live)
+    finally:
+        live.kill9()
+    assert all(1 <= epoch <= 8 for _, epoch in found.values()), found
+    return found
+
+
+def resume_checkpointed(reference, out):
+    r = run_to_end(out, job=CKPT_JOB)
+    assert r.rc == 0, f"resume failed ({r.rc}):\n{r.stderr}"
+    identical(reference, out)
+    assert not list((Path(out) / "tasks").glob("*.ckpt")), "checkpoints left after the resume"
+    assert not temp_files(out), temp_files(out)
+    return r
+
+
+def test_kill9_resumes_running_tasks_from_their_checkpoints(ckpt_reference):
+    out = TMP / "ckpt_kill9"
+    found = killed_with_checkpoints(out)
+    r = resume_checkpointed(ckpt_reference, out)
+    went_on = {(int(t), int(f)): int(ep) for t, f, ep in FROM_CKPT.findall(r.stderr)}
+    want = {task: epoch for task, (_, epoch) in found.items()}
+    assert went_on == want, f"on disk {found}, went on from {went_on}:\n{r.stderr}"
+    m = CHECKPOINTS.search(r.stderr)
+    assert m and int(m.group(4)) == len(found), r.stderr
+    figure(f"kill -9 with checkpoints at {sorted(want.items())}: the resume went on from "
+           f"them; results.h5 identical")
+
+
+@pytest.mark.parametrize("damage", ["flipped", "truncated", "other_task"])
+def test_damaged_checkpoint_is_not_loaded(ckpt_reference, damage):
+    """A checkpoint that is not this task's whole checkpoint trains from epoch 0, says
+    why, and the results are still the uninterrupted run's."""
+    out = TMP / f"ckpt_{damage}"
+    found = killed_with_checkpoints(out)
+    for (trial, fold), (path, _) in found.items():
+        data = bytearray(path.read_bytes())
+        if damage == "flipped":
+            data[len(data) // 2] ^= 0x10
+        elif damage == "truncated":
+            del data[-1000:]
+        else:  # the header says trial + 1
+            struct.pack_into("<i", data, 88, trial + 1)
+        path.write_bytes(bytes(data))
+    why = {"flipped": "damaged (its checksum does not match)", "truncated": "truncated",
+           "other_task": "another task's checkpoint"}[damage]
+    r = resume_checkpointed(ckpt_reference, out)
+    assert not FROM_CKPT.search(r.stderr), r.stderr
+    for trial, fold in found:
+        assert re.search(rf"trial {trial} fold {fold} trains from epoch 0: .*t{trial:06d}_f"
+                         rf"{fold:02d}\.ckpt: .*{re.escape(why)}", r.stderr), r.stderr
+
+
 # ---- damaged files ---------------------------------------------------------------------
 
 
@@ -608,10 +729,11 @@ def run_limited(out, kib, timeout=20):
 
 
 def test_full_disk_exits_1_and_keeps_what_was_durable(reference):
-    """A task file is ~0.8 MB and results.h5 holds a copy of each: with 3000 KiB
-    results.h5 fills up after a few tasks; the task files written so far stay."""
+    """A task file is ~0.8 MB and results.h5 holds a copy of each: with 4500 KiB (a
+    task's checkpoint, 3.3 MB, fits) results.h5 fills up after a few tasks; the task
+    files written so far stay."""
     out = TMP / "efbig"
-    r = run_limited(out, 3000)
+    r = run_limited(out, 4500)
     on_disk = durable_files(out)
     assert 0 < len(on_disk) < TOTAL, r.stderr
     kept = {p.name: digest(p) for p in on_disk}
@@ -619,7 +741,7 @@ def test_full_disk_exits_1_and_keeps_what_was_durable(reference):
     r2, s = resume_identical(reference, out, found=len(on_disk))  # no limit now
     for name, d in kept.items():  # resumed, not rewritten
         assert digest(out / "tasks" / name) == d, name
-    figure(f"file-size limit 3000 KiB on the ranks: exit {r.rc} ({first_error(r.stderr)}); "
+    figure(f"file-size limit 4500 KiB on the ranks: exit {r.rc} ({first_error(r.stderr)}); "
            f"{len(on_disk)} task files durable and readable; the resume trained {s.trained}")
     # Last, so that the checks above run whatever the exit was.
     assert r.rc == 1, f"results.h5 past the file-size limit: exit {r.rc}, not 1\n{r.stderr}"
