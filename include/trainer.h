@@ -97,8 +97,11 @@ void trainer_abandon(Trainer *t);
 /* A checkpoint: every state the next epochs read (weights, optimizer states and
  * step counts, every random generator, the shuffled order, early stopping, the
  * best epoch's state, a penalty's network and prior stream, the curve so far),
- * as bytes for this build and this training; it loads only into a Trainer
- * begun with the same config, data and split (AE_EINPUT otherwise). */
+ * as bytes for this build and this training. It is meant for a Trainer begun
+ * with the same config, data and split: one whose size differs, or whose
+ * counts are out of range or whose shuffled order is not this split's, is
+ * refused (AE_EINPUT) and the Trainer is left as it was. Which job, trial and
+ * fold a checkpoint belongs to is for its file to say (checkpoint.h). */
 size_t trainer_checkpoint_size(Trainer *t);
 void trainer_checkpoint_save(Trainer *t, void *buf);
 int trainer_checkpoint_load(Trainer *t, const void *buf, size_t size, Err *e);

@@ -493,7 +493,7 @@ static int pieces(Trainer *t, Piece *p) {
     return n;
 }
 
-#define CHECKPOINT_MAGIC 0x7074636b61657361ull /* "aesackpt" */
+#define CHECKPOINT_MAGIC 0x3174706b63736561ull /* "aesckpt1": the layout of pieces(), version 1 */
 
 size_t trainer_checkpoint_size(Trainer *t) {
     Piece p[32];
@@ -520,9 +520,44 @@ void trainer_checkpoint_save(Trainer *t, void *buf) {
     t->spent = spent;
 }
 
-int trainer_checkpoint_load(Trainer *t, const void *buf, size_t size, Err *e) {
+static int by_int(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* What a loaded state must be whatever its bytes: the counts in range, and the
+ * shuffled order a permutation of this training split (an order from another
+ * split would train on other images, validation ones included). */
+static const char *implausible(const Trainer *t) {
+    const TrainResult *r = t->res;
+    if (r->epochs < 0 || r->epochs > t->cfg->epochs) return "its epoch count is out of range";
+    if (r->status < TRAIN_OK || r->status > TRAIN_INTERRUPTED) return "its status is unknown";
+    if (t->es.best_epoch < 0 || t->es.best_epoch > r->epochs) return "its best epoch is out of range";
+    int n = t->train->n;
+    int *a = malloc(sizeof *a * (size_t)n), *b = malloc(sizeof *b * (size_t)n);
+    int same = a && b;
+    if (same) {
+        memcpy(a, t->s.order, sizeof *a * (size_t)n);
+        memcpy(b, t->train->idx, sizeof *b * (size_t)n);
+        qsort(a, (size_t)n, sizeof *a, by_int);
+        qsort(b, (size_t)n, sizeof *b, by_int);
+        same = !memcmp(a, b, sizeof *a * (size_t)n);
+    }
+    free(a), free(b);
+    return same ? NULL : "its shuffled order is not of this training split";
+}
+
+static void copy_in(Trainer *t, const void *buf) {
     Piece p[32];
     int n = pieces(t, p);
+    const char *at = (const char *)buf + 2 * sizeof(uint64_t);
+    for (int i = 0; i < n; i++) {
+        if (p[i].n) memcpy(p[i].at, at, p[i].n);
+        at += p[i].n;
+    }
+}
+
+int trainer_checkpoint_load(Trainer *t, const void *buf, size_t size, Err *e) {
     uint64_t head[2];
     if (size < sizeof head)
         return err_set(e, AE_EINPUT, "checkpoint: %zu bytes, too short for its header", size);
@@ -531,11 +566,15 @@ int trainer_checkpoint_load(Trainer *t, const void *buf, size_t size, Err *e) {
         return err_set(e, AE_EINPUT, "checkpoint: %zu bytes that do not fit this training (it "
                        "needs %zu: another job, model or split?)", size,
                        trainer_checkpoint_size(t));
-    const char *at = (const char *)buf + sizeof head;
-    for (int i = 0; i < n; i++) {
-        if (p[i].n) memcpy(p[i].at, at, p[i].n);
-        at += p[i].n;
-    }
+    /* Checked once in place; the state before it comes back if the check fails. */
+    void *before = xmalloc(size, e);
+    if (!before) return AE_ERUN;
+    trainer_checkpoint_save(t, before);
+    copy_in(t, buf);
+    const char *why = implausible(t);
+    if (why) copy_in(t, before);
+    free(before);
+    if (why) return err_set(e, AE_EINPUT, "checkpoint: %s", why);
     t->t0 = clock_seconds();
     return AE_OK;
 }

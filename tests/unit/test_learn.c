@@ -237,6 +237,33 @@ static void test_checkpoints(void) {
     CHECK(rc == AE_EINPUT && strstr(e.msg, "do not fit"), "foreign checkpoint: %d %s", rc, e.msg);
     trainer_abandon(b);
     free(buf);
+
+    /* Of the same size but of another split of the data: refused by its order,
+     * and the Trainer it was offered to goes on as if nothing had been loaded. */
+    Index other_tr = {train_ix.idx + 600, 600};
+    TrainConfig d = base_config();
+    d.epochs = 2;
+    a = trainer_begin(&d, &data.train, &other_tr, &va, &m, &r, &e);
+    size = a ? trainer_checkpoint_size(a) : 0;
+    buf = malloc(size ? size : 1);
+    if (a) trainer_run(a, 1), trainer_checkpoint_save(a, buf), trainer_abandon(a);
+    Model straight;
+    TrainResult rs;
+    CHECK(trainer_fit(&d, &data.train, &tr, &va, &straight, &rs, &e) == AE_OK, "%s", e.msg);
+    b = trainer_begin(&d, &data.train, &tr, &va, &m, &r, &e);
+    rc = b ? trainer_checkpoint_load(b, buf, size, &e) : -1;
+    CHECK(rc == AE_EINPUT && strstr(e.msg, "not of this training split"),
+          "another split's checkpoint: %d %s", rc, e.msg);
+    if (b) {
+        trainer_run(b, d.epochs);
+        trainer_end(b);
+        CHECK(!memcmp(straight.mem, m.mem, sizeof(float) * straight.n_params) &&
+                  !memcmp(rs.curve, r.curve, sizeof(double) * CURVE_COLS * 2),
+              "a refused checkpoint changed the training");
+    }
+    model_free(&m), model_free(&straight);
+    train_result_free(&r), train_result_free(&rs);
+    free(buf);
 }
 
 int main(void) {
