@@ -106,12 +106,15 @@ typedef struct {
 
 /* One pass over ix in chunks of w->max_batch, without dropout or noise; cfg NULL:
  * the MSE alone. Sums run in a fixed order and the prior stream restarts, so
- * results are exact functions of the weights. */
+ * results are exact functions of the weights; the training's own prior stream
+ * is put back after, so that each epoch draws new prior samples (restarting it
+ * at every validation made every epoch after the first draw the same ones). */
 static Eval eval_split(const TrainConfig *cfg, const Model *m, Work *w, const Images *data,
                        const Index *ix, Penalty *pen, uint8_t *labels) {
     double lsum = 0, ssum = 0, ksum = 0, asum = 0;
     int D = m->input_dim;
     double scale = cfg ? recon_scale(cfg, m) : 1.0;
+    Rng training_prior = pen ? pen->rng : (Rng){0};
     if (pen) penalty_reseed(pen, seed_mix(cfg->seed, RNG_PRIOR_EVAL));
     for (int i = 0; i < ix->n; i += w->max_batch) {
         int B = ix->n - i < w->max_batch ? ix->n - i : w->max_batch;
@@ -133,6 +136,7 @@ static Eval eval_split(const TrainConfig *cfg, const Model *m, Work *w, const Im
         }
         ssum += recon ? sq_error_sum(y, w->input, (size_t)B * D) : NAN;
     }
+    if (pen) pen->rng = training_prior;
     double n = ix->n > 0 ? (double)ix->n : NAN;
     return (Eval){.loss = lsum / n, .kl = ksum / n, .aux = asum / n, .mse = ssum / (n * D)};
 }
@@ -150,11 +154,14 @@ int model_eval_mse(const Model *m, const Images *data, const Index *ix, double *
 int trainer_eval_elbo(const TrainConfig *cfg, const Model *m, const Images *data, const Index *ix,
                       double *kl, double *elbo, Err *e) {
     *kl = *elbo = NAN;
-    if (!cfg->shape.variational || ix->n == 0) return AE_OK;
+    if (!cfg->shape.variational || ix->n == 0 || !reconstructs(m)) return AE_OK;
     Work w;
     int rc = work_init(&w, m, 256, e);
     if (rc) return rc;
-    Eval v = eval_split(cfg, m, &w, data, ix, NULL, NULL);
+    /* the likelihood itself, whatever weight the training gave it */
+    TrainConfig unweighted = *cfg;
+    unweighted.recon_weight = 1;
+    Eval v = eval_split(&unweighted, m, &w, data, ix, NULL, NULL);
     work_free(&w);
     *kl = v.kl;
     *elbo = -(v.loss - v.aux + v.kl); /* the KL itself, not beta times it */

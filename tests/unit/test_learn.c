@@ -266,6 +266,55 @@ static void test_checkpoints(void) {
     free(buf);
 }
 
+/* Validating an epoch must not change the next: the training losses are the
+ * same with and without a validation split, for a penalty that draws prior
+ * samples (validation draws its own, from a stream that restarts each time). */
+static void test_validation_leaves_training_alone(void) {
+    Index tr = {train_ix.idx, 600}, va = {val_ix.idx, 200}, none = {val_ix.idx, 0};
+    TrainConfig c = base_config();
+    c.epochs = 3;
+    c.patience = 0;
+    c.shape.bottleneck = 2;
+    c.penalty = (PenaltyConfig){.kind = PENALTY_CSD, .lambda = 1, .sigma = 1,
+                                .prior = PRIOR_SWISS_ROLL, .n_classes = 10};
+    Model a, b;
+    TrainResult ra, rb;
+    Err e = {0};
+    CHECK(trainer_fit(&c, &data.train, &tr, &va, &a, &ra, &e) == AE_OK, "%s", e.msg);
+    CHECK(trainer_fit(&c, &data.train, &tr, &none, &b, &rb, &e) == AE_OK, "%s", e.msg);
+    int same = ra.epochs == 3 && rb.epochs == 3;
+    for (int ep = 0; ep < 3 && same; ep++)
+        same = !memcmp(&ra.curve[ep * CURVE_COLS], &rb.curve[ep * CURVE_COLS], sizeof(double));
+    CHECK(same, "csd: the training losses depend on validation: %.9g %.9g %.9g vs %.9g %.9g %.9g",
+          ra.curve[0], ra.curve[3], ra.curve[6], rb.curve[0], rb.curve[3], rb.curve[6]);
+    model_free(&a), model_free(&b);
+    train_result_free(&ra), train_result_free(&rb);
+}
+
+/* The ELBO is the model's, not the training's: the weight the reconstruction
+ * term had in the loss does not scale it. */
+static void test_elbo_ignores_recon_weight(void) {
+    Index tr = {train_ix.idx, 300}, va = {val_ix.idx, 100};
+    TrainConfig c = base_config();
+    c.epochs = 1;
+    c.shape.variational = 1;
+    c.shape.beta = 1;
+    c.likelihood_variance = 1;
+    Model m;
+    TrainResult r;
+    Err e = {0};
+    CHECK(trainer_fit(&c, &data.train, &tr, &va, &m, &r, &e) == AE_OK, "%s", e.msg);
+    double kl1, elbo1, kl2, elbo2;
+    TrainConfig heavy = c;
+    heavy.recon_weight = 3;
+    CHECK(trainer_eval_elbo(&c, &m, &data.train, &va, &kl1, &elbo1, &e) == AE_OK, "%s", e.msg);
+    CHECK(trainer_eval_elbo(&heavy, &m, &data.train, &va, &kl2, &elbo2, &e) == AE_OK, "%s", e.msg);
+    CHECK(isfinite(elbo1) && elbo1 == elbo2 && kl1 == kl2, "elbo %.9g with recon_weight 1, %.9g "
+          "with 3", elbo1, elbo2);
+    model_free(&m);
+    train_result_free(&r);
+}
+
 int main(void) {
     Err e = {0};
     const char *dir = test_env("FASHION_DIR", "/usr/share/datasets/fashion-mnist");
@@ -284,6 +333,8 @@ int main(void) {
     test_divergence_with_finite_loss();
     test_stop();
     test_checkpoints();
+    test_validation_leaves_training_alone();
+    test_elbo_ignores_recon_weight();
     index_free(&all), index_free(&sub), index_free(&train_ix), index_free(&val_ix);
     dataset_free(&data);
     return test_summary("learn");
