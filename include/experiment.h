@@ -28,13 +28,21 @@ void experiment_close(Experiment *x);
 
 #define CURVE_MAX_EPOCHS 100000
 
-/* Runs task (trial, fold) of the point given as --set overrides (one per line);
- * for FOLD_REFIT, `epochs` fixes the number of epochs. Writes the task file
- * (experiment_task_path) and fills rep and curve[epochs * 3] (curve has room for
- * train.epochs rows). Divergence and interruption are statuses in rep. */
-int experiment_run_task(const Experiment *x, int trial, int fold, int rank, const char *overrides,
-                        int epochs, volatile sig_atomic_t *stop, TaskReport *rep, double *curve,
-                        Err *e);
+/* What a worker is asked to train. */
+typedef struct {
+    int trial, fold;
+    int epochs;  /* FOLD_REFIT: the epochs to train */
+    int until;   /* a hyperband rung: train to this epoch and keep the checkpoint; 0: all */
+    int lineage; /* the trial whose training it goes on with: its seed and checkpoint
+                    (a promoted trial's first rung; otherwise the trial itself) */
+} TaskPlan;
+
+/* Runs task p of the point given as --set overrides (one per line). Writes the
+ * task file (experiment_task_path) and fills rep and curve[epochs * 3] (curve
+ * has room for train.epochs rows). Divergence and interruption are statuses in
+ * rep. */
+int experiment_run_task(const Experiment *x, const TaskPlan *p, int rank, const char *overrides,
+                        volatile sig_atomic_t *stop, TaskReport *rep, double *curve, Err *e);
 /* The most epochs a task of the search can run (for curve buffers). */
 int experiment_max_epochs(const Experiment *x);
 /* Creates OUT and OUT/tasks. */

@@ -138,14 +138,32 @@ long bisect_last_round_max(const Space *s, int stage, int exhaustive_below, int 
 
 /* ---- the driver: strategies as trials ---- */
 
-typedef enum { TRIAL_PENDING = -1, TRIAL_OK = 0, TRIAL_DIVERGED = 1, TRIAL_FAILED = 2 } TrialStatus;
+typedef enum {
+    TRIAL_UNRELEASED = -2, /* hyperband: an id its plan holds for a later rung */
+    TRIAL_PENDING = -1,
+    TRIAL_OK = 0,
+    TRIAL_DIVERGED = 1,
+    TRIAL_FAILED = 2
+} TrialStatus;
 
 typedef struct {
     Point point;
-    int stage, round; /* -1 outside bisection */
+    int stage, round; /* bisection: stage and round; hyperband: bracket and rung; else -1 */
+    int budget;       /* epochs to train to (a hyperband rung); 0: all of train.epochs */
+    int lineage;      /* the trial whose checkpoints it goes on from (a hyperband
+                         configuration's first rung); itself otherwise */
     double objective; /* mean over folds; NaN unless TRIAL_OK */
     int status;
 } Trial;
+
+/* hyperband: one rung of one bracket, a block of trial ids fixed by the plan. */
+typedef struct {
+    int bracket, rung, rungs; /* rungs: of its bracket */
+    int first, n;             /* its trials: ids [first, first + n) */
+    int budget;               /* epochs */
+    int config0;              /* rung 0: the index of its first configuration */
+    int released, done;
+} Rung;
 
 /* One bisection round as it started: the stage's parameters (indices into the
  * space) and their intervals in value units (indices for values lists); chosen:
@@ -171,6 +189,7 @@ typedef struct {
     int (*done)(const Search *s);
     int adaptive; /* adds trials as results arrive: the total is not known ahead */
     int rounds;   /* keeps a RoundLog (bisection), written to the results file */
+    int continues; /* trials go on from earlier trials' checkpoints (Trial.lineage) */
 } StrategyOps;
 
 extern const StrategyOps *const strategy_ops[STRATEGY_COUNT];
@@ -183,10 +202,17 @@ struct Search {
     uint64_t seed;
     int startup, lag, candidates; /* tpe */
     int complete_prefix;          /* trials [0, complete_prefix) are all complete */
-    long total;       /* grid/random: the number of trials; bisection: grows */
+    long total;       /* grid/random/hyperband: the number of trials; bisection: grows */
     Trial *trials;
     int n_trials, cap;
-    int released;     /* trials handed out so far: ids [0, released) */
+    int released;     /* trials handed out so far */
+    int *fresh;       /* the ids the last search_release handed out */
+    int n_fresh, fresh_cap;
+    int *ended;       /* lineages no later trial goes on from (their checkpoints can go) */
+    int n_ended, ended_cap;
+    int eta, min_epochs, max_epochs, brackets; /* hyperband */
+    Rung *rungs;
+    int n_rungs;
     int pending;      /* trials not complete yet */
     int best;         /* the best complete trial so far, or -1: kept as trials complete,
                          so that the coordinator's work per result is O(1) */
@@ -199,9 +225,12 @@ struct Search {
 
 int search_init(Search *s, const Job *job, const Space *space, Err *e);
 void search_free(Search *s);
-/* Trials ready to run: ids [*first, *first + returned). Returns 0 when none is
- * ready until more complete (or the search is over). */
-int search_release(Search *s, int *first, Err *e);
+/* Trials ready to run: their ids in *ids (valid until the next call), in the
+ * order to run them; returns their count (0 when none is ready until more
+ * complete, or the search is over), -1 on failure. */
+int search_release(Search *s, const int **ids, Err *e);
+/* Lineages that have ended since the last call (*ids valid until the next). */
+int search_ended(Search *s, const int **ids);
 /* A trial's result; bisection moves on once its whole round is in. */
 void search_complete(Search *s, int trial, double objective, int status);
 int search_done(const Search *s);

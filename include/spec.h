@@ -18,6 +18,7 @@ typedef enum {
     STRATEGY_RANDOM,
     STRATEGY_BISECTION,
     STRATEGY_TPE,
+    STRATEGY_HYPERBAND,
     STRATEGY_COUNT
 } Strategy;
 typedef enum {
@@ -111,6 +112,7 @@ typedef struct {
     struct {
         int strategy, folds, objective, trials, exhaustive_below, max_rounds;
         int startup_trials, lag, candidates; /* tpe */
+        int eta, min_epochs, brackets;       /* hyperband */
     } search;
     struct {
         char dir[AE_PATH_MAX];

@@ -25,6 +25,9 @@ typedef struct {
     ClassifierConfig classifier;
     int use_classifier;
     CheckpointStore checkpoints; /* zero: none */
+    /* Train to this epoch of train.epochs and stop there, checkpointed (a
+     * hyperband rung: a later task goes on from it); 0: to the end. */
+    int until;
 } TaskConfig;
 
 typedef struct {

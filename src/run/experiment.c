@@ -179,6 +179,7 @@ static double now(void) {
 typedef struct {
     char path[AE_PATH_MAX + 32];
     CheckpointId id;
+    int until; /* a checkpoint past this epoch cannot be this task's start */
     int written, failed;
     double seconds;
     size_t bytes;
@@ -186,8 +187,14 @@ typedef struct {
 
 static int checkpoint_load(void *ctx, void **buf, size_t *n, Err *e) {
     TaskCheckpoints *c = ctx;
-    int epoch;
-    return checkpoint_read(c->path, &c->id, buf, n, &epoch, e);
+    int epoch, rc = checkpoint_read(c->path, &c->id, buf, n, &epoch, e);
+    if (!rc && *buf && epoch > c->until) {
+        free(*buf);
+        *buf = NULL;
+        rc = err_set(e, AE_EINPUT, "%s: at epoch %d, past this task's %d", c->path, epoch,
+                     c->until);
+    }
+    return rc;
 }
 
 static int checkpoint_save(void *ctx, const void *buf, size_t n, int epoch, Err *e) {
@@ -201,9 +208,11 @@ static int checkpoint_save(void *ctx, const void *buf, size_t n, int epoch, Err 
     return rc;
 }
 
-int experiment_run_task(const Experiment *x, int trial, int fold, int rank, const char *overrides,
-                        int epochs, volatile sig_atomic_t *stop, TaskReport *rep, double *curve,
-                        Err *e) {
+int experiment_run_task(const Experiment *x, const TaskPlan *p, int rank, const char *overrides,
+                        volatile sig_atomic_t *stop, TaskReport *rep, double *curve, Err *e) {
+    int trial = p->trial, fold = p->fold, epochs = p->epochs;
+    /* a promoted trial is its lineage's training gone further: its seed, its file */
+    int lineage = fold == FOLD_REFIT ? trial : p->lineage;
     /* Until the task has run, its report is a failure. */
     *rep = (TaskReport){.trial = trial, .fold = fold, .rank = rank, .status = TRAIN_FAILED};
     rep->train_mse = rep->val_mse = rep->val_accuracy = rep->latent_accuracy = NAN;
@@ -229,15 +238,17 @@ int experiment_run_task(const Experiment *x, int trial, int fold, int rank, cons
     Index train = {0}, val = {0};
     TaskResult r;
     memset(&r, 0, sizeof r);
-    TaskCheckpoints ck = {.id = {x->sha, trial, fold, fold == FOLD_REFIT ? epochs : 0, overrides}};
-    experiment_checkpoint_path(x, trial, fold, ck.path, sizeof ck.path);
+    TaskCheckpoints ck = {.id = {x->sha, lineage, fold, fold == FOLD_REFIT ? epochs : 0, overrides},
+                          .until = p->until > 0 ? p->until : j->train.epochs};
+    experiment_checkpoint_path(x, lineage, fold, ck.path, sizeof ck.path);
     rc = job_data_split(j, &x->data, folds, fold, &train, &val, e);
     if (!rc) {
         TaskConfig cfg;
         /* The classifier runs in a fold when the objective needs it, and always in
          * the refit (its test accuracy goes to /best). */
         int classify = fold == FOLD_REFIT || j->search.objective == OBJ_VAL_ACCURACY;
-        job_task_config(j, task_seed(j, trial, fold), classify, &cfg);
+        job_task_config(j, task_seed(j, lineage, fold), classify, &cfg);
+        cfg.until = p->until;
         cfg.train.stop = cfg.classifier.stop = stop;
         cfg.checkpoints = (CheckpointStore){j->output.checkpoint_every, checkpoint_load,
                                             checkpoint_save, &ck};
@@ -265,7 +276,7 @@ int experiment_run_task(const Experiment *x, int trial, int fold, int rank, cons
         rc = task_file_write(path, j, &r, &id, e);
         rep->write_seconds = now() - t0;
         if (rc) rep->status = TRAIN_FAILED, rep->fatal = 1;
-        else unlink(ck.path); /* the task file holds all of it now */
+        else if (p->until <= 0) unlink(ck.path); /* the task file holds all of it now */
     }
     task_result_free(&r);
     index_free(&train);

@@ -27,7 +27,7 @@ enum { TAG_TASK = 1, TAG_REPORT, TAG_STOP };
 #define OVERRIDES_MAX 4096
 
 typedef struct {
-    int trial, fold, epochs;
+    TaskPlan plan;
     char overrides[OVERRIDES_MAX];
 } TaskMsg;
 
@@ -78,13 +78,13 @@ static void send_report(const TaskReport *rep, const double *curve, char *buf) {
 static void run_one(const Experiment *x, const TaskMsg *t, int rank, TaskReport *rep,
                     double *curve) {
     Err e = {0};
-    if (experiment_run_task(x, t->trial, t->fold, rank, t->overrides, t->epochs, &stop_requested,
-                            rep, curve, &e))
-        fprintf(stderr, "aesweep: rank %d: trial %d fold %d failed: %s\n", rank, t->trial,
-                t->fold, e.msg);
+    const TaskPlan *p = &t->plan;
+    if (experiment_run_task(x, p, rank, t->overrides, &stop_requested, rep, curve, &e))
+        fprintf(stderr, "aesweep: rank %d: trial %d fold %d failed: %s\n", rank, p->trial,
+                p->fold, e.msg);
     if (rep->checkpoint_note[0])
         fprintf(stderr, "aesweep: rank %d: trial %d fold %d trains from epoch 0: %s\n", rank,
-                t->trial, t->fold, rep->checkpoint_note);
+                p->trial, p->fold, rep->checkpoint_note);
 }
 
 static int worker(const Experiment *x, int rank, int max_epochs) {
@@ -239,13 +239,27 @@ static int write_rounds(Coordinator *c, Err *e) {
     return rc;
 }
 
+/* Checkpoints of a lineage no later trial goes on with (hyperband). */
+static void drop_checkpoints(Coordinator *c) {
+    const int *ended;
+    int n = search_ended(&c->search, &ended);
+    for (int i = 0; i < n; i++)
+        for (int f = 0; f < c->folds; f++) {
+            char path[AE_PATH_MAX + 32];
+            experiment_checkpoint_path(c->x, ended[i], f, path, sizeof path);
+            unlink(path);
+        }
+}
+
 static int release(Coordinator *c, Err *e) {
-    int first, n = search_release(&c->search, &first, e);
+    const int *ids;
+    int n = search_release(&c->search, &ids, e);
     if (n < 0) return e->code;
     if (c->search.n_rounds != c->rounds_written && write_rounds(c, e)) return e->code;
-    if (grow(c, first + n, e)) return e->code;
-    for (int i = first; i < first + n; i++)
-        if (add_trial(c, i, e)) return e->code;
+    if (grow(c, c->search.n_trials, e)) return e->code;
+    for (int i = 0; i < n; i++)
+        if (add_trial(c, ids[i], e)) return e->code;
+    drop_checkpoints(c);
     return AE_OK;
 }
 
@@ -357,9 +371,9 @@ static int handle_report(Coordinator *c, const TaskReport *rep, const double *cu
 }
 
 static void task_msg(const Coordinator *c, int trial, int fold, int epochs, TaskMsg *m) {
-    m->trial = trial;
-    m->fold = fold;
-    m->epochs = epochs;
+    const Trial *t = &c->search.trials[trial];
+    m->plan = (TaskPlan){.trial = trial, .fold = fold, .epochs = epochs,
+                         .until = fold == FOLD_REFIT ? 0 : t->budget, .lineage = t->lineage};
     snprintf(m->overrides, sizeof m->overrides, "%s", c->overrides[trial]);
 }
 

@@ -116,8 +116,10 @@ static int scan_tasks(const Experiment *x, DurableSet *d, int known_job, Err *e)
     closedir(dir);
     if (d->n > 1) qsort(d->tasks, (size_t)d->n, sizeof *d->tasks, by_task);
     /* A run killed between a task file's rename and its checkpoint's removal
-     * leaves a checkpoint nobody will read. */
-    for (int i = 0; i < d->n + d->has_best; i++) {
+     * leaves a checkpoint nobody will read; unless later trials go on from
+     * their lineage's checkpoint (hyperband: the search drops those itself). */
+    int continues = strategy_ops[x->job.search.strategy]->continues;
+    for (int i = continues ? d->n : 0; i < d->n + d->has_best; i++) {
         const TaskReport *r = i < d->n ? &d->tasks[i].rep : &d->best.rep;
         char path[AE_PATH_MAX + 32];
         experiment_checkpoint_path(x, r->trial, i < d->n ? r->fold : FOLD_REFIT, path,

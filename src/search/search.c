@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "driver.h"
 #include "search.h"
 
 int search_init(Search *s, const Job *job, const Space *space, Err *e) {
@@ -23,22 +24,55 @@ int search_init(Search *s, const Job *job, const Space *space, Err *e) {
 void search_free(Search *s) {
     free(s->trials);
     free(s->rounds);
+    free(s->fresh);
+    free(s->ended);
+    free(s->rungs);
     memset(s, 0, sizeof *s);
 }
 
-static int add_trial(Search *s, const Point *p, int stage, int round, Err *e) {
-    if (s->n_trials == s->cap) {
-        int cap = s->cap ? 2 * s->cap : 64;
+int search_push(int **a, int *n, int *cap, int v, Err *e) {
+    if (*n == *cap) {
+        int c = *cap ? 2 * *cap : 64;
+        int *m = realloc(*a, sizeof *m * (size_t)c);
+        if (!m) return err_set(e, AE_ERUN, "out of memory");
+        *a = m;
+        *cap = c;
+    }
+    (*a)[(*n)++] = v;
+    return AE_OK;
+}
+
+int search_reserve(Search *s, int n, Err *e) {
+    if (n > s->cap) {
+        int cap = s->cap ? s->cap : 64;
+        while (cap < n) cap *= 2;
         Trial *t = realloc(s->trials, sizeof *t * (size_t)cap);
-        if (!t) return err_set(e, AE_ERUN, "out of memory"), -1;
+        if (!t) return err_set(e, AE_ERUN, "out of memory");
         s->trials = t;
         s->cap = cap;
     }
-    s->trials[s->n_trials] =
-        (Trial){.point = *p, .stage = stage, .round = round, .objective = NAN,
-                .status = TRIAL_PENDING};
+    for (; s->n_trials < n; s->n_trials++)
+        s->trials[s->n_trials] = (Trial){.stage = -1, .round = -1, .lineage = s->n_trials,
+                                         .objective = NAN, .status = TRIAL_UNRELEASED};
+    return AE_OK;
+}
+
+int search_place(Search *s, int id, const Point *p, int stage, int round, int budget,
+                 int lineage, Err *e) {
+    s->trials[id] = (Trial){.point = *p, .stage = stage, .round = round, .budget = budget,
+                            .lineage = lineage, .objective = NAN, .status = TRIAL_PENDING};
     s->pending++;
-    return s->n_trials++;
+    return search_push(&s->fresh, &s->n_fresh, &s->fresh_cap, id, e);
+}
+
+int search_end_lineage(Search *s, int lineage, Err *e) {
+    return search_push(&s->ended, &s->n_ended, &s->ended_cap, lineage, e);
+}
+
+static int add_trial(Search *s, const Point *p, int stage, int round, Err *e) {
+    int id = s->n_trials;
+    if (search_reserve(s, id + 1, e) || search_place(s, id, p, stage, round, 0, id, e)) return -1;
+    return id;
 }
 
 static int find_trial(const Search *s, const Point *p) {
@@ -105,11 +139,18 @@ static int release_round(Search *s, Err *e) {
     return AE_OK;
 }
 
-int search_release(Search *s, int *first, Err *e) {
-    *first = s->released;
+int search_release(Search *s, const int **ids, Err *e) {
+    s->n_fresh = 0;
     if (s->ops->release(s, e)) return -1;
-    int n = s->n_trials - s->released;
-    s->released = s->n_trials;
+    s->released += s->n_fresh;
+    *ids = s->fresh;
+    return s->n_fresh;
+}
+
+int search_ended(Search *s, const int **ids) {
+    int n = s->n_ended;
+    *ids = s->ended;
+    s->n_ended = 0;
     return n;
 }
 
@@ -227,15 +268,16 @@ static void tpe_complete(Search *s, int trial) {
 }
 
 static const StrategyOps grid_ops = {space_check_grid, grid_init, grid_release, fixed_complete,
-                                     fixed_done, 0, 0};
+                                     fixed_done, 0, 0, 0};
 static const StrategyOps random_ops = {space_check_none, random_init, random_release,
-                                       fixed_complete, fixed_done, 0, 0};
+                                       fixed_complete, fixed_done, 0, 0, 0};
 static const StrategyOps bisection_ops = {space_parse_stages, bisection_init, bisection_release,
-                                          bisection_complete, bisection_done, 1, 1};
+                                          bisection_complete, bisection_done, 1, 1, 0};
 
 static const StrategyOps tpe_ops = {space_check_none, tpe_init, tpe_release, tpe_complete,
-                                    fixed_done, 1, 0};
+                                    fixed_done, 1, 0, 0};
 
 const StrategyOps *const strategy_ops[STRATEGY_COUNT] = {
     [STRATEGY_GRID] = &grid_ops, [STRATEGY_RANDOM] = &random_ops,
-    [STRATEGY_BISECTION] = &bisection_ops, [STRATEGY_TPE] = &tpe_ops};
+    [STRATEGY_BISECTION] = &bisection_ops, [STRATEGY_TPE] = &tpe_ops,
+    [STRATEGY_HYPERBAND] = &hyperband_ops};

@@ -11,7 +11,8 @@
 #include "fsutil.h"
 #include "spec.h"
 
-const char *const strategy_names[STRATEGY_COUNT] = {"grid", "random", "bisection", "tpe"};
+const char *const strategy_names[STRATEGY_COUNT] = {"grid", "random", "bisection", "tpe",
+                                                        "hyperband"};
 const char *const objective_names[OBJ_COUNT] = {"val_mse", "val_accuracy", "latent_accuracy",
                                                 "val_knn_accuracy", "val_linear_accuracy"};
 const char *const weights_names[WEIGHTS_COUNT] = {"best", "all", "none"};
@@ -133,6 +134,9 @@ static const Field fields[] = {
     INT("search.startup_trials", search.startup_trials, 2, 1e6),
     INT("search.lag", search.lag, 0, 1e6),
     INT("search.candidates", search.candidates, 1, 256),
+    INT("search.eta", search.eta, 2, 100),
+    INT("search.min_epochs", search.min_epochs, 1, 1e6),
+    INT("search.brackets", search.brackets, 0, 1e5),
     RAW("search.space"),
     RAW("search.stages"),
     OBJ("output"),
@@ -191,6 +195,8 @@ static void job_defaults(Job *j) {
     j->search.startup_trials = 10;
     j->search.lag = 8;
     j->search.candidates = 24;
+    j->search.eta = 3;
+    j->search.min_epochs = 1;
     snprintf(j->output.dir, sizeof j->output.dir, "runs/job");
     j->output.weights = WEIGHTS_BEST;
     j->output.checkpoint_every = 1;

@@ -184,23 +184,30 @@ static int resume_from_checkpoint(const CheckpointStore *c, Trainer *t, TaskResu
 }
 
 /* The autoencoder's training, from the last checkpoint when there is one, with
- * a checkpoint every c->every epochs (and at its last epoch, so that a task
- * stopped while measuring does not retrain). A checkpoint that cannot be made
- * durable stops the task: going on would lose what the run promised to keep. */
-static int fit(const CheckpointStore *c, const TrainConfig *tc, const Images *data,
+ * a checkpoint every c->every epochs and at its last epoch (so that a task
+ * stopped while measuring does not retrain), and always where it stops short
+ * of train.epochs (a rung: the next task goes on from there). A checkpoint
+ * that cannot be made durable stops the task: going on would lose what the
+ * run promised to keep. */
+static int fit(const CheckpointStore *c, int until, const TrainConfig *tc, const Images *data,
                const Index *train, const Index *val, TaskResult *r, Err *e) {
     Trainer *t = trainer_begin(tc, data, train, val, &r->model, &r->fit, e);
     if (!t) return e->code ? e->code : AE_ERUN;
     int rc = c->load ? resume_from_checkpoint(c, t, r, e) : AE_OK;
+    if (until <= 0 || until > tc->epochs) until = tc->epochs;
     int every = c->save && c->every > 0 ? c->every : 0;
-    size_t size = every ? trainer_checkpoint_size(t) : 0;
-    void *buf = every ? xmalloc(size, e) : NULL;
-    if (every && !buf) rc = AE_ERUN;
-    while (!rc && trainer_running(t)) {
-        int done = trainer_run(t, every ? r->fit.epochs + every : tc->epochs);
-        if (!every || r->fit.status == TRAIN_INTERRUPTED) continue;
-        trainer_checkpoint_save(t, buf);
-        rc = c->save(c->ctx, buf, size, done, e);
+    int at_stop = c->save && until < tc->epochs;
+    size_t size = every || at_stop ? trainer_checkpoint_size(t) : 0;
+    void *buf = size ? xmalloc(size, e) : NULL;
+    if (size && !buf) rc = AE_ERUN;
+    while (!rc && trainer_running(t) && r->fit.epochs < until) {
+        int next = every && r->fit.epochs + every < until ? r->fit.epochs + every : until;
+        int done = trainer_run(t, next);
+        if (r->fit.status == TRAIN_INTERRUPTED) continue;
+        if (every || (at_stop && (done == until || !trainer_running(t)))) {
+            trainer_checkpoint_save(t, buf);
+            rc = c->save(c->ctx, buf, size, done, e);
+        }
     }
     free(buf);
     if (rc) trainer_abandon(t);
@@ -220,7 +227,7 @@ int task_run(const TaskConfig *cfg, const Dataset *d, const Index *train, const 
     r->n_classes = d->n_classes;
     TrainConfig tc = cfg->train;
     tc.penalty.n_classes = d->n_classes;
-    int rc = fit(&cfg->checkpoints, &tc, &d->train, train, val, r, e);
+    int rc = fit(&cfg->checkpoints, cfg->until, &tc, &d->train, train, val, r, e);
     if (rc || r->fit.status != TRAIN_OK) return rc;
     r->val_nrmse = nrmse(&d->train, val, r->fit.val_mse);
     rc = latent_accuracy(&r->model, &d->train, val, d->n_classes, &r->val_latent_accuracy, e);

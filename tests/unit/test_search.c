@@ -84,12 +84,14 @@ static int drive(Fix *f, ObjFn fn, int reverse) {
     Search *s = &f->s;
     Err e = {0};
     for (int iter = 0; iter < 100000; iter++) {
-        int first = -1;
-        int n = search_release(s, &first, &e);
+        const int *ids;
+        int n = search_release(s, &ids, &e);
         CHECK(n >= 0, "search_release: %s", e.msg);
         if (n < 0) break;
-        CHECK(first == s->released - n, "release ids: first %d, n %d, released %d", first, n,
-              s->released);
+        int first = n > 0 ? ids[0] : 0;
+        for (int k = 0; k < n; k++)
+            CHECK(ids[k] == first + k && first + n == s->released,
+                  "release ids: %d at %d of %d, released %d", ids[k], k, n, s->released);
         if (n == 0) {
             CHECK(search_done(s), "no trial released and not done (%d trials)", s->n_trials);
             break;

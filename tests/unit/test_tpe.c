@@ -7,20 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "search.h"
-#include "test.h"
+#include "search_fix.h"
 
 /* lr (log), x (real), opt (values: index 1 is the best) */
 static double objective(const Point *p) {
     double a = log10(p->v[0]) + 2.5, b = p->v[1] - 0.3;
     return a * a + 4 * b * b + (p->v[2] == 1 ? 0 : 0.3);
 }
-
-typedef struct {
-    Job job;
-    Space space;
-    Search s;
-} Fix;
 
 static int fix_open(Fix *f, const char *strategy, int seed, int trials, int lag) {
     char text[1024];
@@ -31,25 +24,7 @@ static int fix_open(Fix *f, const char *strategy, int seed, int trials, int lag)
              "\"sigma\": {\"min\": 0.001, \"max\": 1}, "
              "\"train.optimizer\": {\"values\": [\"adam\", \"sgd\", \"rmsprop\"]}}}}",
              seed, strategy, trials, lag);
-    Err e = {0};
-    memset(f, 0, sizeof *f);
-    if (job_parse(text, "tpe.json", NULL, 0, &f->job, &e)) {
-        CHECK(0, "job_parse: %s", e.msg);
-        return 0;
-    }
-    if (space_parse(&f->job, &f->space, &e) || search_init(&f->s, &f->job, &f->space, &e)) {
-        CHECK(0, "search: %s", e.msg);
-        space_free(&f->space);
-        job_free(&f->job);
-        return 0;
-    }
-    return 1;
-}
-
-static void fix_close(Fix *f) {
-    search_free(&f->s);
-    space_free(&f->space);
-    job_free(&f->job);
+    return fix_from_text(f, text, "tpe.json");
 }
 
 enum { IN_ORDER, NEWEST_FIRST, SHUFFLED };
@@ -63,7 +38,8 @@ static double drive(Fix *f, int workers, int order, uint64_t draw_seed) {
     Rng r;
     rng_seed(&r, draw_seed);
     while (!search_done(&f->s)) {
-        int first, n = search_release(&f->s, &first, &e);
+        const int *ids;
+        int n = search_release(&f->s, &ids, &e);
         CHECK(n >= 0, "release: %s", e.msg);
         if (n < 0) break;
         while (n_running < workers && next < f->s.n_trials) running[n_running++] = next++;
@@ -121,13 +97,13 @@ static void test_release_waits_for_the_lag(void) {
     Fix f;
     if (!fix_open(&f, "tpe", 1, 30, 3)) return;
     Err e = {0};
-    int first;
-    CHECK(search_release(&f.s, &first, &e) == 4 && first == 0,
+    const int *ids;
+    CHECK(search_release(&f.s, &ids, &e) == 4 && ids[0] == 0,
           "tpe lag 3: trials 0-3 first (trial k waits for [0, k - 3))");
     for (int t = 1; t < 4; t++) search_complete(&f.s, t, objective(&f.s.trials[t].point), 0);
-    CHECK(search_release(&f.s, &first, &e) == 0, "tpe: trial 4 waits for trial 0");
+    CHECK(search_release(&f.s, &ids, &e) == 0, "tpe: trial 4 waits for trial 0");
     search_complete(&f.s, 0, objective(&f.s.trials[0].point), TRIAL_OK);
-    CHECK(search_release(&f.s, &first, &e) == 4 && first == 4,
+    CHECK(search_release(&f.s, &ids, &e) == 4 && ids[0] == 4,
           "tpe: with 0-3 in, trials 4-7 go (7 reads [0, 4))");
     fix_close(&f);
 }

@@ -1,0 +1,18 @@
+/* What the strategies' own files share with the driver (src/search only). */
+#ifndef AESWEEP_SEARCH_DRIVER_H
+#define AESWEEP_SEARCH_DRIVER_H
+
+#include "search.h"
+
+int search_push(int **a, int *n, int *cap, int v, Err *e);
+/* Ids [n_trials, n) exist, unreleased, for search_place to fill. */
+int search_reserve(Search *s, int n, Err *e);
+/* Trial id becomes pending with these values and goes out with this release. */
+int search_place(Search *s, int id, const Point *p, int stage, int round, int budget,
+                 int lineage, Err *e);
+/* No later trial goes on from lineage's checkpoints. */
+int search_end_lineage(Search *s, int lineage, Err *e);
+
+extern const StrategyOps hyperband_ops;
+
+#endif

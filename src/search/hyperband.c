@@ -1,0 +1,198 @@
+/* hyperband (Li et al., JMLR 2018): brackets of successive halving over epochs.
+ * Bracket s starts n configurations at train.epochs * eta^-s epochs and keeps
+ * the best 1/eta of each rung for the next, eta times longer, until
+ * train.epochs; the brackets go from the most aggressive (s_max) to plain
+ * random search (s = 0), then around again for search.brackets brackets.
+ *
+ * Every trial id is fixed by the plan: bracket by bracket, rung by rung, each
+ * rung a block. A rung is decided when all its trials are in, from their
+ * results alone, and its block of ids filled in objective order (ties to the
+ * lower id): whatever order results arrive in, at any rank count, the trials
+ * and their ids are the same (SPEC §6). A promoted trial goes on from its
+ * configuration's checkpoints (Trial.lineage); it never trains from epoch 0.
+ * Brackets overlap: bracket b starts once bracket b - 1's first rung is in,
+ * so workers train the next bracket while a rung's last trials finish. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver.h"
+
+/* The most halvings from train.epochs down to no less than min_epochs. */
+static int most_halvings(int eta, int min_epochs, int epochs) {
+    int s = 0;
+    for (double r = epochs; r / eta >= min_epochs; r /= eta) s++;
+    return s;
+}
+
+static long power(int eta, int k) {
+    long p = 1;
+    while (k-- > 0) p *= eta;
+    return p;
+}
+
+/* Rung k of a bracket with s halvings: its epochs (0: all of them). */
+static int rung_budget(const Search *s, int halvings, int k) {
+    if (k == halvings) return 0;
+    double r = floor(s->max_epochs * pow(s->eta, k - halvings) + 0.5);
+    return r < s->min_epochs ? s->min_epochs : (int)r;
+}
+
+/* Configurations a bracket with s halvings starts: ceil((s_max+1)/(s+1) eta^s). */
+static long bracket_size(int s_max, int halvings, int eta) {
+    return ((long)(s_max + 1) * power(eta, halvings) + halvings) / (halvings + 1);
+}
+
+static int n_brackets(const Search *s, int s_max) {
+    return s->brackets > 0 ? s->brackets : s_max + 1;
+}
+
+/* Walks the plan: calls fn for every rung in id order; returns the trial count. */
+static long plan(Search *s, Rung *out) {
+    int s_max = most_halvings(s->eta, s->min_epochs, s->max_epochs);
+    long id = 0, configs = 0;
+    int g = 0;
+    for (int b = 0; b < n_brackets(s, s_max); b++) {
+        int halvings = s_max - b % (s_max + 1);
+        long n0 = bracket_size(s_max, halvings, s->eta);
+        for (int k = 0; k <= halvings; k++) {
+            long n = n0 / power(s->eta, k);
+            if (n < 1) n = 1;
+            if (out)
+                out[g] = (Rung){.bracket = b, .rung = k, .rungs = halvings + 1, .first = (int)id,
+                                .n = (int)n, .budget = rung_budget(s, halvings, k),
+                                .config0 = (int)configs};
+            g++;
+            id += n;
+            if (id > SEARCH_MAX_TRIALS) return id;
+        }
+        configs += n0;
+    }
+    s->n_rungs = g;
+    return id;
+}
+
+static void hyperband_init(Search *s, const Job *job) {
+    s->eta = job->search.eta;
+    s->min_epochs = job->search.min_epochs;
+    s->max_epochs = job->train.epochs;
+    s->brackets = job->search.brackets; /* 0: one round of every bracket */
+    s->total = plan(s, NULL);
+}
+
+static int find_rung(const Search *s, int trial) {
+    int lo = 0, hi = s->n_rungs - 1;
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (s->rungs[mid].first <= trial) lo = mid;
+        else hi = mid - 1;
+    }
+    return lo;
+}
+
+/* Does trial i rank before trial j? Better first; a NaN (failed, diverged)
+ * last; ties to the lower id. */
+static int ranks_before(const Search *s, int i, int j) {
+    double x = s->trials[i].objective, y = s->trials[j].objective;
+    if (objective_better(x, y, s->maximize)) return 1;
+    if (objective_better(y, x, s->maximize)) return 0;
+    if (isnan(x) != isnan(y)) return !isnan(x);
+    return i < j;
+}
+
+static int release_first_rung(Search *s, const Rung *g, Err *e) {
+    for (int j = 0; j < g->n; j++) {
+        Point p;
+        random_point(s->space, s->seed, g->config0 + j, &p);
+        if (search_place(s, g->first + j, &p, g->bracket, 0, g->budget, g->first + j, e))
+            return AE_ERUN;
+    }
+    return AE_OK;
+}
+
+/* The best n of the rung below go on; the others' lineages end. */
+static int promote(Search *s, const Rung *below, const Rung *g, Err *e) {
+    int *order = malloc(sizeof *order * (size_t)below->n);
+    if (!order) return err_set(e, AE_ERUN, "out of memory");
+    for (int j = 0; j < below->n; j++) { /* insertion: a rung holds hundreds at most */
+        int k = j, id = below->first + j;
+        for (; k > 0 && ranks_before(s, id, order[k - 1]); k--) order[k] = order[k - 1];
+        order[k] = id;
+    }
+    int rc = AE_OK;
+    for (int j = 0; j < below->n && !rc; j++) {
+        const Trial *t = &s->trials[order[j]];
+        rc = j < g->n ? search_place(s, g->first + j, &t->point, g->bracket, g->rung, g->budget,
+                                     t->lineage, e)
+                      : search_end_lineage(s, t->lineage, e);
+    }
+    free(order);
+    return rc;
+}
+
+static int hyperband_release(Search *s, Err *e) {
+    if (!s->rungs) {
+        s->rungs = calloc((size_t)s->n_rungs, sizeof *s->rungs);
+        if (!s->rungs || search_reserve(s, (int)s->total, e))
+            return err_set(e, AE_ERUN, "out of memory");
+        plan(s, s->rungs);
+    }
+    for (int i = 0; i < s->n_rungs; i++) {
+        Rung *g = &s->rungs[i];
+        if (g->released) continue;
+        const Rung *before = i > 0 ? &s->rungs[i - 1] : NULL;
+        if (g->rung > 0 && before->done == before->n) {
+            if (promote(s, before, g, e)) return AE_ERUN;
+        } else if (g->rung == 0) {
+            /* the previous bracket's first rung: its rung 0 lies rungs-1 blocks back */
+            int ready = 1;
+            if (g->bracket > 0) {
+                const Rung *p = before - (before->rungs - 1);
+                ready = p->done == p->n;
+            }
+            if (!ready) continue;
+            if (release_first_rung(s, g, e)) return AE_ERUN;
+        } else {
+            continue;
+        }
+        g->released = 1;
+    }
+    return AE_OK;
+}
+
+static void hyperband_complete(Search *s, int trial) {
+    Rung *g = &s->rungs[find_rung(s, trial)];
+    g->done++;
+    if (g->rung == g->rungs - 1) { /* the top rung: nothing goes on from it */
+        Err ignored = {0};
+        search_end_lineage(s, s->trials[trial].lineage, &ignored);
+    }
+}
+
+static int hyperband_done(const Search *s) {
+    if (!s->rungs) return s->total == 0;
+    for (int i = 0; i < s->n_rungs; i++)
+        if (!s->rungs[i].released) return 0;
+    return 1;
+}
+
+/* The job's checks: the budget is train.epochs, so it is not searched, and the
+ * brackets, not search.trials, say how many configurations start. */
+static int hyperband_check(const Job *job, Space *sp, Err *e) {
+    if (space_find_key(sp, "train.epochs") >= 0)
+        return err_set(e, AE_EINPUT, "%s: search.space: hyperband spends train.epochs as its "
+                       "budget; it cannot also search it", job->source);
+    if (job_key_given(job, "search.trials"))
+        return err_set(e, AE_EINPUT, "%s: search.trials: hyperband starts its configurations by "
+                       "brackets; set search.brackets (default: one round of all %d)",
+                       job->source,
+                       most_halvings(job->search.eta, job->search.min_epochs, job->train.epochs) +
+                           1);
+    if (job->search.min_epochs > job->train.epochs)
+        return err_set(e, AE_EINPUT, "%s: search.min_epochs: %d is more than train.epochs (%d)",
+                       job->source, job->search.min_epochs, job->train.epochs);
+    return AE_OK;
+}
+
+const StrategyOps hyperband_ops = {hyperband_check, hyperband_init, hyperband_release,
+                                   hyperband_complete, hyperband_done, 1, 0, 1};

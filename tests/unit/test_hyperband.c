@@ -1,0 +1,196 @@
+/* strategy hyperband (issue 17) on a synthetic objective: no MPI, no training.
+ * The plan (brackets, rungs, budgets) against Li et al.'s table; each rung's
+ * promotions against a sort of its results; promoted trials go on with their
+ * configuration's lineage, and every lineage ends once; and, driven by a
+ * simulated pool of workers finishing in any order, the same trials with the
+ * same ids (SPEC §6). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rng.h"
+#include "search_fix.h"
+
+/* The objective at a budget: better with more epochs, by the configuration. */
+static double objective(const Trial *t, int max_epochs) {
+    double a = log10(t->point.v[0]) + 2.5, b = t->point.v[1] - 0.3;
+    int epochs = t->budget ? t->budget : max_epochs;
+    return (a * a + 4 * b * b + 0.01) * (1 + 3.0 / epochs);
+}
+
+static int fix_open(Fix *f, int epochs, int eta, int min_epochs, int brackets) {
+    char text[1024];
+    snprintf(text, sizeof text,
+             "{\"seed\": 3, \"train\": {\"epochs\": %d}, \"search\": {\"strategy\": "
+             "\"hyperband\", \"eta\": %d, \"min_epochs\": %d, \"brackets\": %d, \"space\": {"
+             "\"lr\": {\"min\": 1e-4, \"max\": 0.1, \"scale\": \"log\"}, "
+             "\"sigma\": {\"min\": 0.001, \"max\": 1}}}}",
+             epochs, eta, min_epochs, brackets);
+    return fix_from_text(f, text, "hyperband.json");
+}
+
+/* Runs the search with `workers` busy at once, finishing a running trial drawn
+ * by the test's generator (workers 1: in release order). Counts each ended
+ * lineage into ended[]. Returns the trials run. */
+static int drive(Fix *f, int workers, uint64_t draw_seed, int *ended) {
+    Err e = {0};
+    Search *s = &f->s;
+    int *running = malloc(sizeof *running * (size_t)(s->total + 1)), n_running = 0, ran = 0;
+    int *queue = malloc(sizeof *queue * (size_t)(s->total + 1)), q_head = 0, q_tail = 0;
+    Rng r;
+    rng_seed(&r, draw_seed);
+    while (!search_done(s)) {
+        const int *ids;
+        int n = search_release(s, &ids, &e);
+        CHECK(n >= 0, "release: %s", e.msg);
+        if (n < 0) break;
+        for (int i = 0; i < n; i++) queue[q_tail++] = ids[i];
+        const int *gone;
+        int m = search_ended(s, &gone);
+        for (int i = 0; i < m; i++) ended[gone[i]]++;
+        while (n_running < workers && q_head < q_tail) running[n_running++] = queue[q_head++];
+        if (n_running == 0) {
+            CHECK(0, "nothing running, nothing released, the search not done");
+            break;
+        }
+        int k = workers == 1 ? 0 : (int)rng_below(&r, n_running);
+        int t = running[k];
+        running[k] = running[--n_running];
+        search_complete(s, t, objective(&s->trials[t], s->max_epochs), TRIAL_OK);
+        ran++;
+    }
+    const int *gone;
+    int m = search_ended(s, &gone);
+    for (int i = 0; i < m; i++) ended[gone[i]]++;
+    free(running), free(queue);
+    return ran;
+}
+
+/* R = 27, eta = 3: Li et al.'s table, scaled (n_i configurations at r_i epochs). */
+static void test_plan(void) {
+    Fix f;
+    if (!fix_open(&f, 27, 3, 1, 0)) return;
+    static const int want[][4] = {/* bracket, rung, n, budget (0: all) */
+                                  {0, 0, 27, 1}, {0, 1, 9, 3}, {0, 2, 3, 9}, {0, 3, 1, 0},
+                                  {1, 0, 12, 3}, {1, 1, 4, 9}, {1, 2, 1, 0},
+                                  {2, 0, 6, 9},  {2, 1, 2, 0},
+                                  {3, 0, 4, 0}};
+    int n = (int)(sizeof want / sizeof want[0]), total = 0;
+    for (int i = 0; i < n; i++) total += want[i][2];
+    CHECK(f.s.total == total, "hyperband R 27 eta 3: %ld trials, want %d", f.s.total, total);
+    int *ended = calloc((size_t)f.s.total, sizeof *ended);
+    drive(&f, 1, 1, ended);
+    CHECK(f.s.n_rungs == n, "%d rungs, want %d", f.s.n_rungs, n);
+    for (int i = 0; i < n && i < f.s.n_rungs; i++) {
+        const Rung *g = &f.s.rungs[i];
+        CHECK(g->bracket == want[i][0] && g->rung == want[i][1] && g->n == want[i][2] &&
+                  g->budget == want[i][3],
+              "rung %d: bracket %d rung %d n %d budget %d", i, g->bracket, g->rung, g->n,
+              g->budget);
+        for (int j = 0; j < g->n; j++) {
+            const Trial *t = &f.s.trials[g->first + j];
+            CHECK(t->stage == g->bracket && t->round == g->rung && t->budget == g->budget &&
+                      t->status == TRIAL_OK,
+                  "trial %d: bracket %d rung %d budget %d status %d", g->first + j, t->stage,
+                  t->round, t->budget, t->status);
+        }
+    }
+    free(ended);
+    fix_close(&f);
+}
+
+/* Each rung above the first holds the best of the rung below, in order, each
+ * going on with its configuration's lineage; every lineage ends exactly once. */
+static void test_promotions(void) {
+    Fix f;
+    if (!fix_open(&f, 27, 3, 1, 5)) return; /* 5 brackets: the first comes round again */
+    int *ended = calloc((size_t)f.s.total, sizeof *ended);
+    drive(&f, 3, 7, ended);
+    const Search *s = &f.s;
+    CHECK(s->n_rungs == 14 && s->rungs[10].bracket == 4 && s->rungs[10].n == 27,
+          "bracket 4 is bracket 0 again: %d rungs", s->n_rungs);
+    for (int i = 1; i < s->n_rungs; i++) {
+        const Rung *g = &s->rungs[i], *below = &s->rungs[i - 1];
+        if (g->rung == 0) continue;
+        /* the rung below, best first, ties to the lower id */
+        int *order = malloc(sizeof *order * (size_t)below->n);
+        for (int j = 0; j < below->n; j++) order[j] = below->first + j;
+        for (int a = 0; a < below->n; a++)
+            for (int b = a + 1; b < below->n; b++) {
+                double x = s->trials[order[a]].objective, y = s->trials[order[b]].objective;
+                if (y < x || (y == x && order[b] < order[a])) {
+                    int tmp = order[a];
+                    order[a] = order[b], order[b] = tmp;
+                }
+            }
+        for (int j = 0; j < g->n; j++) {
+            const Trial *t = &s->trials[g->first + j], *p = &s->trials[order[j]];
+            CHECK(!memcmp(&t->point, &p->point, sizeof(Point)) && t->lineage == p->lineage,
+                  "bracket %d rung %d place %d: not the %d-th best of the rung below", g->bracket,
+                  g->rung, j, j);
+            CHECK(s->trials[t->lineage].round == 0 && s->trials[t->lineage].stage == g->bracket,
+                  "trial %d: lineage %d is not a first-rung trial of its bracket", g->first + j,
+                  t->lineage);
+        }
+        free(order);
+    }
+    int bad = 0;
+    for (int i = 0; i < s->n_trials; i++) {
+        int first_rung = s->trials[i].round == 0;
+        bad += first_rung ? ended[i] != 1 : ended[i] != 0;
+    }
+    CHECK(bad == 0, "%d lineages did not end exactly once", bad);
+    free(ended);
+    fix_close(&f);
+}
+
+/* 1 to 6 simulated workers finishing in random orders: the same trials. */
+static void test_any_finishing_order(void) {
+    Fix a, b;
+    if (!fix_open(&a, 20, 3, 1, 4)) return;
+    int *ended = calloc((size_t)a.s.total, sizeof *ended);
+    drive(&a, 1, 0, ended);
+    for (int workers = 2; workers <= 6; workers++) {
+        if (!fix_open(&b, 20, 3, 1, 4)) break;
+        memset(ended, 0, sizeof *ended * (size_t)a.s.total);
+        int ran = drive(&b, workers, 100 + workers, ended);
+        int same = ran == a.s.n_trials && b.s.n_trials == a.s.n_trials;
+        for (int t = 0; t < a.s.n_trials && same; t++) {
+            const Trial *x = &a.s.trials[t], *y = &b.s.trials[t];
+            same = !memcmp(&x->point, &y->point, sizeof(Point)) && x->budget == y->budget &&
+                   x->lineage == y->lineage && x->objective == y->objective;
+        }
+        CHECK(same, "hyperband with %d workers: the trials differ from one worker's", workers);
+        CHECK(search_best(&a.s) == search_best(&b.s), "best %d vs %d", search_best(&a.s),
+              search_best(&b.s));
+        fix_close(&b);
+    }
+    free(ended);
+    fix_close(&a);
+}
+
+/* Budgets below min_epochs never appear; min_epochs = train.epochs is random search. */
+static void test_min_epochs(void) {
+    Fix f;
+    if (!fix_open(&f, 20, 3, 4, 0)) return;
+    int *ended = calloc((size_t)f.s.total, sizeof *ended);
+    drive(&f, 2, 5, ended);
+    for (int i = 0; i < f.s.n_trials; i++)
+        CHECK(f.s.trials[i].budget == 0 || f.s.trials[i].budget >= 4, "trial %d: budget %d", i,
+              f.s.trials[i].budget);
+    CHECK(f.s.n_rungs == 3 && f.s.rungs[0].budget == 7, "20/4: one halving (7, 20): %d rungs, "
+          "first budget %d", f.s.n_rungs, f.s.rungs[0].budget);
+    free(ended);
+    fix_close(&f);
+    if (!fix_open(&f, 20, 3, 20, 3)) return;
+    CHECK(f.s.total == 3, "min_epochs = train.epochs: one configuration per bracket, %ld",
+          f.s.total);
+    fix_close(&f);
+}
+
+int main(void) {
+    test_plan();
+    test_promotions();
+    test_any_finishing_order();
+    test_min_epochs();
+    return test_summary("hyperband");
+}
