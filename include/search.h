@@ -154,6 +154,7 @@ typedef struct {
                          configuration's first rung); itself otherwise */
     double objective; /* mean over folds; NaN unless TRIAL_OK */
     int status;
+    int promoted;     /* asha: a later trial goes on from this one */
 } Trial;
 
 /* hyperband: one rung of one bracket, a block of trial ids fixed by the plan. */
@@ -210,9 +211,14 @@ struct Search {
     int n_fresh, fresh_cap;
     int *ended;       /* lineages no later trial goes on from (their checkpoints can go) */
     int n_ended, ended_cap;
-    int eta, min_epochs, max_epochs, brackets; /* hyperband */
+    int eta, min_epochs, max_epochs, brackets; /* hyperband, asha */
     Rung *rungs;
     int n_rungs;
+    int configs;      /* asha: configurations started so far */
+    int top_rung;     /* asha: the rung at train.epochs */
+    int *ranked;      /* asha: the trials its decisions have seen, by rung (highest
+                         first), best first within a rung */
+    int n_ranked;
     int pending;      /* trials not complete yet */
     int best;         /* the best complete trial so far, or -1: kept as trials complete,
                          so that the coordinator's work per result is O(1) */

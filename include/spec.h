@@ -19,6 +19,7 @@ typedef enum {
     STRATEGY_BISECTION,
     STRATEGY_TPE,
     STRATEGY_HYPERBAND,
+    STRATEGY_ASHA,
     STRATEGY_COUNT
 } Strategy;
 typedef enum {
@@ -112,7 +113,7 @@ typedef struct {
     struct {
         int strategy, folds, objective, trials, exhaustive_below, max_rounds;
         int startup_trials, lag, candidates; /* tpe */
-        int eta, min_epochs, brackets;       /* hyperband */
+        int eta, min_epochs, brackets;       /* hyperband (and asha: eta, min_epochs) */
     } search;
     struct {
         char dir[AE_PATH_MAX];

@@ -131,6 +131,11 @@ typedef struct {
     int tty;
     /* tasks held by each worker, and buffers reused for every message */
     int *load;
+    /* workers holding no task: since when (the sum of their idle_since), the
+     * idle seconds of intervals that have ended, and the idle seconds in all
+     * when the last task went out (what the strategy made them wait) */
+    double *idle_since, idle_sum_since, idle_done, idle_at_last, last_dispatch;
+    int n_idle;
     /* resume: tasks already on disk, and counts */
     const DurableSet *durable;
     long kept;
@@ -389,7 +394,12 @@ static int receive(Coordinator *c, TaskReport *rep, double *curve, int *got) {
     MPI_Recv(c->buf, n, MPI_BYTE, st.MPI_SOURCE, st.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
     if (st.MPI_TAG == TAG_REPORT) {
         c->outstanding--;
-        c->load[st.MPI_SOURCE]--;
+        if (--c->load[st.MPI_SOURCE] == 0) {
+            double t = now();
+            c->idle_since[st.MPI_SOURCE] = t;
+            c->idle_sum_since += t;
+            c->n_idle++;
+        }
         memcpy(rep, c->buf, sizeof *rep);
         memcpy(curve, c->buf + sizeof *rep, (size_t)n - sizeof *rep);
         *got = 1;
@@ -397,11 +407,22 @@ static int receive(Coordinator *c, TaskReport *rep, double *curve, int *got) {
     return st.MPI_SOURCE;
 }
 
+/* Seconds the workers have spent holding no task, up to t. */
+static double idle_seconds(const Coordinator *c, double t) {
+    return c->idle_done + c->n_idle * t - c->idle_sum_since;
+}
+
 static void dispatch(Coordinator *c, const TaskMsg *m, int dest) {
     size_t n = offsetof(TaskMsg, overrides) + strlen(m->overrides) + 1;
     MPI_Send(m, (int)n, MPI_BYTE, dest, TAG_TASK, MPI_COMM_WORLD);
     c->outstanding++;
-    c->load[dest]++;
+    double t = now();
+    if (c->load[dest]++ == 0) {
+        c->idle_done += t - c->idle_since[dest];
+        c->idle_sum_since -= c->idle_since[dest];
+        c->n_idle--;
+    }
+    if (m->plan.fold != FOLD_REFIT) c->last_dispatch = t, c->idle_at_last = idle_seconds(c, t);
 }
 
 /* The next task that needs training. Tasks already on disk (a resumed run) are
@@ -503,7 +524,7 @@ static int refit(Coordinator *c, Err *e) {
 static void coordinator_free(Coordinator *c) {
     for (int i = 0; i < c->cap; i++) free(c->overrides[i]), free(c->configs[i]);
     free(c->overrides), free(c->configs), free(c->rows), free(c->reports), free(c->folds_done), free(c->queue);
-    free(c->load), free(c->buf), free(c->curve), free(c->msg);
+    free(c->load), free(c->idle_since), free(c->buf), free(c->curve), free(c->msg);
     search_free(&c->search);
 }
 
@@ -518,10 +539,15 @@ static int coordinator_init(Coordinator *c, const Experiment *x, int size, Err *
     c->cpu0 = cpu_seconds();
     size_t bufsize = sizeof(TaskReport) + sizeof(double) * CURVE_COLS * (size_t)c->max_epochs;
     c->load = calloc((size_t)size, sizeof(int));
+    c->idle_since = malloc(sizeof(double) * (size_t)size);
+    for (int r = 1; r < size && c->idle_since; r++) c->idle_since[r] = c->t0;
+    c->n_idle = size - 1;
+    c->idle_sum_since = (size - 1) * c->t0;
     c->buf = malloc(bufsize > sizeof(TaskMsg) ? bufsize : sizeof(TaskMsg));
     c->curve = malloc(sizeof(double) * CURVE_COLS * (size_t)c->max_epochs);
     c->msg = malloc(sizeof *c->msg);
-    if (!c->load || !c->buf || !c->curve || !c->msg) return err_set(e, AE_ERUN, "out of memory");
+    if (!c->load || !c->idle_since || !c->buf || !c->curve || !c->msg)
+        return err_set(e, AE_ERUN, "out of memory");
     return search_init(&c->search, &x->job, &x->space, e);
 }
 
@@ -570,7 +596,8 @@ static int coordinate(const Experiment *x, int size, int fresh, Err *e) {
                 x->job.source, strategy_names[x->job.search.strategy], c.folds,
                 c.folds == 1 ? "" : "s", size, size == 1 ? "" : "s", x->out_dir);
         if (rc == AE_OK) rc = farm(&c, e);
-        double farm_wall = now() - c.t0;
+        double farm_end = now(), farm_wall = farm_end - c.t0;
+        double farm_idle = rc == AE_OK ? idle_seconds(&c, farm_end) : 0;
         if (rc == AE_OK && !stop_requested) rc = refit(&c, e);
         if (size > 1) stop_workers(&c);
         Err e2 = {0};
@@ -587,6 +614,12 @@ static int coordinate(const Experiment *x, int size, int fresh, Err *e) {
             fprintf(stderr, "; coordinator CPU %.2f s (%.2f%% of wall time)", cpu,
                     100 * cpu / wall);
         fprintf(stderr, "\n");
+        int workers = size - 1;
+        if (workers > 0 && c.last_dispatch > c.t0)
+            fprintf(stderr, "workers waited for a task %.1f%% of the time until the last one "
+                    "went out, %.1f%% of the search's %.1f s\n",
+                    100 * c.idle_at_last / (workers * (c.last_dispatch - c.t0)),
+                    100 * farm_idle / (workers * farm_wall), farm_wall);
         long trained = c.tasks_done - c.kept;
         if (trained > 0)
             fprintf(stderr, "%ld task%s trained, %ld kept from their files; a task file took %.1f "

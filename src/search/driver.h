@@ -10,9 +10,11 @@ int search_reserve(Search *s, int n, Err *e);
 /* Trial id becomes pending with these values and goes out with this release. */
 int search_place(Search *s, int id, const Point *p, int stage, int round, int budget,
                  int lineage, Err *e);
+/* Moves complete_prefix past every complete trial at its end (the lag rule). */
+void search_complete_prefix(Search *s);
 /* No later trial goes on from lineage's checkpoints. */
 int search_end_lineage(Search *s, int lineage, Err *e);
 
-extern const StrategyOps hyperband_ops;
+extern const StrategyOps hyperband_ops, asha_ops;
 
 #endif

@@ -27,6 +27,7 @@ void search_free(Search *s) {
     free(s->fresh);
     free(s->ended);
     free(s->rungs);
+    free(s->ranked);
     memset(s, 0, sizeof *s);
 }
 
@@ -260,8 +261,7 @@ static int tpe_release(Search *s, Err *e) {
     return AE_OK;
 }
 
-static void tpe_complete(Search *s, int trial) {
-    (void)trial;
+void search_complete_prefix(Search *s) {
     while (s->complete_prefix < s->n_trials &&
            s->trials[s->complete_prefix].status != TRIAL_PENDING)
         s->complete_prefix++;
@@ -274,10 +274,15 @@ static const StrategyOps random_ops = {space_check_none, random_init, random_rel
 static const StrategyOps bisection_ops = {space_parse_stages, bisection_init, bisection_release,
                                           bisection_complete, bisection_done, 1, 1, 0};
 
+static void tpe_complete(Search *s, int trial) {
+    (void)trial;
+    search_complete_prefix(s);
+}
+
 static const StrategyOps tpe_ops = {space_check_none, tpe_init, tpe_release, tpe_complete,
                                     fixed_done, 1, 0, 0};
 
 const StrategyOps *const strategy_ops[STRATEGY_COUNT] = {
     [STRATEGY_GRID] = &grid_ops, [STRATEGY_RANDOM] = &random_ops,
     [STRATEGY_BISECTION] = &bisection_ops, [STRATEGY_TPE] = &tpe_ops,
-    [STRATEGY_HYPERBAND] = &hyperband_ops};
+    [STRATEGY_HYPERBAND] = &hyperband_ops, [STRATEGY_ASHA] = &asha_ops};

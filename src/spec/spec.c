@@ -12,7 +12,7 @@
 #include "spec.h"
 
 const char *const strategy_names[STRATEGY_COUNT] = {"grid", "random", "bisection", "tpe",
-                                                        "hyperband"};
+                                                        "hyperband", "asha"};
 const char *const objective_names[OBJ_COUNT] = {"val_mse", "val_accuracy", "latent_accuracy",
                                                 "val_knn_accuracy", "val_linear_accuracy"};
 const char *const weights_names[WEIGHTS_COUNT] = {"best", "all", "none"};

@@ -1,4 +1,5 @@
-"""strategy hyperband (issue 17), checked from the outside on real Fashion-MNIST.
+"""strategies hyperband and asha (issue 17), checked from the outside on real
+Fashion-MNIST.
 
 tests/mpi/hyperband.json (9 epochs, eta 3, 2 folds: brackets of 9, 5 and 3
 configurations starting at 1, 3 and 9 epochs) runs under `mpirun -np 3`. Read back
@@ -6,7 +7,8 @@ with h5py: the plan's rungs in /trials (stage = bracket, round = rung), each run
 holding the best of the rung below, each promoted task's curve starting with its
 configuration's earlier rung bit for bit (it went on from the checkpoint, it did
 not train again), no checkpoint left behind. Then the run is killed at some
-moment and resumed: the results equal the uninterrupted run's.
+moment and resumed: the results equal the uninterrupted run's. The same kill
+and resume for tests/mpi/asha.json.
 
 Run with /usr/bin/python3 -m pytest. Environment as test_resume.py.
 """
@@ -107,16 +109,31 @@ def test_promoted_tasks_went_on_from_their_checkpoints(reference, trials):
     assert not list((out / "tasks").glob("*.ckpt")), "checkpoints left after the search"
 
 
-def test_killed_and_resumed_equals_the_uninterrupted_run(reference):
-    ref, _ = reference
-    out = TMP / "killed"
+def killed_and_resumed(job, ref, out, after):
     shutil.rmtree(out, ignore_errors=True)
-    live = Live(out, job=JOB)
+    live = Live(out, job=job)
     try:
-        live.wait_for("20 tasks", lambda: live.done() >= 20)
+        live.wait_for(f"{after} tasks", lambda: live.done() >= after)
     finally:
         live.kill9()
-    r = run_to_end(out, job=JOB)
+    r = run_to_end(out, job=job)
     assert r.rc == 0, f"resume failed ({r.rc}):\n{r.stderr}"
-    identical(ref / "results.h5", out)
+    identical(ref, out)
     assert not list((out / "tasks").glob("*.ckpt")), "checkpoints left after the resume"
+
+
+def test_killed_and_resumed_equals_the_uninterrupted_run(reference):
+    ref, _ = reference
+    killed_and_resumed(JOB, ref / "results.h5", TMP / "killed", 20)
+
+
+def test_asha_killed_and_resumed_equals_the_uninterrupted_run():
+    job = SRC / "tests" / "mpi" / "asha.json"
+    ref = TMP / "asha_reference"
+    shutil.rmtree(ref, ignore_errors=True)
+    r = run_to_end(ref, job=job)
+    assert r.rc == 0, f"asha run failed ({r.rc}):\n{r.stderr}"
+    m = WENT_ON.search(r.stderr)
+    assert m and int(m.group(2)) > 0, r.stderr  # promotions went on from checkpoints
+    assert not list((ref / "tasks").glob("*.ckpt")), "checkpoints left after the search"
+    killed_and_resumed(job, ref / "results.h5", TMP / "asha_killed", 12)

@@ -1,9 +1,10 @@
-/* strategy hyperband (issue 17) on a synthetic objective: no MPI, no training.
- * The plan (brackets, rungs, budgets) against Li et al.'s table; each rung's
- * promotions against a sort of its results; promoted trials go on with their
- * configuration's lineage, and every lineage ends once; and, driven by a
- * simulated pool of workers finishing in any order, the same trials with the
- * same ids (SPEC §6). */
+/* strategies hyperband and asha (issue 17) on a synthetic objective: no MPI,
+ * no training. hyperband: the plan (brackets, rungs, budgets) against Li et
+ * al.'s table; each rung's promotions against a sort of its results. asha:
+ * every decision against the rule recomputed here from the trials it may see.
+ * Both: promoted trials go on with their configuration's lineage, every
+ * lineage ends once, and driven by a simulated pool of workers finishing in
+ * any order, the same trials with the same ids (SPEC §6). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,15 +18,29 @@ static double objective(const Trial *t, int max_epochs) {
     return (a * a + 4 * b * b + 0.01) * (1 + 3.0 / epochs);
 }
 
-static int fix_open(Fix *f, int epochs, int eta, int min_epochs, int brackets) {
-    char text[1024];
+/* asha with trials and lag when brackets < 0, else hyperband. */
+static int fix_strategy(Fix *f, int epochs, int eta, int min_epochs, int brackets, int trials,
+                        int lag) {
+    char text[1024], extra[128];
+    if (brackets < 0)
+        snprintf(extra, sizeof extra, "\"asha\", \"trials\": %d, \"lag\": %d", trials, lag);
+    else
+        snprintf(extra, sizeof extra, "\"hyperband\", \"brackets\": %d", brackets);
     snprintf(text, sizeof text,
-             "{\"seed\": 3, \"train\": {\"epochs\": %d}, \"search\": {\"strategy\": "
-             "\"hyperband\", \"eta\": %d, \"min_epochs\": %d, \"brackets\": %d, \"space\": {"
+             "{\"seed\": 3, \"train\": {\"epochs\": %d}, \"search\": {\"strategy\": %s, "
+             "\"eta\": %d, \"min_epochs\": %d, \"space\": {"
              "\"lr\": {\"min\": 1e-4, \"max\": 0.1, \"scale\": \"log\"}, "
              "\"sigma\": {\"min\": 0.001, \"max\": 1}}}}",
-             epochs, eta, min_epochs, brackets);
-    return fix_from_text(f, text, "hyperband.json");
+             epochs, extra, eta, min_epochs);
+    return fix_from_text(f, text, "halving.json");
+}
+
+static int fix_open(Fix *f, int epochs, int eta, int min_epochs, int brackets) {
+    return fix_strategy(f, epochs, eta, min_epochs, brackets, 0, 0);
+}
+
+static int fix_asha(Fix *f, int epochs, int trials, int lag) {
+    return fix_strategy(f, epochs, 3, 1, -1, trials, lag);
 }
 
 /* Runs the search with `workers` busy at once, finishing a running trial drawn
@@ -187,10 +202,95 @@ static void test_min_epochs(void) {
     fix_close(&f);
 }
 
+/* Same trials, by id, with 1 worker and with `workers` finishing at random. */
+static int same_trials(const Fix *a, const Fix *b) {
+    int same = b->s.n_trials == a->s.n_trials;
+    for (int t = 0; t < a->s.n_trials && same; t++) {
+        const Trial *x = &a->s.trials[t], *y = &b->s.trials[t];
+        same = !memcmp(&x->point, &y->point, sizeof(Point)) && x->budget == y->budget &&
+               x->round == y->round && x->lineage == y->lineage && x->objective == y->objective;
+    }
+    return same;
+}
+
+/* asha: decision k, recomputed from trials [0, k - lag) and decisions [0, k). */
+static void check_asha_rule(const Search *s, int lag) {
+    int top = s->top_rung, configs = 0, bad = 0;
+    int *went_on = calloc((size_t)s->n_trials, sizeof *went_on);
+    for (int k = 0; k < s->n_trials; k++) {
+        int seen = k - lag > 0 ? k - lag : 0, want = -1;
+        for (int rung = top - 1; rung >= 0 && want < 0; rung--) {
+            int n = 0;
+            for (int i = 0; i < seen; i++) n += s->trials[i].round == rung;
+            /* the n / eta best of the rung, best first, ties to the lower id */
+            for (int place = 0; place < n / s->eta && want < 0; place++) {
+                int best = -1;
+                for (int i = 0; i < seen; i++) {
+                    if (s->trials[i].round != rung) continue;
+                    int rank = 0; /* how many come before i */
+                    for (int j = 0; j < seen; j++)
+                        rank += s->trials[j].round == rung &&
+                                (s->trials[j].objective < s->trials[i].objective ||
+                                 (s->trials[j].objective == s->trials[i].objective && j < i));
+                    if (rank == place) best = i;
+                }
+                if (best >= 0 && !went_on[best]) want = best;
+            }
+        }
+        const Trial *t = &s->trials[k];
+        if (want >= 0) {
+            went_on[want] = 1;
+            bad += t->round != s->trials[want].round + 1 || t->lineage != s->trials[want].lineage ||
+                   memcmp(&t->point, &s->trials[want].point, sizeof(Point));
+        } else {
+            Point p;
+            random_point(s->space, s->seed, configs++, &p);
+            bad += t->round != 0 || t->lineage != k || memcmp(&t->point, &p, sizeof(Point));
+        }
+    }
+    CHECK(bad == 0, "asha lag %d: %d of %d decisions differ from the rule", lag, bad,
+          s->n_trials);
+    free(went_on);
+}
+
+static void test_asha(void) {
+    for (int lag = 0; lag <= 8; lag += 4) {
+        Fix a, b;
+        if (!fix_asha(&a, 27, 120, lag)) return;
+        int *ended = calloc(120, sizeof *ended);
+        drive(&a, 1, 0, ended);
+        check_asha_rule(&a.s, lag);
+        int bad = 0, climbed = 0, top = 0;
+        for (int i = 0; i < a.s.n_trials; i++) {
+            const Trial *t = &a.s.trials[i];
+            bad += t->round == 0 ? ended[i] != 1 : ended[i] != 0;
+            bad += t->budget != (t->round == 3 ? 0 : (int[]){1, 3, 9}[t->round]);
+            climbed += t->round > 0;
+            top += t->round == 3;
+        }
+        CHECK(bad == 0, "asha lag %d: %d lineages or budgets wrong", lag, bad);
+        CHECK(climbed >= 20 && top >= 1, "asha lag %d: %d promotions, %d at the top", lag,
+              climbed, top);
+        for (int workers = 2; workers <= 6 && lag > 0; workers++) {
+            if (!fix_asha(&b, 27, 120, lag)) break;
+            memset(ended, 0, 120 * sizeof *ended);
+            drive(&b, workers, 200 + workers, ended);
+            CHECK(same_trials(&a, &b), "asha lag %d, %d workers: the trials differ from one "
+                  "worker's", lag, workers);
+            fix_close(&b);
+        }
+        fprintf(stderr, "asha lag %d: 120 trials, %d promotions, %d at 27 epochs\n", lag,
+                climbed, top);
+        free(ended);
+        fix_close(&a);
+    }
+}
+
 int main(void) {
     test_plan();
     test_promotions();
     test_any_finishing_order();
     test_min_epochs();
-    return test_summary("hyperband");
+    test_asha();
+    return test_summary("halving");
 }

@@ -1,4 +1,6 @@
-/* hyperband (Li et al., JMLR 2018): brackets of successive halving over epochs.
+/* Successive halving over epochs: hyperband and asha.
+ *
+ * hyperband (Li et al., JMLR 2018): brackets of successive halving over epochs.
  * Bracket s starts n configurations at train.epochs * eta^-s epochs and keeps
  * the best 1/eta of each rung for the next, eta times longer, until
  * train.epochs; the brackets go from the most aggressive (s_max) to plain
@@ -11,7 +13,13 @@
  * and their ids are the same (SPEC §6). A promoted trial goes on from its
  * configuration's checkpoints (Trial.lineage); it never trains from epoch 0.
  * Brackets overlap: bracket b starts once bracket b - 1's first rung is in,
- * so workers train the next bracket while a rung's last trials finish. */
+ * so workers train the next bracket while a rung's last trials finish.
+ *
+ * asha (Li et al., MLSys 2020): one bracket, asynchronous: each free slot goes
+ * to the best trial of the highest rung that is in the top 1/eta of its rung
+ * and not yet promoted, else to a new configuration at the first rung. Made
+ * deterministic by the lag rule: trial k is decided once trials [0, k - L)
+ * are complete, from exactly their results and decisions [0, k). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,23 +184,114 @@ static int hyperband_done(const Search *s) {
     return 1;
 }
 
-/* The job's checks: the budget is train.epochs, so it is not searched, and the
- * brackets, not search.trials, say how many configurations start. */
-static int hyperband_check(const Job *job, Space *sp, Err *e) {
+/* The budget is train.epochs, so it is not searched. */
+static int budget_check(const Job *job, Space *sp, Err *e) {
+    const char *name = strategy_names[job->search.strategy];
     if (space_find_key(sp, "train.epochs") >= 0)
-        return err_set(e, AE_EINPUT, "%s: search.space: hyperband spends train.epochs as its "
-                       "budget; it cannot also search it", job->source);
-    if (job_key_given(job, "search.trials"))
-        return err_set(e, AE_EINPUT, "%s: search.trials: hyperband starts its configurations by "
-                       "brackets; set search.brackets (default: one round of all %d)",
-                       job->source,
-                       most_halvings(job->search.eta, job->search.min_epochs, job->train.epochs) +
-                           1);
+        return err_set(e, AE_EINPUT, "%s: search.space: %s spends train.epochs as its budget; "
+                       "it cannot also search it", job->source, name);
     if (job->search.min_epochs > job->train.epochs)
         return err_set(e, AE_EINPUT, "%s: search.min_epochs: %d is more than train.epochs (%d)",
                        job->source, job->search.min_epochs, job->train.epochs);
     return AE_OK;
 }
 
+/* And the brackets, not search.trials, say how many configurations start. */
+static int hyperband_check(const Job *job, Space *sp, Err *e) {
+    if (budget_check(job, sp, e)) return e->code;
+    if (job_key_given(job, "search.trials"))
+        return err_set(e, AE_EINPUT, "%s: search.trials: hyperband starts its configurations by "
+                       "brackets; set search.brackets (default: one round of all %d)",
+                       job->source,
+                       most_halvings(job->search.eta, job->search.min_epochs, job->train.epochs) +
+                           1);
+    return AE_OK;
+}
+
 const StrategyOps hyperband_ops = {hyperband_check, hyperband_init, hyperband_release,
                                    hyperband_complete, hyperband_done, 1, 0, 1};
+
+/* ---- asha ---- */
+
+static void asha_init(Search *s, const Job *job) {
+    s->eta = job->search.eta;
+    s->min_epochs = job->search.min_epochs;
+    s->max_epochs = job->train.epochs;
+    s->total = job->search.trials;
+    s->lag = job->search.lag;
+    s->top_rung = most_halvings(s->eta, s->min_epochs, s->max_epochs);
+}
+
+/* Does trial i come before trial j in s->ranked: a higher rung, or the same
+ * rung and a better result? */
+static int ranked_before(const Search *s, int i, int j) {
+    int a = s->trials[i].round, b = s->trials[j].round;
+    return a != b ? a > b : ranks_before(s, i, j);
+}
+
+/* Trial i (complete) joins the ranking the decisions read. */
+static void see(Search *s, int i) {
+    int k = s->n_ranked++;
+    for (; k > 0 && ranked_before(s, i, s->ranked[k - 1]); k--) s->ranked[k] = s->ranked[k - 1];
+    s->ranked[k] = i;
+}
+
+/* The trial to promote: the best of the highest rung below the top that is in
+ * its rung's top 1/eta (of the trials seen there), has a finite objective and
+ * has not gone on yet; -1 for none. */
+static int asha_promotable(const Search *s) {
+    for (int at = 0; at < s->n_ranked;) {
+        int rung = s->trials[s->ranked[at]].round, n = 0;
+        while (at + n < s->n_ranked && s->trials[s->ranked[at + n]].round == rung) n++;
+        for (int j = 0; j < n / s->eta && rung < s->top_rung; j++) {
+            const Trial *t = &s->trials[s->ranked[at + j]];
+            if (!t->promoted && t->status == TRIAL_OK && !isnan(t->objective))
+                return s->ranked[at + j];
+        }
+        at += n;
+    }
+    return -1;
+}
+
+static int asha_release(Search *s, Err *e) {
+    if (!s->ranked && !(s->ranked = malloc(sizeof *s->ranked * (size_t)(s->total + 1))))
+        return err_set(e, AE_ERUN, "out of memory");
+    while (s->n_trials < s->total && s->n_trials - s->lag <= s->complete_prefix) {
+        int k = s->n_trials;
+        while (s->n_ranked < k - s->lag) see(s, s->n_ranked); /* exactly [0, k - L) */
+        if (search_reserve(s, k + 1, e)) return AE_ERUN;
+        int parent = asha_promotable(s), rc;
+        if (parent >= 0) {
+            Trial *p = &s->trials[parent];
+            p->promoted = 1;
+            int rung = p->round + 1;
+            rc = search_place(s, k, &p->point, 0, rung, rung_budget(s, s->top_rung, rung),
+                              p->lineage, e);
+        } else {
+            Point pt;
+            random_point(s->space, s->seed, s->configs++, &pt);
+            rc = search_place(s, k, &pt, 0, 0, rung_budget(s, s->top_rung, 0), k, e);
+        }
+        if (rc) return rc;
+    }
+    return AE_OK;
+}
+
+/* A lineage ends at the top rung, and every other one when the search does:
+ * until then any trial may still climb (its rung's top 1/eta grows). */
+static void asha_complete(Search *s, int trial) {
+    Err ignored = {0};
+    search_complete_prefix(s);
+    if (s->trials[trial].round == s->top_rung)
+        search_end_lineage(s, s->trials[trial].lineage, &ignored);
+    if (s->complete_prefix < s->total) return;
+    for (int i = 0; i < s->n_trials; i++) {
+        const Trial *t = &s->trials[i];
+        if (!t->promoted && t->round < s->top_rung) search_end_lineage(s, t->lineage, &ignored);
+    }
+}
+
+static int asha_done(const Search *s) { return s->n_trials >= s->total; }
+
+const StrategyOps asha_ops = {budget_check, asha_init, asha_release, asha_complete, asha_done,
+                              1, 0, 1};
