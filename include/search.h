@@ -215,6 +215,7 @@ struct Search {
     Rung *rungs;
     int n_rungs;
     int configs;      /* asha: configurations started so far */
+    int sampler;      /* hyperband, asha: Sampler of new configurations */
     int top_rung;     /* asha: the rung at train.epochs */
     int *ranked;      /* asha: the trials its decisions have seen, by rung (highest
                          first), best first within a rung */

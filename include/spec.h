@@ -34,6 +34,9 @@ typedef enum { WEIGHTS_BEST, WEIGHTS_ALL, WEIGHTS_NONE, WEIGHTS_COUNT } WeightsP
 
 extern const char *const strategy_names[STRATEGY_COUNT];
 extern const char *const objective_names[OBJ_COUNT];
+/* Where hyperband and asha take their new configurations from. */
+typedef enum { SAMPLER_RANDOM, SAMPLER_TPE, SAMPLER_COUNT } Sampler;
+extern const char *const sampler_names[SAMPLER_COUNT];
 extern const char *const weights_names[WEIGHTS_COUNT];
 
 typedef struct {
@@ -114,6 +117,7 @@ typedef struct {
         int strategy, folds, objective, trials, exhaustive_below, max_rounds;
         int startup_trials, lag, candidates; /* tpe */
         int eta, min_epochs, brackets;       /* hyperband (and asha: eta, min_epochs) */
+        int sampler;                         /* Sampler: hyperband, asha */
     } search;
     struct {
         char dir[AE_PATH_MAX];

@@ -80,10 +80,19 @@ static long plan(Search *s, Rung *out) {
     return id;
 }
 
-static void hyperband_init(Search *s, const Job *job) {
+/* What both take from the job. */
+static void halving_init(Search *s, const Job *job) {
     s->eta = job->search.eta;
     s->min_epochs = job->search.min_epochs;
     s->max_epochs = job->train.epochs;
+    s->sampler = job->search.sampler;
+    s->startup = job->search.startup_trials;
+    s->candidates = job->search.candidates;
+    s->top_rung = most_halvings(s->eta, s->min_epochs, s->max_epochs);
+}
+
+static void hyperband_init(Search *s, const Job *job) {
+    halving_init(s, job);
     s->brackets = job->search.brackets; /* 0: one round of every bracket */
     s->total = plan(s, NULL);
 }
@@ -108,14 +117,82 @@ static int ranks_before(const Search *s, int i, int j) {
     return i < j;
 }
 
-static int release_first_rung(Search *s, const Rung *g, Err *e) {
-    for (int j = 0; j < g->n; j++) {
-        Point p;
-        random_point(s->space, s->seed, g->config0 + j, &p);
-        if (search_place(s, g->first + j, &p, g->bracket, 0, g->budget, g->first + j, e))
-            return AE_ERUN;
+static int epochs_of(const Search *s, const Trial *t) {
+    return t->budget > 0 ? t->budget : s->max_epochs;
+}
+
+/* Configuration `config`'s point: random search's, or with search.sampler tpe
+ * (as BOHB) TPE's, fitted on the trials seen[0..n) of the largest budget that
+ * at least search.startup_trials of them reached (random search's below that).
+ * seen must be fixed by the job, never by which results came first. */
+static int new_point(const Search *s, int config, const int *seen, int n, Point *out, Err *e) {
+    if (s->sampler != SAMPLER_TPE) {
+        random_point(s->space, s->seed, config, out);
+        return AE_OK;
     }
-    return AE_OK;
+    /* the budgets seen and how many reached each: rungs are few (eta >= 2) */
+    int budgets[64], counts[64], n_budgets = 0, budget = -1, count = 0;
+    for (int i = 0; i < n; i++) {
+        int b = epochs_of(s, &s->trials[seen[i]]), k = 0;
+        while (k < n_budgets && budgets[k] != b) k++;
+        if (k == n_budgets && n_budgets < 64) budgets[n_budgets] = b, counts[n_budgets++] = 0;
+        if (k < n_budgets) counts[k]++;
+    }
+    for (int k = 0; k < n_budgets; k++)
+        if (counts[k] >= s->startup && budgets[k] > budget) budget = budgets[k], count = counts[k];
+    Point *obs = malloc(sizeof *obs * (size_t)(count + 1));
+    double *obj = malloc(sizeof *obj * (size_t)(count + 1));
+    int m = 0, rc = obs && obj ? AE_OK : AE_ERUN;
+    for (int i = 0; i < n && !rc; i++)
+        if (epochs_of(s, &s->trials[seen[i]]) == budget) {
+            obs[m] = s->trials[seen[i]].point;
+            obj[m++] = s->trials[seen[i]].objective;
+        }
+    if (!rc)
+        rc = tpe_point(s->space, s->seed, config, obs, obj, m, s->maximize, s->startup,
+                       s->candidates, out);
+    free(obs), free(obj);
+    return rc ? err_set(e, AE_ERUN, "tpe: out of memory") : AE_OK;
+}
+
+/* hyperband with a sampler: bracket b draws from every trial of brackets
+ * [0, b - 1) and the first rung of bracket b - 1, all complete when it starts. */
+static int bracket_seen(const Search *s, const Rung *g, int **seen, int *n) {
+    int upto = 0; /* the first id past brackets [0, b - 1) */
+    const Rung *prev0 = NULL;
+    for (const Rung *r = s->rungs; r < g; r++) {
+        if (r->bracket < g->bracket - 1) upto = r->first + r->n;
+        if (r->bracket == g->bracket - 1 && r->rung == 0) prev0 = r;
+    }
+    int count = upto + (prev0 ? prev0->n : 0);
+    *seen = malloc(sizeof **seen * (size_t)(count + 1));
+    if (!*seen) return -1;
+    for (int i = 0; i < upto; i++) (*seen)[i] = i;
+    for (int i = 0; prev0 && i < prev0->n; i++) (*seen)[upto + i] = prev0->first + i;
+    *n = count;
+    return 0;
+}
+
+static int release_first_rung(Search *s, const Rung *g, Err *e) {
+    int *seen = NULL, n = 0;
+    if (s->sampler == SAMPLER_TPE && bracket_seen(s, g, &seen, &n))
+        return err_set(e, AE_ERUN, "out of memory");
+    int rc = AE_OK;
+    for (int j = 0; j < g->n && !rc; j++) {
+        Point p;
+        rc = new_point(s, g->config0 + j, seen, n, &p, e);
+        if (!rc) rc = search_place(s, g->first + j, &p, g->bracket, 0, g->budget, g->first + j, e);
+    }
+    free(seen);
+    return rc;
+}
+
+/* With a sampler, bracket b also waits for brackets [0, b - 1) to be complete. */
+static int brackets_done_below(const Search *s, const Rung *g) {
+    if (s->sampler != SAMPLER_TPE) return 1;
+    for (const Rung *r = s->rungs; r < g; r++)
+        if (r->bracket < g->bracket - 1 && r->done < r->n) return 0;
+    return 1;
 }
 
 /* The best n of the rung below go on; the others' lineages end. */
@@ -156,7 +233,7 @@ static int hyperband_release(Search *s, Err *e) {
             int ready = 1;
             if (g->bracket > 0) {
                 const Rung *p = before - (before->rungs - 1);
-                ready = p->done == p->n;
+                ready = p->done == p->n && brackets_done_below(s, g);
             }
             if (!ready) continue;
             if (release_first_rung(s, g, e)) return AE_ERUN;
@@ -214,12 +291,9 @@ const StrategyOps hyperband_ops = {hyperband_check, hyperband_init, hyperband_re
 /* ---- asha ---- */
 
 static void asha_init(Search *s, const Job *job) {
-    s->eta = job->search.eta;
-    s->min_epochs = job->search.min_epochs;
-    s->max_epochs = job->train.epochs;
+    halving_init(s, job);
     s->total = job->search.trials;
     s->lag = job->search.lag;
-    s->top_rung = most_halvings(s->eta, s->min_epochs, s->max_epochs);
 }
 
 /* Does trial i come before trial j in s->ranked: a higher rung, or the same
@@ -268,9 +342,10 @@ static int asha_release(Search *s, Err *e) {
             rc = search_place(s, k, &p->point, 0, rung, rung_budget(s, s->top_rung, rung),
                               p->lineage, e);
         } else {
+            /* S_k: trials [0, k - L), which s->ranked holds */
             Point pt;
-            random_point(s->space, s->seed, s->configs++, &pt);
-            rc = search_place(s, k, &pt, 0, 0, rung_budget(s, s->top_rung, 0), k, e);
+            rc = new_point(s, s->configs++, s->ranked, s->n_ranked, &pt, e);
+            if (!rc) rc = search_place(s, k, &pt, 0, 0, rung_budget(s, s->top_rung, 0), k, e);
         }
         if (rc) return rc;
     }

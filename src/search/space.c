@@ -266,6 +266,10 @@ int space_parse(const Job *job, Space *s, Err *e) {
         }
     }
     int rc = strategy_ops[job->search.strategy]->parse_space(job, s, e);
+    if (!rc && job->search.sampler != SAMPLER_RANDOM &&
+        !strategy_ops[job->search.strategy]->continues)
+        rc = err_set(e, AE_EINPUT, "%s: search.sampler: only hyperband and asha draw their new "
+                     "configurations from a sampler (strategy tpe is TPE itself)", src);
     if (rc) space_free(s);
     return rc;
 }

@@ -16,6 +16,7 @@ const char *const strategy_names[STRATEGY_COUNT] = {"grid", "random", "bisection
 const char *const objective_names[OBJ_COUNT] = {"val_mse", "val_accuracy", "latent_accuracy",
                                                 "val_knn_accuracy", "val_linear_accuracy"};
 const char *const weights_names[WEIGHTS_COUNT] = {"best", "all", "none"};
+const char *const sampler_names[SAMPLER_COUNT] = {"random", "tpe"};
 
 /* ---- the table of keys ---------------------------------------------------- */
 
@@ -137,6 +138,7 @@ static const Field fields[] = {
     INT("search.eta", search.eta, 2, 100),
     INT("search.min_epochs", search.min_epochs, 1, 1e6),
     INT("search.brackets", search.brackets, 0, 1e5),
+    ENUM("search.sampler", search.sampler, sampler_names, SAMPLER_COUNT),
     RAW("search.space"),
     RAW("search.stages"),
     OBJ("output"),

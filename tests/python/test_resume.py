@@ -457,7 +457,17 @@ def test_second_sigint_leaves_at_once_then_resumes(reference):
         while set(ranks) & set(session_pids(live.sid)) and time.monotonic() - t < 30:
             time.sleep(0.005)
         ranks_gone = time.monotonic() - t
-        rc = live.wait(60)
+        # Open MPI's mpirun, whose ranks died of a signal it did not send, has been
+        # seen (once, on a loaded machine) to hang after printing its abort notice.
+        # In a terminal the ^C reaches mpirun too; here it gets it only if it is
+        # still there after 20 s, and must then go.
+        try:
+            rc = live.p.wait(20)
+            nudged = ""
+        except subprocess.TimeoutExpired:
+            live.p.send_signal(signal.SIGINT)
+            rc = live.wait(30)
+            nudged = "; mpirun needed a SIGINT of its own to exit"
         live.wait_gone()
         dt = time.monotonic() - t
     finally:
@@ -467,7 +477,8 @@ def test_second_sigint_leaves_at_once_then_resumes(reference):
     on_disk = durable_files(out)
     r, s = resume_identical(reference, out, found=len(on_disk))
     figure(f"second SIGINT to every rank: ranks gone after {ranks_gone:.3f} s, mpirun exit {rc} "
-           f"after {dt:.2f} s; {len(on_disk)} tasks durable; the resume trained {s.trained}")
+           f"after {dt:.2f} s{nudged}; {len(on_disk)} tasks durable; the resume trained "
+           f"{s.trained}")
 
 
 def test_kill9_mpirun_alone_then_resume(reference):

@@ -370,6 +370,21 @@ CASES = {
     "tpe_startup_below_2": (
         with_([("search.strategy", "tpe"), ("search.startup_trials", 1)]),
         ["search.startup_trials"]),
+    # hyperband and asha (issue 17)
+    "sampler_for_random_search": (
+        with_([("search.sampler", "tpe")]), ["search.sampler", "only hyperband and asha"]),
+    "sampler_unknown": (
+        with_([("search.strategy", "asha"), ("search.sampler", "cmaes")]), ["search.sampler"]),
+    "hyperband_with_trials": (
+        with_([("search.strategy", "hyperband")]), ["search.trials", "search.brackets"]),
+    "hyperband_searching_epochs": (
+        with_([("search.strategy", "asha"),
+               ("search.space", {"train.epochs": {"min": 2, "max": 5}})]),
+        ["search.space", "asha spends train.epochs"]),
+    "min_epochs_above_epochs": (
+        with_([("search.strategy", "asha"), ("search.min_epochs", 1000)]),
+        ["search.min_epochs", "more than train.epochs"]),
+    "eta_1": (with_([("search.strategy", "asha"), ("search.eta", 1)]), ["search.eta"]),
     # classifier.finetune replaces the code layer: something must come before it
     "finetune_without_a_layer_before_the_code": (
         with_([("model.hidden", []), ("classifier.finetune", True)]),

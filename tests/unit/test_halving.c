@@ -18,21 +18,28 @@ static double objective(const Trial *t, int max_epochs) {
     return (a * a + 4 * b * b + 0.01) * (1 + 3.0 / epochs);
 }
 
-/* asha with trials and lag when brackets < 0, else hyperband. */
-static int fix_strategy(Fix *f, int epochs, int eta, int min_epochs, int brackets, int trials,
-                        int lag) {
-    char text[1024], extra[128];
+/* asha with trials and lag when brackets < 0, else hyperband; new
+ * configurations from `sampler`. */
+static int fix_sampled(Fix *f, int seed, int epochs, int eta, int min_epochs, int brackets,
+                       int trials, int lag, const char *sampler) {
+    char text[1024], extra[160];
     if (brackets < 0)
         snprintf(extra, sizeof extra, "\"asha\", \"trials\": %d, \"lag\": %d", trials, lag);
     else
         snprintf(extra, sizeof extra, "\"hyperband\", \"brackets\": %d", brackets);
     snprintf(text, sizeof text,
-             "{\"seed\": 3, \"train\": {\"epochs\": %d}, \"search\": {\"strategy\": %s, "
+             "{\"seed\": %d, \"train\": {\"epochs\": %d}, \"search\": {\"strategy\": %s, "
+             "\"sampler\": \"%s\", \"startup_trials\": 8, "
              "\"eta\": %d, \"min_epochs\": %d, \"space\": {"
              "\"lr\": {\"min\": 1e-4, \"max\": 0.1, \"scale\": \"log\"}, "
              "\"sigma\": {\"min\": 0.001, \"max\": 1}}}}",
-             epochs, extra, eta, min_epochs);
+             seed, epochs, extra, sampler, eta, min_epochs);
     return fix_from_text(f, text, "halving.json");
+}
+
+static int fix_strategy(Fix *f, int epochs, int eta, int min_epochs, int brackets, int trials,
+                        int lag) {
+    return fix_sampled(f, 3, epochs, eta, min_epochs, brackets, trials, lag, "random");
 }
 
 static int fix_open(Fix *f, int epochs, int eta, int min_epochs, int brackets) {
@@ -286,11 +293,59 @@ static void test_asha(void) {
     }
 }
 
+static double best_of(const Fix *f) {
+    int b = search_best(&f->s);
+    return b >= 0 ? f->s.trials[b].objective : NAN;
+}
+
+static int by_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* search.sampler tpe (BOHB's idea): new configurations from TPE on what the
+ * decision may see. Still the same trials whatever the finishing order, and
+ * over 10 seeds a better median than random sampling with the same budget. */
+static void test_tpe_sampler(void) {
+    for (int asha = 0; asha <= 1; asha++) {
+        double best[2][10];
+        int *ended = calloc(4096, sizeof *ended);
+        for (int seed = 0; seed < 10; seed++)
+            for (int tpe = 0; tpe <= 1; tpe++) {
+                Fix a, b;
+                const char *sampler = tpe ? "tpe" : "random";
+                if (!fix_sampled(&a, seed, 27, 3, 1, asha ? -1 : 6, 150, 4, sampler)) return;
+                drive(&a, 1, 0, ended);
+                best[tpe][seed] = best_of(&a);
+                if (tpe && seed < 3) {
+                    for (int workers = 2; workers <= 6; workers += 2) {
+                        if (!fix_sampled(&b, seed, 27, 3, 1, asha ? -1 : 6, 150, 4, sampler))
+                            break;
+                        drive(&b, workers, 300 + workers, ended);
+                        CHECK(same_trials(&a, &b), "%s, sampler tpe, %d workers: the trials "
+                              "differ from one worker's", asha ? "asha" : "hyperband", workers);
+                        fix_close(&b);
+                    }
+                }
+                fix_close(&a);
+            }
+        qsort(best[0], 10, sizeof(double), by_double);
+        qsort(best[1], 10, sizeof(double), by_double);
+        double mr = (best[0][4] + best[0][5]) / 2, mt = (best[1][4] + best[1][5]) / 2;
+        fprintf(stderr, "%s: median best over 10 seeds, random sampler %.5f, tpe sampler %.5f\n",
+                asha ? "asha" : "hyperband", mr, mt);
+        CHECK(mt < mr, "%s: tpe sampler median %.5f not below random's %.5f",
+              asha ? "asha" : "hyperband", mt, mr);
+        free(ended);
+    }
+}
+
 int main(void) {
     test_plan();
     test_promotions();
     test_any_finishing_order();
     test_min_epochs();
     test_asha();
+    test_tpe_sampler();
     return test_summary("halving");
 }
