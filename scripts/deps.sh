@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what aesweep needs from Debian's packages, only what is missing.
-# Usage: scripts/deps.sh [build|test]   (test adds the test-only packages)
+# Usage: scripts/deps.sh [build|test|bench]   (test adds the test-only packages;
+# bench adds those and what the benchmarks compare against: Optuna)
 # Idempotent and non-interactive: apt-get update runs at most once, and only
 # when something is missing.
 set -euo pipefail
@@ -10,9 +11,13 @@ build_pkgs=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libopenb
             python3 python3-h5py python3-numpy python3-matplotlib python3-sklearn)
 test_pkgs=(python3-pytest python3-torch valgrind munge slurmctld slurmd slurm-client
            clang libclang-rt-14-dev)
+bench_pkgs=(python3-optuna)
 
 want=("${build_pkgs[@]}")
-[ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")
+case "${1:-build}" in
+    test) want+=("${test_pkgs[@]}") ;;
+    bench) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do
