@@ -243,6 +243,8 @@ void search_complete(Search *s, int trial, double objective, int status);
 int search_done(const Search *s);
 /* The best trial so far (status ok; ties to the lower id), or -1. */
 int search_best(const Search *s);
+/* hyperband and asha: their rungs in words, for validate ("" for others). */
+void halving_describe(const Search *s, char *buf, size_t n);
 /* Is a better than b under the search's direction? NaN is never better. */
 int objective_better(double a, double b, int maximize);
 

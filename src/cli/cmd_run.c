@@ -181,8 +181,11 @@ int cmd_validate(int argc, char **argv) {
     } else {
         Search plan; /* a strategy that knows its trials ahead says how many */
         Err e = {0};
+        char rungs[600] = "";
         trials = search_init(&plan, j, &x.space, &e) ? 0 : plan.total;
+        if (trials) halving_describe(&plan, rungs, sizeof rungs);
         search_free(&plan);
+        if (rungs[0]) printf("rungs      %s\n", rungs);
         printf("plan       %ld trials x %d fold%s = %ld tasks + 1 refit\n", trials, folds,
                folds == 1 ? "" : "s", trials * folds);
     }

@@ -370,3 +370,35 @@ static int asha_done(const Search *s) { return s->n_trials >= s->total; }
 
 const StrategyOps asha_ops = {budget_check, asha_init, asha_release, asha_complete, asha_done,
                               1, 0, 1};
+
+/* ---- what validate shows ---- */
+
+void halving_describe(const Search *s, char *buf, size_t n) {
+    size_t at = 0;
+#define PUT(...) (at += (size_t)snprintf(buf + at, at < n ? n - at : 0, __VA_ARGS__))
+    buf[0] = 0;
+    if (s->strategy == STRATEGY_ASHA) {
+        PUT("at");
+        for (int k = 0; k <= s->top_rung; k++) {
+            int b = rung_budget(s, s->top_rung, k);
+            PUT(" %d", b ? b : s->max_epochs);
+        }
+        PUT(" epochs; trial k decided from trials [0, k - %d)", s->lag);
+    } else if (s->strategy == STRATEGY_HYPERBAND) {
+        Search copy = *s;
+        Rung *r = calloc((size_t)s->n_rungs, sizeof *r);
+        if (!r) return;
+        plan(&copy, r);
+        long epochs = 0;
+        for (int g = 0; g < s->n_rungs; g++) {
+            int b = r[g].budget ? r[g].budget : s->max_epochs;
+            int before = r[g].rung ? (r[g - 1].budget ? r[g - 1].budget : s->max_epochs) : 0;
+            epochs += (long)r[g].n * (b - before);
+            if (g < 12) PUT("%s%d@%d", r[g].rung ? " > " : g ? "; " : "", r[g].n, b);
+        }
+        if (s->n_rungs > 12) PUT("; ...");
+        PUT(" (configurations@epochs); at most %ld epochs a fold", epochs);
+        free(r);
+    }
+#undef PUT
+}

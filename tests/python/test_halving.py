@@ -22,7 +22,9 @@ import h5py
 import numpy as np
 import pytest
 
-from test_resume import MPIRUN, SRC, TEST_TMP, Live, identical, run_to_end
+import subprocess
+
+from test_resume import AESWEEP, ENV, MPIRUN, SRC, TEST_TMP, Live, identical, run_to_end
 
 JOB = SRC / "tests" / "mpi" / "hyperband.json"
 SPEC = json.loads(JOB.read_text())
@@ -58,6 +60,18 @@ def rungs_of(trials):
     for row in trials:
         rungs[(int(row["stage"]), int(row["round"]))].append(row)
     return rungs
+
+
+def test_validate_shows_the_rungs():
+    r = subprocess.run([AESWEEP, "validate", str(JOB)], capture_output=True, text=True, env=ENV)
+    assert r.returncode == 0, r.stderr
+    assert "9@1 > 3@3 > 1@9; 5@3 > 1@9; 3@9 (configurations@epochs); at most 69 epochs" \
+        in r.stdout, r.stdout
+    assert "22 trials x 2 folds = 44 tasks" in r.stdout, r.stdout
+    r = subprocess.run([AESWEEP, "validate", str(SRC / "tests" / "mpi" / "asha.json")],
+                       capture_output=True, text=True, env=ENV)
+    assert r.returncode == 0 and "at 1 3 9 epochs; trial k decided from trials [0, k - 3)" \
+        in r.stdout, r.stdout + r.stderr
 
 
 def test_the_plan(trials):
