@@ -8,7 +8,7 @@
 #include "checkpoint.h"
 #include "fsutil.h"
 
-#define MAGIC "aesweep-checkpoint-1\n"
+#define MAGIC "aesweep-checkpoint-2\n"
 #define MAGIC_LEN 24 /* NUL-padded: the header has no padding, its layout is fixed */
 
 /* What precedes the config text and the trainer's bytes (little-endian on the
@@ -36,6 +36,15 @@ static uint64_t checksum(uint64_t h, const void *p, size_t n) {
     return h;
 }
 
+/* Over the header (its checksum field zero), the config text and the blob:
+ * a damaged epoch count is caught as surely as a damaged weight. */
+static uint64_t checksum_of(const Header *h, const void *config, const void *blob) {
+    Header zeroed = *h;
+    zeroed.checksum = 0;
+    uint64_t c = checksum(0xcbf29ce484222325ull, &zeroed, sizeof zeroed);
+    return checksum(checksum(c, config, h->config_len), blob, h->blob_len);
+}
+
 static Header header_of(const CheckpointId *id, int epoch, size_t blob_len) {
     Header h;
     memset(&h, 0, sizeof h);
@@ -50,7 +59,7 @@ static Header header_of(const CheckpointId *id, int epoch, size_t blob_len) {
 int checkpoint_write(const char *path, const CheckpointId *id, int epoch, const void *blob,
                      size_t n, Err *e) {
     Header h = header_of(id, epoch, n);
-    h.checksum = checksum(checksum(0xcbf29ce484222325ull, id->config, h.config_len), blob, n);
+    h.checksum = checksum_of(&h, id->config, blob);
     Bytes parts[3] = {{&h, sizeof h}, {id->config, h.config_len}, {blob, n}};
     return write_durably(path, parts, 3, e);
 }
@@ -92,8 +101,7 @@ int checkpoint_read(const char *path, const CheckpointId *id, void **blob, size_
         else if (memcmp(config, id->config, h.config_len))
             rc = err_set(e, AE_EINPUT, "%s: another task's checkpoint (its overrides differ)",
                          path);
-        else if (checksum(checksum(0xcbf29ce484222325ull, config, h.config_len), data,
-                          h.blob_len) != h.checksum)
+        else if (checksum_of(&h, config, data) != h.checksum)
             rc = err_set(e, AE_EINPUT, "%s: damaged (its checksum does not match)", path);
     }
     fclose(f);

@@ -139,7 +139,8 @@ typedef struct {
     /* resume: tasks already on disk, and counts */
     const DurableSet *durable;
     long kept;
-    long resumed, checkpoints; /* tasks that went on from a checkpoint; checkpoints written */
+    long resumed, promoted; /* tasks that went on from a checkpoint: after a stop, or a rung up */
+    long checkpoints;       /* written */
     double checkpoint_seconds, checkpoint_bytes;
     int rounds_written; /* the search's rounds already in /rounds */
     double write_seconds;
@@ -320,8 +321,12 @@ static void progress(Coordinator *c, const TaskReport *rep) {
         point_describe(&x->space, &c->search.trials[b].point, desc, sizeof desc);
         snprintf(best, sizeof best, "%.6g (trial %d: %s)", c->search.trials[b].objective, b, desc);
     }
-    char from[48] = "";
-    if (rep->resumed_epoch > 0)
+    char from[64] = "";
+    int went_up = c->search.trials[rep->trial].lineage != rep->trial;
+    if (rep->resumed_epoch > 0 && went_up)
+        snprintf(from, sizeof from, " (rung %d, on from epoch %d)",
+                 c->search.trials[rep->trial].round, rep->resumed_epoch);
+    else if (rep->resumed_epoch > 0)
         snprintf(from, sizeof from, " (from its checkpoint at epoch %d)", rep->resumed_epoch);
     fprintf(stderr, "%s[%ld/%s%ld] trial %d fold %d %s%s %s %.6g | best %s | %.1f tasks/min | ETA %s%s\n",
             c->tty ? "\r\033[K" : "", c->tasks_done, more ? ">=" : "", c->tasks_total, rep->trial,
@@ -343,8 +348,10 @@ static int handle_report(Coordinator *c, const TaskReport *rep, const double *cu
     if (rep->fatal)
         return err_set(e, AE_ERUN, "%s: rank %d could not write this task's file or checkpoint "
                        "(its message says why); stopping", path, rep->rank);
+    int went_up = c->search.trials[rep->trial].lineage != rep->trial;
     if (!kept) {
-        c->resumed += rep->resumed_epoch > 0;
+        c->resumed += rep->resumed_epoch > 0 && !went_up;
+        c->promoted += rep->resumed_epoch > 0 && went_up;
         c->checkpoints += rep->checkpoints;
         c->checkpoint_seconds += rep->checkpoint_seconds;
         if (rep->checkpoints) c->checkpoint_bytes = rep->checkpoint_bytes;
@@ -492,6 +499,12 @@ static int refit(Coordinator *c, Err *e) {
         while (!(got && rep.fold == FOLD_REFIT) && !(stop_requested && c->outstanding == 0));
         if (!got || rep.fold != FOLD_REFIT) return AE_OK;
     }
+    if (rep.fatal) { /* its file or checkpoint could not be written: as handle_report */
+        char path[AE_PATH_MAX + 32];
+        experiment_task_path(x, best, FOLD_REFIT, path, sizeof path);
+        return err_set(e, AE_ERUN, "%s: rank %d could not write the refit's file or checkpoint "
+                       "(its message says why); no /best", path, rep.rank);
+    }
     if (rep.status != TRAIN_OK) {
         fprintf(stderr, "aesweep: the refit of trial %d ended %s: no /best\n", best,
                 train_status_name(rep.status));
@@ -627,10 +640,11 @@ static int coordinate(const Experiment *x, int size, int fresh, Err *e) {
                     c.kept, 1e3 * c.write_seconds / trained);
         if (c.checkpoints > 0)
             fprintf(stderr, "%ld checkpoint%s written (%.1f MB each, %.1f ms to write and sync on "
-                    "average); %ld task%s went on from a checkpoint\n", c.checkpoints,
-                    c.checkpoints == 1 ? "" : "s", c.checkpoint_bytes / 1e6,
-                    1e3 * c.checkpoint_seconds / c.checkpoints, c.resumed,
-                    c.resumed == 1 ? "" : "s");
+                    "average); %ld task%s went on from a checkpoint (%ld after a stop, %ld a "
+                    "rung up)\n", c.checkpoints, c.checkpoints == 1 ? "" : "s",
+                    c.checkpoint_bytes / 1e6, 1e3 * c.checkpoint_seconds / c.checkpoints,
+                    c.resumed + c.promoted, c.resumed + c.promoted == 1 ? "" : "s", c.resumed,
+                    c.promoted);
         coordinator_free(&c);
     }
     else if (size > 1) /* the workers wait for word: tell them there is nothing to do */

@@ -124,7 +124,8 @@ static int epochs_of(const Search *s, const Trial *t) {
 /* Configuration `config`'s point: random search's, or with search.sampler tpe
  * (as BOHB) TPE's, fitted on the trials seen[0..n) of the largest budget that
  * at least search.startup_trials of them reached (random search's below that).
- * seen must be fixed by the job, never by which results came first. */
+ * seen must be fixed by the job, never by which results came first; NULL:
+ * trials [0, n). They go to TPE in id order (it keeps the newest when it trims). */
 static int new_point(const Search *s, int config, const int *seen, int n, Point *out, Err *e) {
     if (s->sampler != SAMPLER_TPE) {
         random_point(s->space, s->seed, config, out);
@@ -133,7 +134,7 @@ static int new_point(const Search *s, int config, const int *seen, int n, Point 
     /* the budgets seen and how many reached each: rungs are few (eta >= 2) */
     int budgets[64], counts[64], n_budgets = 0, budget = -1, count = 0;
     for (int i = 0; i < n; i++) {
-        int b = epochs_of(s, &s->trials[seen[i]]), k = 0;
+        int b = epochs_of(s, &s->trials[seen ? seen[i] : i]), k = 0;
         while (k < n_budgets && budgets[k] != b) k++;
         if (k == n_budgets && n_budgets < 64) budgets[n_budgets] = b, counts[n_budgets++] = 0;
         if (k < n_budgets) counts[k]++;
@@ -143,11 +144,10 @@ static int new_point(const Search *s, int config, const int *seen, int n, Point 
     Point *obs = malloc(sizeof *obs * (size_t)(count + 1));
     double *obj = malloc(sizeof *obj * (size_t)(count + 1));
     int m = 0, rc = obs && obj ? AE_OK : AE_ERUN;
-    for (int i = 0; i < n && !rc; i++)
-        if (epochs_of(s, &s->trials[seen[i]]) == budget) {
-            obs[m] = s->trials[seen[i]].point;
-            obj[m++] = s->trials[seen[i]].objective;
-        }
+    for (int i = 0; i < n && !rc; i++) {
+        const Trial *t = &s->trials[seen ? seen[i] : i];
+        if (epochs_of(s, t) == budget) obs[m] = t->point, obj[m++] = t->objective;
+    }
     if (!rc)
         rc = tpe_point(s->space, s->seed, config, obs, obj, m, s->maximize, s->startup,
                        s->candidates, out);
@@ -319,12 +319,35 @@ static int asha_promotable(const Search *s) {
         while (at + n < s->n_ranked && s->trials[s->ranked[at + n]].round == rung) n++;
         for (int j = 0; j < n / s->eta && rung < s->top_rung; j++) {
             const Trial *t = &s->trials[s->ranked[at + j]];
-            if (!t->promoted && t->status == TRIAL_OK && !isnan(t->objective))
+            if (t->promoted == 0 && t->status == TRIAL_OK && !isnan(t->objective))
                 return s->ranked[at + j];
         }
         at += n;
     }
     return -1;
+}
+
+/* Lineages that can never climb again give up their checkpoints now, not at
+ * the end (an asha search would otherwise hold one per configuration and
+ * fold): a rung's top 1/eta can grow to at most (its trials seen + every trial
+ * not yet seen) / eta, and a trial's place in it only falls as more are seen;
+ * one that failed or has no number never goes on. */
+static int drop_dead(Search *s, Err *e) {
+    for (int at = 0; at < s->n_ranked;) {
+        int rung = s->trials[s->ranked[at]].round, n = 0;
+        while (at + n < s->n_ranked && s->trials[s->ranked[at + n]].round == rung) n++;
+        long most = ((long)n + s->total - s->n_ranked) / s->eta;
+        for (int j = 0; j < n && rung < s->top_rung; j++) {
+            Trial *t = &s->trials[s->ranked[at + j]];
+            if (t->promoted == 0 &&
+                (j >= most || t->status != TRIAL_OK || isnan(t->objective))) {
+                t->promoted = -1;
+                if (search_end_lineage(s, t->lineage, e)) return AE_ERUN;
+            }
+        }
+        at += n;
+    }
+    return AE_OK;
 }
 
 static int asha_release(Search *s, Err *e) {
@@ -333,7 +356,7 @@ static int asha_release(Search *s, Err *e) {
     while (s->n_trials < s->total && s->n_trials - s->lag <= s->complete_prefix) {
         int k = s->n_trials;
         while (s->n_ranked < k - s->lag) see(s, s->n_ranked); /* exactly [0, k - L) */
-        if (search_reserve(s, k + 1, e)) return AE_ERUN;
+        if (search_reserve(s, k + 1, e) || drop_dead(s, e)) return AE_ERUN;
         int parent = asha_promotable(s), rc;
         if (parent >= 0) {
             Trial *p = &s->trials[parent];
@@ -342,9 +365,9 @@ static int asha_release(Search *s, Err *e) {
             rc = search_place(s, k, &p->point, 0, rung, rung_budget(s, s->top_rung, rung),
                               p->lineage, e);
         } else {
-            /* S_k: trials [0, k - L), which s->ranked holds */
+            /* S_k: trials [0, k - L), in id order (NULL) */
             Point pt;
-            rc = new_point(s, s->configs++, s->ranked, s->n_ranked, &pt, e);
+            rc = new_point(s, s->configs++, NULL, s->n_ranked, &pt, e);
             if (!rc) rc = search_place(s, k, &pt, 0, 0, rung_budget(s, s->top_rung, 0), k, e);
         }
         if (rc) return rc;
@@ -352,8 +375,8 @@ static int asha_release(Search *s, Err *e) {
     return AE_OK;
 }
 
-/* A lineage ends at the top rung, and every other one when the search does:
- * until then any trial may still climb (its rung's top 1/eta grows). */
+/* A lineage ends at the top rung, when it can no longer climb (drop_dead),
+ * and every other one when the search does. */
 static void asha_complete(Search *s, int trial) {
     Err ignored = {0};
     search_complete_prefix(s);
@@ -362,7 +385,8 @@ static void asha_complete(Search *s, int trial) {
     if (s->complete_prefix < s->total) return;
     for (int i = 0; i < s->n_trials; i++) {
         const Trial *t = &s->trials[i];
-        if (!t->promoted && t->round < s->top_rung) search_end_lineage(s, t->lineage, &ignored);
+        if (t->promoted == 0 && t->round < s->top_rung)
+            search_end_lineage(s, t->lineage, &ignored);
     }
 }
 

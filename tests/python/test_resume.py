@@ -601,7 +601,7 @@ def test_kill9_resumes_running_tasks_from_their_checkpoints(ckpt_reference):
            f"them; results.h5 identical")
 
 
-@pytest.mark.parametrize("damage", ["flipped", "truncated", "other_task"])
+@pytest.mark.parametrize("damage", ["flipped", "truncated", "other_task", "epoch"])
 def test_damaged_checkpoint_is_not_loaded(ckpt_reference, damage):
     """A checkpoint that is not this task's whole checkpoint trains from epoch 0, says
     why, and the results are still the uninterrupted run's."""
@@ -613,11 +613,14 @@ def test_damaged_checkpoint_is_not_loaded(ckpt_reference, damage):
             data[len(data) // 2] ^= 0x10
         elif damage == "truncated":
             del data[-1000:]
-        else:  # the header says trial + 1
+        elif damage == "other_task":  # the header says trial + 1
             struct.pack_into("<i", data, 88, trial + 1)
+        else:  # the header's epoch count: covered by the checksum too
+            struct.pack_into("<i", data, 100, 1 + struct.unpack_from("<i", data, 100)[0])
         path.write_bytes(bytes(data))
     why = {"flipped": "damaged (its checksum does not match)", "truncated": "truncated",
-           "other_task": "another task's checkpoint"}[damage]
+           "other_task": "another task's checkpoint",
+           "epoch": "damaged (its checksum does not match)"}[damage]
     r = resume_checkpointed(ckpt_reference, out)
     assert not FROM_CKPT.search(r.stderr), r.stderr
     for trial, fold in found:

@@ -50,6 +50,8 @@ static int fix_asha(Fix *f, int epochs, int trials, int lag) {
     return fix_strategy(f, epochs, 3, 1, -1, trials, lag);
 }
 
+static int ended_early; /* lineages drive() saw end before the search did */
+
 /* Runs the search with `workers` busy at once, finishing a running trial drawn
  * by the test's generator (workers 1: in release order). Counts each ended
  * lineage into ended[]. Returns the trials run. */
@@ -69,6 +71,7 @@ static int drive(Fix *f, int workers, uint64_t draw_seed, int *ended) {
         const int *gone;
         int m = search_ended(s, &gone);
         for (int i = 0; i < m; i++) ended[gone[i]]++;
+        ended_early += m;
         while (n_running < workers && q_head < q_tail) running[n_running++] = queue[q_head++];
         if (n_running == 0) {
             CHECK(0, "nothing running, nothing released, the search not done");
@@ -265,8 +268,11 @@ static void test_asha(void) {
         Fix a, b;
         if (!fix_asha(&a, 27, 120, lag)) return;
         int *ended = calloc(120, sizeof *ended);
+        ended_early = 0;
         drive(&a, 1, 0, ended);
         check_asha_rule(&a.s, lag);
+        CHECK(ended_early >= 40, "asha lag %d: only %d lineages gave up their checkpoints "
+              "before the search ended", lag, ended_early);
         int bad = 0, climbed = 0, top = 0;
         for (int i = 0; i < a.s.n_trials; i++) {
             const Trial *t = &a.s.trials[i];
