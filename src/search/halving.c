@@ -195,15 +195,30 @@ static int brackets_done_below(const Search *s, const Rung *g) {
     return 1;
 }
 
+/* Sorts ids[0..n) by ranks_before (merge sort: a first rung can hold tens of
+ * thousands of configurations; tmp has room for n). */
+static void sort_ranked(const Search *s, int *ids, int *tmp, int n) {
+    if (n < 2) return;
+    int h = n / 2;
+    sort_ranked(s, ids, tmp, h);
+    sort_ranked(s, ids + h, tmp, n - h);
+    int i = 0, j = h, k = 0;
+    while (i < h || j < n)
+        tmp[k++] = j == n || (i < h && !ranks_before(s, ids[j], ids[i])) ? ids[i++] : ids[j++];
+    memcpy(ids, tmp, sizeof *ids * (size_t)n);
+}
+
 /* The best n of the rung below go on; the others' lineages end. */
 static int promote(Search *s, const Rung *below, const Rung *g, Err *e) {
     int *order = malloc(sizeof *order * (size_t)below->n);
-    if (!order) return err_set(e, AE_ERUN, "out of memory");
-    for (int j = 0; j < below->n; j++) { /* insertion: a rung holds hundreds at most */
-        int k = j, id = below->first + j;
-        for (; k > 0 && ranks_before(s, id, order[k - 1]); k--) order[k] = order[k - 1];
-        order[k] = id;
+    int *tmp = malloc(sizeof *tmp * (size_t)below->n);
+    if (!order || !tmp) {
+        free(order), free(tmp);
+        return err_set(e, AE_ERUN, "out of memory");
     }
+    for (int j = 0; j < below->n; j++) order[j] = below->first + j;
+    sort_ranked(s, order, tmp, below->n);
+    free(tmp);
     int rc = AE_OK;
     for (int j = 0; j < below->n && !rc; j++) {
         const Trial *t = &s->trials[order[j]];
