@@ -28,6 +28,7 @@ import argparse
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -98,6 +99,7 @@ def aesweep_curve(path):
     with h5py.File(path, "r") as f:
         trials = f["trials"][...]
         folds = f["folds"][...]
+        folds = folds[folds["epochs"] > 0]  # rows a stopped run never wrote are zeros
         lengths = {int(r["trial"]): len(f[f"curves/{int(r['trial'])}/0"]) for r in folds}
     config = {int(t["trial"]): (t["config"], int(t["stage"])) for t in trials}
     rnd = {int(t["trial"]): int(t["round"]) for t in trials}
@@ -118,15 +120,26 @@ def aesweep_curve(path):
 
 
 def run_aesweep(name, seed, out):
+    """One search; bisection, whose size no key sets (its last rounds evaluate
+    every integer left), is stopped with SIGUSR1 (exit 3, results.h5 kept) once
+    it has finished the tasks the budget pays for."""
     folder = out / f"{name}_s{seed}"
     job = folder.with_suffix(".json")
     job.write_text(json.dumps(job_for(name, seed)))
-    r = subprocess.run(["mpirun", "-np", str(NP), "--oversubscribe", AESWEEP, "run", str(job),
-                        "--out", str(folder), "--fresh"], env=ENV, capture_output=True,
-                       text=True)
-    (folder.parent / f"{name}_s{seed}.log").write_text(r.stderr)
-    if r.returncode != 0:
-        raise RuntimeError(f"{name} seed {seed}: exit {r.returncode}\n{r.stderr[-2000:]}")
+    p = subprocess.Popen(["mpirun", "-np", str(NP), "--oversubscribe", AESWEEP, "run", str(job),
+                          "--out", str(folder), "--fresh"], env=ENV, stderr=subprocess.PIPE,
+                         stdout=subprocess.DEVNULL, text=True)
+    log, stopped = [], False
+    for line in p.stderr:
+        log.append(line)
+        m = re.match(r"^(?:\r\x1b\[K)?\[(\d+)/", line)
+        if name == "bisection" and m and int(m.group(1)) >= PER_TRIAL and not stopped:
+            p.send_signal(signal.SIGUSR1)
+            stopped = True
+    rc = p.wait()
+    (folder.parent / f"{name}_s{seed}.log").write_text("".join(log))
+    if rc != 0 and not (stopped and rc == 3):
+        raise RuntimeError(f"{name} seed {seed}: exit {rc}\n{''.join(log)[-2000:]}")
     return aesweep_curve(folder / "results.h5")
 
 
