@@ -85,6 +85,9 @@ void images_labels(const Images *im, const int *idx, int n, uint8_t *out);
 
 /* All indices 0..n-1. */
 int index_all(int n, Index *out, Err *e);
+/* Does order[0..ix->n) hold exactly ix's images, in any order? (0 also when
+ * memory runs out.) */
+int index_is_permutation(const Index *ix, const int *order);
 void index_free(Index *ix);
 
 /* Stratified subset of k indices of `from`: each class keeps its share (largest

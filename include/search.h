@@ -247,5 +247,8 @@ int search_best(const Search *s);
 void halving_describe(const Search *s, char *buf, size_t n);
 /* Is a better than b under the search's direction? NaN is never better. */
 int objective_better(double a, double b, int maximize);
+/* order[0..n): the indices of obj best first (a NaN last, ties to the lower
+ * index), as every strategy ranks trials; -1 when memory runs out. */
+int rank_by_objective(const double *obj, int n, int maximize, int *order);
 
 #endif

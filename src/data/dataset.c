@@ -242,6 +242,21 @@ static void index_sort(Index *ix) {
     if (ix->n > 1) qsort(ix->idx, (size_t)ix->n, sizeof *ix->idx, cmp_int);
 }
 
+int index_is_permutation(const Index *ix, const int *order) {
+    int n = ix->n;
+    int *a = malloc(sizeof *a * (size_t)(n ? n : 1)), *b = malloc(sizeof *b * (size_t)(n ? n : 1));
+    int same = a && b;
+    if (same) {
+        memcpy(a, order, sizeof *a * (size_t)n);
+        memcpy(b, ix->idx, sizeof *b * (size_t)n);
+        qsort(a, (size_t)n, sizeof *a, cmp_int);
+        qsort(b, (size_t)n, sizeof *b, cmp_int);
+        same = !memcmp(a, b, sizeof *a * (size_t)n);
+    }
+    free(a), free(b);
+    return same;
+}
+
 static int index_alloc(Index *ix, int n, Err *e) {
     ix->n = 0;
     ix->idx = xmalloc((size_t)n * sizeof *ix->idx, e);

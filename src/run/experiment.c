@@ -1,10 +1,10 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "experiment.h"
 #include "checkpoint.h"
 #include "fsutil.h"
@@ -169,11 +169,6 @@ static int split_lines(char *buf, const char **sets, int max) {
     return n;
 }
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* A task's checkpoints, as files beside its task file (CheckpointStore). */
 typedef struct {
@@ -199,9 +194,9 @@ static int checkpoint_load(void *ctx, void **buf, size_t *n, Err *e) {
 
 static int checkpoint_save(void *ctx, const void *buf, size_t n, int epoch, Err *e) {
     TaskCheckpoints *c = ctx;
-    double t0 = now();
+    double t0 = clock_seconds();
     int rc = checkpoint_write(c->path, &c->id, epoch, buf, n, e);
-    c->seconds += now() - t0;
+    c->seconds += clock_seconds() - t0;
     c->written += rc == AE_OK;
     c->failed |= rc != AE_OK;
     c->bytes = n;
@@ -272,9 +267,9 @@ int experiment_run_task(const Experiment *x, const TaskPlan *p, int rank, const 
     if (!rc && r.fit.status != TRAIN_INTERRUPTED) {
         /* Durable before anyone counts it: an interrupted task leaves nothing. */
         TaskIdentity id = {trial, fold, rank, x->sha, overrides};
-        double t0 = now();
+        double t0 = clock_seconds();
         rc = task_file_write(path, j, &r, &id, e);
-        rep->write_seconds = now() - t0;
+        rep->write_seconds = clock_seconds() - t0;
         if (rc) rep->status = TRAIN_FAILED, rep->fatal = 1;
         else if (p->until <= 0) unlink(ck.path); /* the task file holds all of it now */
     }

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "experiment.h"
 #include "results.h"
 #include "resume.h"
@@ -31,11 +32,6 @@ typedef struct {
     char overrides[OVERRIDES_MAX];
 } TaskMsg;
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* CPU time of this process, user and system. */
 static double cpu_seconds(void) {
@@ -310,9 +306,14 @@ static void format_duration(double s, char *buf, size_t n) {
     else snprintf(buf, n, "%dh%02dm", (int)s / 3600, (int)s % 3600 / 60);
 }
 
+/* Did the task go on from an earlier trial's checkpoint (a rung up)? */
+static int went_up(const Coordinator *c, const TaskReport *rep) {
+    return c->search.trials[rep->trial].lineage != rep->trial;
+}
+
 static void progress(Coordinator *c, const TaskReport *rep) {
     const Experiment *x = c->x;
-    double el = now() - c->t0, rate = c->tasks_done / el * 60.0;
+    double el = clock_seconds() - c->t0, rate = c->tasks_done / el * 60.0;
     int more = !search_done(&c->search) && c->search.ops->adaptive;
     char eta[32], best[512] = "-", desc[400];
     format_duration((c->tasks_total - c->tasks_done) / (rate / 60.0), eta, sizeof eta);
@@ -322,8 +323,7 @@ static void progress(Coordinator *c, const TaskReport *rep) {
         snprintf(best, sizeof best, "%.6g (trial %d: %s)", c->search.trials[b].objective, b, desc);
     }
     char from[64] = "";
-    int went_up = c->search.trials[rep->trial].lineage != rep->trial;
-    if (rep->resumed_epoch > 0 && went_up)
+    if (rep->resumed_epoch > 0 && went_up(c, rep))
         snprintf(from, sizeof from, " (rung %d, on from epoch %d)",
                  c->search.trials[rep->trial].round, rep->resumed_epoch);
     else if (rep->resumed_epoch > 0)
@@ -348,10 +348,9 @@ static int handle_report(Coordinator *c, const TaskReport *rep, const double *cu
     if (rep->fatal)
         return err_set(e, AE_ERUN, "%s: rank %d could not write this task's file or checkpoint "
                        "(its message says why); stopping", path, rep->rank);
-    int went_up = c->search.trials[rep->trial].lineage != rep->trial;
     if (!kept) {
-        c->resumed += rep->resumed_epoch > 0 && !went_up;
-        c->promoted += rep->resumed_epoch > 0 && went_up;
+        c->resumed += rep->resumed_epoch > 0 && !went_up(c, rep);
+        c->promoted += rep->resumed_epoch > 0 && went_up(c, rep);
         c->checkpoints += rep->checkpoints;
         c->checkpoint_seconds += rep->checkpoint_seconds;
         if (rep->checkpoints) c->checkpoint_bytes = rep->checkpoint_bytes;
@@ -370,7 +369,7 @@ static int handle_report(Coordinator *c, const TaskReport *rep, const double *cu
                    .val_knn_accuracy = rep->val_knn_accuracy,
                    .val_linear_accuracy = rep->val_linear_accuracy,
                    /* by rank 0's clock alone: workers' clocks may disagree */
-                   .finished = kept ? NAN : now() - c->t0};
+                   .finished = kept ? NAN : clock_seconds() - c->t0};
     int keep = x->job.output.weights == WEIGHTS_ALL && rep->status != TRAIN_FAILED;
     if (results_write_fold(c->results, &row, curve, rep->epochs, keep ? path : NULL, e))
         return e->code;
@@ -402,7 +401,7 @@ static int receive(Coordinator *c, TaskReport *rep, double *curve, int *got) {
     if (st.MPI_TAG == TAG_REPORT) {
         c->outstanding--;
         if (--c->load[st.MPI_SOURCE] == 0) {
-            double t = now();
+            double t = clock_seconds();
             c->idle_since[st.MPI_SOURCE] = t;
             c->idle_sum_since += t;
             c->n_idle++;
@@ -423,7 +422,7 @@ static void dispatch(Coordinator *c, const TaskMsg *m, int dest) {
     size_t n = offsetof(TaskMsg, overrides) + strlen(m->overrides) + 1;
     MPI_Send(m, (int)n, MPI_BYTE, dest, TAG_TASK, MPI_COMM_WORLD);
     c->outstanding++;
-    double t = now();
+    double t = clock_seconds();
     if (c->load[dest]++ == 0) {
         c->idle_done += t - c->idle_since[dest];
         c->idle_sum_since -= c->idle_since[dest];
@@ -548,7 +547,7 @@ static int coordinator_init(Coordinator *c, const Experiment *x, int size, Err *
     c->folds = x->job.search.folds;
     c->max_epochs = experiment_max_epochs(x);
     c->tty = isatty(2);
-    c->t0 = now();
+    c->t0 = clock_seconds();
     c->cpu0 = cpu_seconds();
     size_t bufsize = sizeof(TaskReport) + sizeof(double) * CURVE_COLS * (size_t)c->max_epochs;
     c->load = calloc((size_t)size, sizeof(int));
@@ -609,7 +608,7 @@ static int coordinate(const Experiment *x, int size, int fresh, Err *e) {
                 x->job.source, strategy_names[x->job.search.strategy], c.folds,
                 c.folds == 1 ? "" : "s", size, size == 1 ? "" : "s", x->out_dir);
         if (rc == AE_OK) rc = farm(&c, e);
-        double farm_end = now(), farm_wall = farm_end - c.t0;
+        double farm_end = clock_seconds(), farm_wall = farm_end - c.t0;
         double farm_idle = rc == AE_OK ? idle_seconds(&c, farm_end) : 0;
         if (rc == AE_OK && !stop_requested) rc = refit(&c, e);
         if (size > 1) stop_workers(&c);
@@ -620,7 +619,7 @@ static int coordinate(const Experiment *x, int size, int fresh, Err *e) {
         const char *status = stop_requested ? "interrupted" : rc ? "failed" : "complete";
         if (results_set_status(res, status, &e2) && rc == AE_OK) rc = e2.code, *e = e2;
         if (results_close(res, &e2) && rc == AE_OK) rc = e2.code, *e = e2;
-        double cpu = cpu_seconds() - c.cpu0, wall = now() - c.t0;
+        double cpu = cpu_seconds() - c.cpu0, wall = clock_seconds() - c.t0;
         fprintf(stderr, "%s%s: %ld tasks in %.1f s, refit %.1f s", c.tty ? "\r\033[K" : "",
                 status, c.tasks_done, farm_wall, wall - farm_wall);
         if (size > 1)

@@ -55,9 +55,10 @@ static int n_brackets(const Search *s, int s_max) {
     return s->brackets > 0 ? s->brackets : s_max + 1;
 }
 
-/* Walks the plan: calls fn for every rung in id order; returns the trial count. */
+/* Walks the plan: fills out[] (when given) with every rung in id order and
+ * sets n_rungs; returns the trial count. */
 static long plan(Search *s, Rung *out) {
-    int s_max = most_halvings(s->eta, s->min_epochs, s->max_epochs);
+    int s_max = s->top_rung;
     long id = 0, configs = 0;
     int g = 0;
     for (int b = 0; b < n_brackets(s, s_max); b++) {
@@ -107,13 +108,11 @@ static int find_rung(const Search *s, int trial) {
     return lo;
 }
 
-/* Does trial i rank before trial j? Better first; a NaN (failed, diverged)
- * last; ties to the lower id. */
+/* Does trial i rank before trial j, as rank_by_objective ranks them? */
 static int ranks_before(const Search *s, int i, int j) {
     double x = s->trials[i].objective, y = s->trials[j].objective;
     if (objective_better(x, y, s->maximize)) return 1;
     if (objective_better(y, x, s->maximize)) return 0;
-    if (isnan(x) != isnan(y)) return !isnan(x);
     return i < j;
 }
 
@@ -195,33 +194,21 @@ static int brackets_done_below(const Search *s, const Rung *g) {
     return 1;
 }
 
-/* Sorts ids[0..n) by ranks_before (merge sort: a first rung can hold tens of
- * thousands of configurations; tmp has room for n). */
-static void sort_ranked(const Search *s, int *ids, int *tmp, int n) {
-    if (n < 2) return;
-    int h = n / 2;
-    sort_ranked(s, ids, tmp, h);
-    sort_ranked(s, ids + h, tmp, n - h);
-    int i = 0, j = h, k = 0;
-    while (i < h || j < n)
-        tmp[k++] = j == n || (i < h && !ranks_before(s, ids[j], ids[i])) ? ids[i++] : ids[j++];
-    memcpy(ids, tmp, sizeof *ids * (size_t)n);
-}
-
 /* The best n of the rung below go on; the others' lineages end. */
 static int promote(Search *s, const Rung *below, const Rung *g, Err *e) {
     int *order = malloc(sizeof *order * (size_t)below->n);
-    int *tmp = malloc(sizeof *tmp * (size_t)below->n);
-    if (!order || !tmp) {
-        free(order), free(tmp);
+    double *obj = malloc(sizeof *obj * (size_t)below->n);
+    int ranked = order && obj;
+    for (int j = 0; ranked && j < below->n; j++) obj[j] = s->trials[below->first + j].objective;
+    if (ranked) ranked = rank_by_objective(obj, below->n, s->maximize, order) == 0;
+    free(obj);
+    if (!ranked) {
+        free(order);
         return err_set(e, AE_ERUN, "out of memory");
     }
-    for (int j = 0; j < below->n; j++) order[j] = below->first + j;
-    sort_ranked(s, order, tmp, below->n);
-    free(tmp);
     int rc = AE_OK;
     for (int j = 0; j < below->n && !rc; j++) {
-        const Trial *t = &s->trials[order[j]];
+        const Trial *t = &s->trials[below->first + order[j]];
         rc = j < g->n ? search_place(s, g->first + j, &t->point, g->bracket, g->rung, g->budget,
                                      t->lineage, e)
                       : search_end_lineage(s, t->lineage, e);

@@ -1,5 +1,6 @@
 /* The three strategies of SPEC §4, as plain functions of their state. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "search.h"
@@ -220,6 +221,29 @@ int objective_better(double a, double b, int maximize) {
     if (isnan(a)) return 0;
     if (isnan(b)) return 1;
     return maximize ? a > b : a < b;
+}
+
+typedef struct {
+    double key; /* the objective, negated when maximised: smaller is better */
+    int id;
+} Ranked;
+
+static int by_key(const void *a, const void *b) {
+    const Ranked *x = a, *y = b;
+    int nx = isnan(x->key), ny = isnan(y->key);
+    if (nx != ny) return nx - ny; /* failed trials last */
+    if (!nx && x->key != y->key) return x->key < y->key ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+int rank_by_objective(const double *obj, int n, int maximize, int *order) {
+    Ranked *r = malloc(sizeof *r * (size_t)(n ? n : 1));
+    if (!r) return -1;
+    for (int i = 0; i < n; i++) r[i] = (Ranked){maximize ? -obj[i] : obj[i], i};
+    qsort(r, (size_t)n, sizeof *r, by_key);
+    for (int i = 0; i < n; i++) order[i] = r[i].id;
+    free(r);
+    return 0;
 }
 
 /* The stage's value is its best point; the next stage starts from it. */

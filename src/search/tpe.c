@@ -94,28 +94,9 @@ static int values_draw(const Param *p, const double *v, int n, Rng *r) {
     return p->n_values - 1;
 }
 
-typedef struct {
-    double key; /* the objective, negated when maximised: smaller is better */
-    int id;
-} Ranked;
-
-static int by_key(const void *a, const void *b) {
-    const Ranked *x = a, *y = b;
-    int nx = isnan(x->key), ny = isnan(y->key);
-    if (nx != ny) return nx - ny; /* failed trials last */
-    if (!nx && x->key != y->key) return x->key < y->key ? -1 : 1;
-    return (x->id > y->id) - (x->id < y->id);
-}
-
-/* The ids best first (ties to the lower id, failed trials last); returns how
- * many make the good group. */
+/* The ids best first (rank_by_objective); returns how many make the good group. */
 static int rank_trials(const double *obj, int n, int maximize, int *order) {
-    Ranked *r = malloc(sizeof *r * (size_t)(n ? n : 1));
-    if (!r) return -1;
-    for (int i = 0; i < n; i++) r[i] = (Ranked){maximize ? -obj[i] : obj[i], i};
-    qsort(r, (size_t)n, sizeof *r, by_key);
-    for (int i = 0; i < n; i++) order[i] = r[i].id;
-    free(r);
+    if (rank_by_objective(obj, n, maximize, order)) return -1;
     int good = (n + 9) / 10;
     return good > 25 ? 25 : good;
 }

@@ -527,11 +527,6 @@ void trainer_checkpoint_save(Trainer *t, void *buf) {
     t->spent = spent;
 }
 
-static int by_int(const void *a, const void *b) {
-    int x = *(const int *)a, y = *(const int *)b;
-    return (x > y) - (x < y);
-}
-
 /* What a loaded state must be whatever its bytes: the counts in range, and the
  * shuffled order a permutation of this training split (an order from another
  * split would train on other images, validation ones included). */
@@ -540,18 +535,9 @@ static const char *implausible(const Trainer *t) {
     if (r->epochs < 0 || r->epochs > t->cfg->epochs) return "its epoch count is out of range";
     if (r->status < TRAIN_OK || r->status > TRAIN_INTERRUPTED) return "its status is unknown";
     if (t->es.best_epoch < 0 || t->es.best_epoch > r->epochs) return "its best epoch is out of range";
-    int n = t->train->n;
-    int *a = malloc(sizeof *a * (size_t)n), *b = malloc(sizeof *b * (size_t)n);
-    int same = a && b;
-    if (same) {
-        memcpy(a, t->s.order, sizeof *a * (size_t)n);
-        memcpy(b, t->train->idx, sizeof *b * (size_t)n);
-        qsort(a, (size_t)n, sizeof *a, by_int);
-        qsort(b, (size_t)n, sizeof *b, by_int);
-        same = !memcmp(a, b, sizeof *a * (size_t)n);
-    }
-    free(a), free(b);
-    return same ? NULL : "its shuffled order is not of this training split";
+    return index_is_permutation(t->train, t->s.order)
+               ? NULL
+               : "its shuffled order is not of this training split";
 }
 
 static void copy_in(Trainer *t, const void *buf) {
