@@ -120,37 +120,63 @@ static int epochs_of(const Search *s, const Trial *t) {
     return t->budget > 0 ? t->budget : s->max_epochs;
 }
 
+/* One observation per configuration for TPE: its trial at the largest budget
+ * seen, ranked as Optuna ranks pruned trials: the further a configuration got,
+ * the better; then by its objective there (NaN last), then by id. */
+typedef struct {
+    int failed, budget, id;
+    double key;
+} Seen;
+
+static int seen_before(const void *pa, const void *pb) {
+    const Seen *a = pa, *b = pb;
+    if (a->failed != b->failed) return a->failed - b->failed;
+    if (a->budget != b->budget) return b->budget - a->budget;
+    if (!a->failed && a->key != b->key) return a->key < b->key ? -1 : 1;
+    return a->id - b->id;
+}
+
 /* Configuration `config`'s point: random search's, or with search.sampler tpe
- * (as BOHB) TPE's, fitted on the trials seen[0..n) of the largest budget that
- * at least search.startup_trials of them reached (random search's below that).
- * seen must be fixed by the job, never by which results came first; NULL:
- * trials [0, n). They go to TPE in id order (it keeps the newest when it trims). */
+ * TPE's over every configuration seen[0..n) reached, at any rung: a dropped
+ * configuration tells where not to look as much as a promoted one tells where
+ * to. (BOHB fits on the largest budget alone; with few trials at the top that
+ * left TPE with a handful of points for most of a search.) seen must be fixed
+ * by the job, never by which results came first; NULL: trials [0, n). */
 static int new_point(const Search *s, int config, const int *seen, int n, Point *out, Err *e) {
     if (s->sampler != SAMPLER_TPE) {
         random_point(s->space, s->seed, config, out);
         return AE_OK;
     }
-    /* the budgets seen and how many reached each: rungs are few (eta >= 2) */
-    int budgets[64], counts[64], n_budgets = 0, budget = -1, count = 0;
-    for (int i = 0; i < n; i++) {
-        int b = epochs_of(s, &s->trials[seen ? seen[i] : i]), k = 0;
-        while (k < n_budgets && budgets[k] != b) k++;
-        if (k == n_budgets && n_budgets < 64) budgets[n_budgets] = b, counts[n_budgets++] = 0;
-        if (k < n_budgets) counts[k]++;
-    }
-    for (int k = 0; k < n_budgets; k++)
-        if (counts[k] >= s->startup && budgets[k] > budget) budget = budgets[k], count = counts[k];
-    Point *obs = malloc(sizeof *obs * (size_t)(count + 1));
-    double *obj = malloc(sizeof *obj * (size_t)(count + 1));
-    int m = 0, rc = obs && obj ? AE_OK : AE_ERUN;
+    int *at = malloc(sizeof *at * (size_t)(s->n_trials + 1)); /* lineage -> its Seen */
+    Seen *obs = malloc(sizeof *obs * (size_t)(n + 1));
+    Point *pts = malloc(sizeof *pts * (size_t)(n + 1));
+    double *rank = malloc(sizeof *rank * (size_t)(n + 1));
+    int m = 0, rc = at && obs && pts && rank ? AE_OK : AE_ERUN;
+    for (int i = 0; i < s->n_trials && !rc; i++) at[i] = -1;
     for (int i = 0; i < n && !rc; i++) {
-        const Trial *t = &s->trials[seen ? seen[i] : i];
-        if (epochs_of(s, t) == budget) obs[m] = t->point, obj[m++] = t->objective;
+        int id = seen ? seen[i] : i;
+        const Trial *t = &s->trials[id];
+        Seen o = {t->status != TRIAL_OK || isnan(t->objective), epochs_of(s, t), t->lineage,
+                  s->maximize ? -t->objective : t->objective};
+        int *slot = &at[t->lineage];
+        if (*slot < 0) *slot = m++;
+        else if (obs[*slot].budget > o.budget) continue;
+        obs[*slot] = o;
     }
-    if (!rc)
-        rc = tpe_point(s->space, s->seed, config, obs, obj, m, s->maximize, s->startup,
-                       s->candidates, out);
-    free(obs), free(obj);
+    if (!rc) {
+        qsort(obs, (size_t)m, sizeof *obs, seen_before);
+        /* back in lineage order (TPE keeps the newest when it trims), the rank
+         * as the objective */
+        for (int j = 0; j < m; j++) at[obs[j].id] = j;
+        for (int i = 0, k = 0; i < s->n_trials && k < m; i++)
+            if (at[i] >= 0 && s->trials[i].lineage == i) {
+                pts[k] = s->trials[i].point;
+                rank[k++] = at[i];
+            }
+        rc = tpe_point(s->space, s->seed, config, pts, rank, m, 0, s->startup, s->candidates,
+                       out);
+    }
+    free(at), free(obs), free(pts), free(rank);
     return rc ? err_set(e, AE_ERUN, "tpe: out of memory") : AE_OK;
 }
 
