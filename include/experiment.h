@@ -47,10 +47,15 @@ int experiment_run_task(const Experiment *x, const TaskPlan *p, int rank, const 
 int experiment_max_epochs(const Experiment *x);
 /* Creates OUT and OUT/tasks. */
 int experiment_make_dirs(const Experiment *x, Err *e);
-/* OUT/tasks/tTRIAL_fFOLD.h5, or OUT/tasks/best.h5 for the refit. */
+/* OUT/tasks/AAA/BBB/tTRIAL_fFOLD.h5 with i = trial * folds + fold, AAA = i / 10^6
+ * and BBB = i / 1000 mod 1000 (at most 1000 entries a folder); OUT/tasks/best.h5
+ * for the refit. */
 void experiment_task_path(const Experiment *x, int trial, int fold, char *buf, size_t n);
-/* OUT/tasks/tTRIAL_fFOLD.ckpt (best.ckpt): the running task's checkpoint. */
+/* The same with .ckpt (best.ckpt): the running task's checkpoint, beside its file. */
 void experiment_checkpoint_path(const Experiment *x, int trial, int fold, char *buf, size_t n);
+/* Creates the folder of a task's file (durably: each new folder's name is
+ * synced in its parent); AE_ERUN naming it. */
+int experiment_make_task_dir(const Experiment *x, int trial, int fold, Err *e);
 /* The objective of a task's report under the job's objective. */
 double report_objective(const Experiment *x, const TaskReport *r);
 

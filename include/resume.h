@@ -19,6 +19,7 @@ typedef struct {
     Durable best;   /* the refit (OUT/tasks/best.h5), when has_best */
     int has_best;
     int discarded;  /* incomplete or unreadable task files removed (their tasks rerun) */
+    int moved;      /* task files and checkpoints moved from an older flat OUT/tasks */
     char aside[AE_PATH_MAX + 32]; /* where --fresh moved an earlier run, or "" */
     DirLock lock;   /* OUT's lock, held until durable_free */
     char warning[AE_PATH_MAX + 128]; /* why OUT could not be locked, or "" */

@@ -1,7 +1,9 @@
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -137,10 +139,33 @@ void experiment_close(Experiment *x) {
     job_free(&x->job);
 }
 
+/* Task files fan out by the task's number i = trial * folds + fold into
+ * tasks/AAA/BBB/ (AAA = i / 10^6, BBB = i / 1000 mod 1000): at most 1000 task
+ * files (and their checkpoints) in a folder and 1000 folders in a folder at
+ * any search size; a parallel file system's metadata server slows every open
+ * and rename in a folder of 10^5 entries. */
 static void task_file_name(const Experiment *x, int trial, int fold, const char *ext, char *buf,
                            size_t n) {
+    long i = (long)trial * x->job.search.folds + fold; /* < 10^8: trials * folds */
     if (fold == FOLD_REFIT) snprintf(buf, n, "%s/best.%s", x->tasks_dir, ext);
-    else snprintf(buf, n, "%s/t%06d_f%02d.%s", x->tasks_dir, trial, fold, ext);
+    else snprintf(buf, n, "%s/%03u/%03u/t%06d_f%02d.%s", x->tasks_dir,
+                  (unsigned)(i / 1000000 % 1000), (unsigned)(i / 1000 % 1000), trial, fold, ext);
+}
+
+int experiment_make_task_dir(const Experiment *x, int trial, int fold, Err *e) {
+    char dir[AE_PATH_MAX + 32];
+    experiment_task_path(x, trial, fold, dir, sizeof dir);
+    *strrchr(dir, '/') = 0;
+    struct stat st;
+    if (stat(dir, &st) == 0) return AE_OK;
+    if (make_dirs(dir, e)) return e->code;
+    /* the new folders' names on disk too, as a task file's own name will be */
+    for (int up = 0; up < 2; up++) {
+        if (sync_parent_dir(dir) != 0)
+            return err_set(e, AE_ERUN, "%s: cannot sync its folder: %s", dir, strerror(errno));
+        *strrchr(dir, '/') = 0;
+    }
+    return AE_OK;
 }
 
 void experiment_task_path(const Experiment *x, int trial, int fold, char *buf, size_t n) {
@@ -229,6 +254,14 @@ int experiment_run_task(const Experiment *x, const TaskPlan *p, int rank, const 
     int rc = job_parse(x->job.json, x->job.source, sets, n, &job, e);
     if (rc) return rc;
     const Job *j = &job;
+    /* its file's folder, and its checkpoint's (a promoted trial's lineage's) */
+    rc = experiment_make_task_dir(x, trial, fold, e);
+    if (!rc) rc = experiment_make_task_dir(x, lineage, fold, e);
+    if (rc) {
+        rep->fatal = 1;
+        job_free(&job);
+        return rc;
+    }
     int folds = j->search.folds;
     Index train = {0}, val = {0};
     TaskResult r;

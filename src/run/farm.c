@@ -600,6 +600,9 @@ static int coordinate(const Experiment *x, int size, int fresh, Err *e) {
         fprintf(stderr, "aesweep: resuming: %d finished task%s on disk, %d incomplete file%s "
                 "removed\n", durable.n, durable.n == 1 ? "" : "s", durable.discarded,
                 durable.discarded == 1 ? "" : "s");
+    if (durable.moved)
+        fprintf(stderr, "aesweep: resuming: %d file%s of an older layout moved into %s/AAA/BBB/ "
+                "folders\n", durable.moved, durable.moved == 1 ? "" : "s", x->tasks_dir);
     if (rc == AE_OK) {
         rc = coordinator_init(&c, x, size, e);
         c.results = res;

@@ -75,45 +75,130 @@ static int add_task(DurableSet *d, const Durable *t, int *cap) {
     return 0;
 }
 
-/* tNNNNNN_fFF.h5, as experiment_task_path names them. */
+/* tNNNNNN_fFF.EXT as experiment_task_path and experiment_checkpoint_path name
+ * them: 1 when `name` is one with that ext. */
+static int is_named(const char *name, const char *ext, int *trial, int *fold) {
+    int end = 0;
+    return sscanf(name, "t%6d_f%2d.%n", trial, fold, &end) == 2 && end > 0 &&
+           !strcmp(name + end, ext);
+}
+
 static int is_task_name(const char *name) {
-    int trial, fold, end = 0;
-    return sscanf(name, "t%6d_f%2d.h5%n", &trial, &fold, &end) == 2 && name[end] == 0;
+    int trial, fold;
+    return is_named(name, "h5", &trial, &fold);
+}
+
+/* The fan-out folders' names: three digits. */
+static int is_fanout_name(const char *name) {
+    return strlen(name) == 3 && strspn(name, "0123456789") == 3;
+}
+
+/* Calls fn(path, name, depth, ctx) for every entry of OUT/tasks (depth 0) and of
+ * its fan-out folders AAA (1) and AAA/BBB (2), stopping at the first nonzero. */
+typedef int (*EntryFn)(const char *path, const char *name, int depth, void *ctx);
+
+static int walk_tasks(const char *dir, int depth, EntryFn fn, void *ctx) {
+    DIR *d = opendir(dir);
+    if (!d) return 0; /* nothing yet */
+    struct dirent *ent;
+    int rc = 0;
+    while (!rc && (ent = readdir(d))) {
+        if (ent->d_name[0] == '.') continue;
+        char path[AE_PATH_MAX + 300];
+        if (snprintf(path, sizeof path, "%s/%s", dir, ent->d_name) >= (int)sizeof path)
+            continue; /* not a name of ours */
+        rc = depth < 2 && is_fanout_name(ent->d_name) ? walk_tasks(path, depth + 1, fn, ctx)
+                                                      : fn(path, ent->d_name, depth, ctx);
+    }
+    closedir(d);
+    return rc;
+}
+
+/* Folders written before the fan-out (every task file in OUT/tasks itself) go
+ * on where they stopped: their task files and checkpoints move into place
+ * first, each by a rename (a kill in between leaves each file in one place or
+ * the other, and the next resume moves the rest). */
+static int move_flat_files(const Experiment *x, int *moved, Err *e) {
+    DIR *dir = opendir(x->tasks_dir);
+    if (!dir) return AE_OK;
+    int cap = 0, n = 0, rc = AE_OK;
+    char (*names)[32] = NULL; /* tNNNNNN_fFF.ckpt and no longer */
+    struct dirent *ent;
+    while (!rc && (ent = readdir(dir))) { /* collected first: renaming adds folders */
+        int trial, fold;
+        if (strlen(ent->d_name) >= sizeof *names ||
+            (!is_named(ent->d_name, "h5", &trial, &fold) &&
+             !is_named(ent->d_name, "ckpt", &trial, &fold)))
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            void *m = realloc(names, sizeof *names * (size_t)cap);
+            if (!m) {
+                rc = err_set(e, AE_ERUN, "out of memory");
+                break;
+            }
+            names = m;
+        }
+        snprintf(names[n++], sizeof *names, "%s", ent->d_name);
+    }
+    closedir(dir);
+    for (int i = 0; i < n && !rc; i++) {
+        int trial, fold, task = is_named(names[i], "h5", &trial, &fold);
+        if (!task) is_named(names[i], "ckpt", &trial, &fold);
+        char from[AE_PATH_MAX + 300], to[AE_PATH_MAX + 32];
+        snprintf(from, sizeof from, "%s/%s", x->tasks_dir, names[i]);
+        if (task) experiment_task_path(x, trial, fold, to, sizeof to);
+        else experiment_checkpoint_path(x, trial, fold, to, sizeof to);
+        rc = experiment_make_task_dir(x, trial, fold, e);
+        if (!rc && rename(from, to) != 0)
+            rc = err_set(e, AE_ERUN, "%s: cannot move to %s: %s", from, to, strerror(errno));
+        if (!rc && (sync_parent_dir(to) != 0 || sync_parent_dir(from) != 0))
+            rc = err_set(e, AE_ERUN, "%s: cannot sync its folder: %s", to, strerror(errno));
+        *moved += !rc;
+    }
+    free(names);
+    return rc;
+}
+
+typedef struct {
+    const Experiment *x;
+    DurableSet *d;
+    int known_job, cap, max_epochs;
+    Err *e;
+} Scan;
+
+static int scan_entry(const char *path, const char *name, int depth, void *ctx) {
+    Scan *sc = ctx;
+    DurableSet *d = sc->d;
+    if (strstr(name, ".tmp.")) { /* a write that never finished */
+        unlink(path);
+        d->discarded++;
+        return AE_OK;
+    }
+    int is_best = depth == 0 && !strcmp(name, "best.h5");
+    if (!is_best && (depth != 2 || !is_task_name(name))) return AE_OK;
+    Durable t;
+    int kept = load_one(sc->x, path, sc->max_epochs, &t);
+    if (kept < 0 && !sc->known_job)
+        return err_set(sc->e, AE_EINPUT, "%s holds another job's task files (job_sha256 "
+                       "differs): pass --fresh (the old files are kept aside) or use another "
+                       "--out", sc->x->out_dir);
+    if (kept <= 0) {
+        d->discarded += kept == 0;
+    } else if (is_best) {
+        durable_clear(&d->best);
+        d->best = t, d->has_best = 1;
+    } else if (add_task(d, &t, &sc->cap) != 0) {
+        durable_clear(&t);
+        return err_set(sc->e, AE_ERUN, "out of memory");
+    }
+    return AE_OK;
 }
 
 static int scan_tasks(const Experiment *x, DurableSet *d, int known_job, Err *e) {
-    DIR *dir = opendir(x->tasks_dir);
-    if (!dir) return AE_OK; /* nothing yet */
-    int cap = 0, max_epochs = experiment_max_epochs(x), rc = AE_OK;
-    struct dirent *ent;
-    while (rc == AE_OK && (ent = readdir(dir))) {
-        char path[AE_PATH_MAX + 300];
-        snprintf(path, sizeof path, "%s/%s", x->tasks_dir, ent->d_name);
-        if (strstr(ent->d_name, ".tmp.")) { /* a write that never finished */
-            unlink(path);
-            d->discarded++;
-            continue;
-        }
-        int is_best = !strcmp(ent->d_name, "best.h5");
-        int is_task = is_task_name(ent->d_name);
-        if (!is_best && !is_task) continue;
-        Durable t;
-        int kept = load_one(x, path, max_epochs, &t);
-        if (kept < 0 && !known_job)
-            rc = err_set(e, AE_EINPUT, "%s holds another job's task files (job_sha256 differs): "
-                         "pass --fresh (the old files are kept aside) or use another --out",
-                         x->out_dir);
-        else if (kept <= 0)
-            d->discarded += kept == 0;
-        else if (is_best) {
-            durable_clear(&d->best);
-            d->best = t, d->has_best = 1;
-        } else if (add_task(d, &t, &cap) != 0) {
-            durable_clear(&t);
-            rc = err_set(e, AE_ERUN, "out of memory");
-        }
-    }
-    closedir(dir);
+    Scan sc = {x, d, known_job, 0, experiment_max_epochs(x), e};
+    int rc = move_flat_files(x, &d->moved, e);
+    if (!rc) rc = walk_tasks(x->tasks_dir, 0, scan_entry, &sc);
     if (d->n > 1) qsort(d->tasks, (size_t)d->n, sizeof *d->tasks, by_task);
     /* A run killed between a task file's rename and its checkpoint's removal
      * leaves a checkpoint nobody will read; unless later trials go on from
@@ -127,6 +212,12 @@ static int scan_tasks(const Experiment *x, DurableSet *d, int known_job, Err *e)
         unlink(path);
     }
     return rc;
+}
+
+static int count_task_file(const char *path, const char *name, int depth, void *ctx) {
+    (void)path;
+    *(int *)ctx += is_task_name(name) && (depth == 0 || depth == 2);
+    return 0;
 }
 
 /* Whose folder is OUT? Its results file says, if it can still be read (*known). */
@@ -153,10 +244,7 @@ int resume_check(const Experiment *x, int fresh, int *task_files, Err *e) {
     if (dir_lock_check(x->out_dir, e)) return e->code;
     if (fresh) return AE_OK;
     if (check_owner(x, results, &known, e)) return e->code;
-    DIR *dir = opendir(x->tasks_dir);
-    struct dirent *ent;
-    while (dir && (ent = readdir(dir))) *task_files += is_task_name(ent->d_name);
-    if (dir) closedir(dir);
+    walk_tasks(x->tasks_dir, 0, count_task_file, task_files);
     return AE_OK;
 }
 

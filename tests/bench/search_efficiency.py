@@ -76,6 +76,8 @@ STRATEGIES = {
     "asha": {"strategy": "asha", "eta": 3, "min_epochs": 1, "trials": 180, "lag": 4},
     "hyperband+tpe": {"strategy": "hyperband", "eta": 3, "min_epochs": 1, "brackets": 9,
                       "sampler": "tpe", "startup_trials": 6},
+    "asha+tpe": {"strategy": "asha", "eta": 3, "min_epochs": 1, "trials": 180, "lag": 4,
+                 "sampler": "tpe", "startup_trials": 6},
 }
 OPTUNA = ["optuna_tpe", "optuna_tpe+hyperband"]
 

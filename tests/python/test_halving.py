@@ -120,7 +120,7 @@ def test_promoted_tasks_went_on_from_their_checkpoints(reference, trials):
     m = WENT_ON.search(stderr)
     assert m and int(m.group(2)) == promoted == 10, stderr
     # every epoch trained once: the sum over configurations of the epochs they reached
-    assert not list((out / "tasks").glob("*.ckpt")), "checkpoints left after the search"
+    assert not list((out / "tasks").rglob("*.ckpt")), "checkpoints left after the search"
 
 
 def killed_and_resumed(job, ref, out, after):
@@ -133,7 +133,7 @@ def killed_and_resumed(job, ref, out, after):
     r = run_to_end(out, job=job)
     assert r.rc == 0, f"resume failed ({r.rc}):\n{r.stderr}"
     identical(ref, out)
-    assert not list((out / "tasks").glob("*.ckpt")), "checkpoints left after the resume"
+    assert not list((out / "tasks").rglob("*.ckpt")), "checkpoints left after the resume"
 
 
 def test_killed_and_resumed_equals_the_uninterrupted_run(reference):
@@ -149,5 +149,5 @@ def test_asha_killed_and_resumed_equals_the_uninterrupted_run():
     assert r.rc == 0, f"asha run failed ({r.rc}):\n{r.stderr}"
     m = WENT_ON.search(r.stderr)
     assert m and int(m.group(2)) > 0, r.stderr  # promotions went on from checkpoints
-    assert not list((ref / "tasks").glob("*.ckpt")), "checkpoints left after the search"
+    assert not list((ref / "tasks").rglob("*.ckpt")), "checkpoints left after the search"
     killed_and_resumed(job, ref / "results.h5", TMP / "asha_killed", 12)

@@ -52,7 +52,8 @@ WORKERS = RANKS - 1
 SETS = [] if os.path.realpath(FASHION_DIR) == DEBIAN_FASHION else [f"data.path={FASHION_DIR}"]
 
 _spec = json.loads(JOB.read_text())
-TOTAL = _spec["search"]["trials"] * _spec["search"]["folds"]  # tasks of the search
+FOLDS = _spec["search"]["folds"]
+TOTAL = _spec["search"]["trials"] * FOLDS  # tasks of the search
 
 PROGRESS = re.compile(r"^(?:\r\x1b\[K)?\[(\d+)/(\d+)\]", re.M)
 RESUMING = re.compile(r"aesweep: resuming: (\d+) finished tasks? on disk, (\d+) incomplete "
@@ -210,9 +211,22 @@ class Summary:
                 f"kept {self.kept}, {self.write_ms} ms/file")
 
 
-def task_files(out):
+def fanned_out(out, trial, fold, folds=FOLDS, ext="h5"):
+    """Where the README's layout puts a task's file: OUT/tasks/AAA/BBB/ by its task
+    number i = trial * folds + fold (AAA = i // 10**6, BBB = i // 1000 % 1000)."""
+    i = trial * folds + fold
+    return (Path(out) / "tasks" / f"{i // 10**6 % 1000:03d}" / f"{i // 1000 % 1000:03d}" /
+            f"t{trial:06d}_f{fold:02d}.{ext}")
+
+
+def task_files(out, folds=FOLDS):
+    """The task files under out, each checked to be where the layout puts it."""
     d = Path(out) / "tasks"
-    return sorted(p for p in d.iterdir() if TASK_NAME.match(p.name)) if d.is_dir() else []
+    found = sorted(p for p in d.rglob("*") if TASK_NAME.match(p.name)) if d.is_dir() else []
+    for p in found:
+        trial, fold = int(p.name[1:7]), int(p.name[9:11])
+        assert p == fanned_out(out, trial, fold, folds), f"{p} is not in its folder"
+    return found
 
 
 def temp_files(out):
@@ -351,7 +365,8 @@ def test_kill9_then_resume_is_identical(reference, instant):
         assert len(on_disk) == TOTAL
 
     r, s = resume_identical(reference, out, found=len(on_disk))
-    assert s.discarded == len([p for p in temps if p.parent.name == "tasks"]), (s, temps)
+    assert s.discarded == len([p for p in temps if "tasks" in p.relative_to(out).parts]), \
+        (s, temps)
     # Retrained = tasks that were being trained at the kill, lost with it. While
     # tasks remain, each worker trains exactly one: at most WORKERS of them.
     in_flight = min(WORKERS, TOTAL - len(on_disk))
@@ -531,7 +546,7 @@ def ckpt_reference():
     assert m, r.stderr
     # one per epoch of each task (patience 0: every task runs all 8), none kept
     assert int(m.group(1)) == 8 * CKPT_TOTAL and int(m.group(4)) == 0, r.stderr
-    assert not list((out / "tasks").glob("*.ckpt")), "checkpoints left after a complete run"
+    assert not list((out / "tasks").rglob("*.ckpt")), "checkpoints left after a complete run"
     figure(f"checkpoint of the 784-256-16 job: {m.group(2)} MB, {m.group(3)} ms to write and "
            f"sync on average")
     return out / "results.h5"
@@ -553,11 +568,11 @@ def frozen_with_checkpoints(live, timeout=120):
     tasks = Path(live.out) / "tasks"
     while time.monotonic() < deadline:
         live.wait_for("a checkpoint", lambda: tasks.is_dir() and any(
-            CKPT_NAME.match(p.name) for p in tasks.iterdir()), timeout=timeout)
+            CKPT_NAME.match(p.name) for p in tasks.rglob("*.ckpt")), timeout=timeout)
         signal_all(live, signal.SIGSTOP)
         time.sleep(0.1)  # every process has stopped
         found = {}
-        for p in tasks.iterdir():
+        for p in tasks.rglob("*.ckpt"):
             m = CKPT_NAME.match(p.name)
             if m and not p.with_suffix(".h5").exists():
                 data = p.read_bytes()
@@ -583,7 +598,7 @@ def resume_checkpointed(reference, out):
     r = run_to_end(out, job=CKPT_JOB)
     assert r.rc == 0, f"resume failed ({r.rc}):\n{r.stderr}"
     identical(reference, out)
-    assert not list((Path(out) / "tasks").glob("*.ckpt")), "checkpoints left after the resume"
+    assert not list((Path(out) / "tasks").rglob("*.ckpt")), "checkpoints left after the resume"
     assert not temp_files(out), temp_files(out)
     return r
 
@@ -637,16 +652,38 @@ def test_truncated_files_are_repaired(reference):
     results = out / "results.h5"
     with open(results, "r+b") as f:
         f.truncate(results.stat().st_size // 2)
-    victim = out / "tasks" / "t000003_f01.h5"
+    victim = fanned_out(out, 3, 1)
     with open(victim, "r+b") as f:
         f.truncate(100)
     # and a write that never finished
-    (out / "tasks" / "t000004_f00.h5.tmp.99999").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(500))
+    fanned_out(out, 4, 0, ext="h5.tmp.99999").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(500))
     r, s = resume_identical(reference, out, "--resume")
     assert re.search(r"resuming: \d+ finished tasks on disk, [1-9]\d* incomplete files? removed",
                      r.stderr), r.stderr
     assert (s.found, s.discarded, s.trained) == (TOTAL - 1, 2, 1), f"{s}\n{r.stderr}"
     check_task_file(victim)
+
+
+def test_older_flat_layout_resumes(reference):
+    """A folder written before task files fanned out (all of them, and checkpoints, in
+    OUT/tasks itself) resumes: they move into their folders and none is retrained;
+    so does one whose move was cut short (some files moved, some not)."""
+    out = TMP / "flat_layout"
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(reference.parent, out)
+    files = task_files(out)
+    for p in files[-2:] + [out / "tasks" / "best.h5"]:  # an interrupted older run
+        p.unlink()
+    flat = files[:-3]  # one stays where it is now: the move was cut short
+    for p in flat:
+        p.rename(out / "tasks" / p.name)
+    (out / "tasks" / "t000099_f00.ckpt").write_bytes(b"an old checkpoint nobody reads")
+    r, s = resume_identical(reference, out, found=len(files) - 2)
+    assert f"{len(flat) + 1} files of an older layout moved" in r.stderr, r.stderr
+    assert s.trained == 2, s
+    assert len(task_files(out)) == TOTAL  # each in its folder (task_files checks)
+    assert fanned_out(out, 99, 0, ext="ckpt").is_file()
+    assert sorted(p.name for p in (out / "tasks").iterdir() if p.is_file()) == ["best.h5"]
 
 
 # ---- another job -----------------------------------------------------------------------
@@ -750,11 +787,11 @@ def test_full_disk_exits_1_and_keeps_what_was_durable(reference):
     r = run_limited(out, 4500)
     on_disk = durable_files(out)
     assert 0 < len(on_disk) < TOTAL, r.stderr
-    kept = {p.name: digest(p) for p in on_disk}
+    kept = {p: digest(p) for p in on_disk}
 
     r2, s = resume_identical(reference, out, found=len(on_disk))  # no limit now
-    for name, d in kept.items():  # resumed, not rewritten
-        assert digest(out / "tasks" / name) == d, name
+    for path, d in kept.items():  # resumed, not rewritten
+        assert digest(path) == d, path
     figure(f"file-size limit 4500 KiB on the ranks: exit {r.rc} ({first_error(r.stderr)}); "
            f"{len(on_disk)} task files durable and readable; the resume trained {s.trained}")
     # Last, so that the checks above run whatever the exit was.
@@ -770,7 +807,8 @@ def test_task_file_too_big_exits_1_naming_it(reference):
     assert not task_files(out) and not temp_files(out), list(out.rglob("*"))
     figure(f"file-size limit 400 KiB on the ranks: exit {r.rc} ({first_error(r.stderr)})")
     assert r.rc == 1, f"exit {r.rc}\n{r.stderr}"
-    assert re.search(re.escape(str(out / "tasks")) + r"/t\d{6}_f\d{2}\.h5", r.stderr), r.stderr
+    assert re.search(re.escape(str(out / "tasks")) + r"/\d{3}/\d{3}/t\d{6}_f\d{2}\.h5", r.stderr), \
+        r.stderr
     assert "Segmentation fault" not in r.stderr, r.stderr
 
 

@@ -142,6 +142,32 @@ def best_trial(trials):
 # ---- tests ----------------------------------------------------------------------------
 
 
+@pytest.mark.skipif(os.environ.get("AESWEEP_SANITIZED") == "1",
+                    reason="a thousand tasks: the Release build's ctest runs it")
+def test_task_files_fan_out_at_most_1000_a_folder():
+    """501 trials x 2 folds of near-empty tasks (the throughput benchmark's job): task
+    numbers i = trial * 2 + fold 0..999 fill tasks/000/000/, the last two begin
+    tasks/000/001/; no folder holds more than 1000 entries."""
+    out = TMP / "fanout"
+    shutil.rmtree(out, ignore_errors=True)
+    r = aesweep("run", SRC / "jobs" / "bench_throughput.json", "--out", out,
+                "--set", "search.trials=501", "--set", "search.folds=2", *set_args(SETS),
+                timeout=600)
+    assert r.returncode == 0, r.stderr
+    tasks = out / "tasks"
+    where = {}
+    for p in tasks.rglob("t*_f*.h5"):
+        trial, fold = int(p.name[1:7]), int(p.name[9:11])
+        where[(trial, fold)] = p.relative_to(tasks).parent.as_posix()
+    assert len(where) == 1002
+    for (trial, fold), folder in where.items():
+        i = 2 * trial + fold
+        assert folder == f"{i // 10**6:03d}/{i // 1000 % 1000:03d}", (trial, fold, folder)
+    sizes = {d.relative_to(tasks).as_posix(): len(list(d.iterdir()))
+             for d in [tasks, *tasks.rglob("*")] if d.is_dir()}
+    assert sizes == {".": 2, "000": 2, "000/000": 1000, "000/001": 2}, sizes
+
+
 def test_validate_prints_the_plan():
     r = aesweep("validate", JOB, *set_args(SETS))
     assert r.returncode == 0, r.stderr

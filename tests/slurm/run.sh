@@ -82,7 +82,7 @@ submit() { # submit.sh ARGS..., prints the job id
 
 tasks_on_disk() { # durable task files in OUT $1
     local n
-    n=$(ls "$1/tasks" 2> /dev/null | grep -c '^t[0-9]*_f[0-9]*\.h5$') || true
+    n=$(find "$1/tasks" -name 't[0-9]*_f[0-9]*.h5' 2> /dev/null | wc -l) || true
     echo "${n:-0}"
 }
 
