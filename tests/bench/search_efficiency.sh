@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Usage: tests/bench/search_efficiency.sh [OUTDIR] [--seeds N] [--only NAME,...]
 # Issue 17's search-efficiency benchmark: best val_mse found against training
-# epochs spent for random, grid, bisection, tpe, hyperband, asha, hyperband+tpe
+# epochs spent for random, grid, bisection, tpe, hyperband, asha, hyperband+tpe, asha+tpe
 # (aesweep under mpirun -np NP) and Optuna 3.1's TPESampler alone and with its
 # HyperbandPruner, driving `aesweep train --progress json` (NP - 1 trials at a
 # time). One problem (784-256-B-256-784, 6000 Fashion-MNIST images, a 10%
