@@ -2,7 +2,7 @@
  * written at their own index (trial; trial * folds + fold), growing the extent
  * when needed, so an append never rewrites the table and the finished file does
  * not depend on the order in which tasks completed. The file is flushed after
- * every write so readers can watch a run. */
+ * every write so readers can watch a run, or with results_batch, in batches. */
 #ifndef AESWEEP_RESULTS_H
 #define AESWEEP_RESULTS_H
 
@@ -76,6 +76,17 @@ int results_write_rounds(Results *r, const RoundRow *rows, int n, Err *e);
 /* Root attribute status: "running", "complete" or "interrupted". */
 int results_set_status(Results *r, const char *status, Err *e);
 int results_close(Results *r, Err *e);
+
+/* Batches: rows and curves are flushed once the oldest unflushed one is `seconds`
+ * old (0, the default: after every write), and whenever /best, /rounds or the
+ * status is written. A coordinator with thousands of results a second cannot
+ * afford a flush each (the task files keep them durable meanwhile); one idle
+ * calls results_flush by results_flush_due so that a batch never waits longer. */
+void results_batch(Results *r, double seconds);
+/* clock_seconds() at which the pending batch is due; INFINITY when none is. */
+double results_flush_due(const Results *r);
+/* Flushes the pending batch, if any. */
+int results_flush(Results *r, Err *e);
 
 /* The job_sha256 of an existing results file; AE_EINPUT when the file is not a
  * readable aesweep results file (missing, truncated, something else). */

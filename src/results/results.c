@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "fsutil.h"
 #include "h5util.h"
 #include "results.h"
@@ -27,9 +28,12 @@ enum { ROWS_PER_CHUNK = 64 };
 struct Results {
     hid_t file;
     hid_t trials, folds;       /* the two tables, open for the whole run */
+    hid_t xfer;                /* row_xfer: their writes' transfer list */
     hid_t trial_mem, fold_mem; /* their in-memory types: TrialRow and FoldRow */
     int n_folds;
     char *path;
+    double batch;       /* results_batch: at most this many seconds unflushed; 0: none */
+    double dirty_since; /* clock_seconds() of the oldest unflushed write; 0: none */
 };
 
 /* ---- the compound types, described once for memory, file and fill value ---- */
@@ -134,8 +138,9 @@ static hid_t table_create(hid_t file, const char *name, const Field *f, int n, h
 }
 
 /* Writes one row at index, growing the extent first when the table is shorter:
- * the rows in between keep the fill value until their own write. */
-static int table_write_row(hid_t d, hid_t mem_type, hsize_t index, const void *row) {
+ * the rows in between keep the fill value until their own write. xfer: a
+ * transfer list with a small conversion buffer (row_xfer). */
+static int table_write_row(hid_t d, hid_t mem_type, hid_t xfer, hsize_t index, const void *row) {
     hid_t space = H5Dget_space(d);
     hsize_t dims[1];
     if (space < 0 || H5Sget_simple_extent_dims(space, dims, NULL) < 0) goto fail;
@@ -148,7 +153,7 @@ static int table_write_row(hid_t d, hid_t mem_type, hsize_t index, const void *r
     hsize_t start[1] = {index}, count[1] = {1};
     if (H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL) < 0) goto fail;
     hid_t mspace = H5Screate_simple(1, count, NULL);
-    herr_t rc = mspace < 0 ? -1 : H5Dwrite(d, mem_type, mspace, space, H5P_DEFAULT, row);
+    herr_t rc = mspace < 0 ? -1 : H5Dwrite(d, mem_type, mspace, space, xfer, row);
     if (mspace >= 0) H5Sclose(mspace);
     H5Sclose(space);
     return rc < 0 ? -1 : 0;
@@ -195,19 +200,51 @@ static void table_free(hid_t mem_type, void *rows, hsize_t n) {
 
 /* ---- create, write, close ---- */
 
+/* A row's compound type is converted on every write through HDF5's conversion
+ * buffers, by default 1 MiB each, calloc'ed per H5Dwrite: zeroing them was 70%
+ * of rank 0's time per result. A row needs a few hundred bytes. */
+enum { ROW_XFER_BYTES = 64 * 1024 };
+
+static hid_t row_xfer(void) {
+    hid_t x = H5Pcreate(H5P_DATASET_XFER);
+    if (x >= 0 && H5Pset_buffer(x, ROW_XFER_BYTES, NULL, NULL) < 0) {
+        H5Pclose(x);
+        x = -1;
+    }
+    return x;
+}
+
 static void ids_close(Results *r) {
+    if (r->xfer >= 0) H5Pclose(r->xfer);
     if (r->trials >= 0) H5Dclose(r->trials);
     if (r->folds >= 0) H5Dclose(r->folds);
     if (r->trial_mem >= 0) H5Tclose(r->trial_mem);
     if (r->fold_mem >= 0) H5Tclose(r->fold_mem);
-    r->trials = r->folds = r->trial_mem = r->fold_mem = -1;
+    r->trials = r->folds = r->trial_mem = r->fold_mem = r->xfer = -1;
 }
 
 static int flush(Results *r, Err *e) {
+    r->dirty_since = 0;
     if (H5Fflush(r->file, H5F_SCOPE_GLOBAL) < 0)
         return err_set(e, AE_ERUN, "%s: cannot flush (disk full?)", r->path);
     return AE_OK;
 }
+
+/* A row or curve written: flushed now, or with the batch it joins once that is
+ * results_batch seconds old. */
+static int written(Results *r, Err *e) {
+    double now = clock_seconds();
+    if (r->dirty_since == 0) r->dirty_since = now;
+    return now - r->dirty_since >= r->batch ? flush(r, e) : AE_OK;
+}
+
+void results_batch(Results *r, double seconds) { r->batch = seconds; }
+
+double results_flush_due(const Results *r) {
+    return r->dirty_since == 0 ? INFINITY : r->dirty_since + r->batch;
+}
+
+int results_flush(Results *r, Err *e) { return r->dirty_since == 0 ? AE_OK : flush(r, e); }
 
 static const char *or_empty(const char *s) { return s ? s : ""; }
 
@@ -247,7 +284,9 @@ static int contents_create(Results *r, const ResultsMeta *meta) {
     FoldRow fold_fill;
     r->trial_mem = compound_type(trial_fields, N_TRIAL_FIELDS, sizeof(TrialRow), 0);
     r->fold_mem = compound_type(fold_fields, N_FOLD_FIELDS, sizeof(FoldRow), 0);
-    if (r->trial_mem < 0 || r->fold_mem < 0 || root_attrs_write(r->file, meta) < 0) return -1;
+    r->xfer = row_xfer();
+    if (r->trial_mem < 0 || r->fold_mem < 0 || r->xfer < 0 || root_attrs_write(r->file, meta) < 0)
+        return -1;
     r->trials = table_create(r->file, "trials", trial_fields, N_TRIAL_FIELDS, r->trial_mem,
                              &trial_fill);
     r->folds = table_create(r->file, "folds", fold_fields, N_FOLD_FIELDS, r->fold_mem,
@@ -271,7 +310,7 @@ int results_create(const char *path, const ResultsMeta *meta, Results **out, Err
     }
     r->path = strcpy(p, path);
     r->n_folds = meta->folds;
-    r->trials = r->folds = r->trial_mem = r->fold_mem = -1;
+    r->trials = r->folds = r->trial_mem = r->fold_mem = r->xfer = -1;
     /* Built under a temporary name and renamed once its layout is on disk
      * (flushed and fsynced), so that path is either absent or a readable
      * results file, whenever the process or the machine dies. The open file
@@ -388,7 +427,7 @@ static int fold_model_copy(Results *r, hid_t src, int trial, int fold) {
 static int fold_write(Results *r, const FoldRow *row, const double *curve, int epochs, hid_t src,
                       const char *task_file, Err *e) {
     hsize_t index = (hsize_t)row->trial * (hsize_t)r->n_folds + (hsize_t)row->fold;
-    if (table_write_row(r->folds, r->fold_mem, index, row) < 0)
+    if (table_write_row(r->folds, r->fold_mem, r->xfer, index, row) < 0)
         return err_set(e, AE_ERUN, "%s: cannot write /folds row %llu", r->path,
                        (unsigned long long)index);
     if (curve_write(r, row->trial, row->fold, curve, epochs) < 0)
@@ -397,7 +436,7 @@ static int fold_write(Results *r, const FoldRow *row, const double *curve, int e
     if (src >= 0 && fold_model_copy(r, src, row->trial, row->fold) < 0)
         return err_set(e, AE_ERUN, "%s: cannot copy /model of %s to /models/%d/%d", r->path,
                        task_file, row->trial, row->fold);
-    return flush(r, e);
+    return written(r, e);
 }
 
 int results_write_fold(Results *r, const FoldRow *row, const double *curve, int epochs,
@@ -418,9 +457,9 @@ int results_write_trial(Results *r, const TrialRow *row, Err *e) {
         return err_set(e, AE_ERUN, "%s: no /trials row for trial %d", r->path, row->trial);
     TrialRow w = *row;
     w.config = or_empty(w.config); /* a NULL would read back as no string at all */
-    if (table_write_row(r->trials, r->trial_mem, (hsize_t)row->trial, &w) < 0)
+    if (table_write_row(r->trials, r->trial_mem, r->xfer, (hsize_t)row->trial, &w) < 0)
         return err_set(e, AE_ERUN, "%s: cannot write /trials row %d", r->path, row->trial);
-    return flush(r, e);
+    return written(r, e);
 }
 
 static int best_attrs_write(hid_t g, const BestRow *b) {
@@ -467,7 +506,7 @@ int results_write_rounds(Results *r, const RoundRow *rows, int n, Err *e) {
     int rc = mem < 0 ? -1 : h5u_unlink_if_exists(r->file, "rounds");
     hid_t d = rc < 0 ? -1 : table_create(r->file, "rounds", round_fields, N_ROUND_FIELDS, mem, &fill);
     rc = d < 0 ? -1 : 0;
-    for (int i = 0; i < n && rc == 0; i++) rc = table_write_row(d, mem, (hsize_t)i, &rows[i]);
+    for (int i = 0; i < n && rc == 0; i++) rc = table_write_row(d, mem, r->xfer, (hsize_t)i, &rows[i]);
     if (d >= 0) H5Dclose(d);
     if (mem >= 0) H5Tclose(mem);
     if (rc < 0) return err_set(e, AE_ERUN, "%s: cannot write /rounds", r->path);

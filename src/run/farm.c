@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,31 +32,36 @@ typedef struct {
 } TaskMsg;
 
 
-/* CPU time of this process, user and system. */
+/* CPU time of this process, user and system (to the nanosecond: it also times
+ * the handling of one result). */
 static double cpu_seconds(void) {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-           1e-6 * (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 /* Waits for a message without burning a core; returns 0 when stop is set first
- * (with stop_ok), else 1 with *st filled. The nap grows from 1 ms to 100 ms
- * while nothing comes: every Iprobe runs Open MPI's progress engine, which costs
- * tens of microseconds, and a rank that polled every millisecond would spend
- * several percent of a core on waiting. */
-static int wait_message(int source, MPI_Status *st, int stop_ok) {
+ * (with stop_ok), 2 once clock_seconds() passes `until`, else 1 with *st
+ * filled. The nap grows from 1 ms to 100 ms while nothing comes: every Iprobe
+ * runs Open MPI's progress engine, which costs tens of microseconds, and a rank
+ * that polled every millisecond would spend several percent of a core on
+ * waiting. */
+static int wait_message(int source, MPI_Status *st, int stop_ok, double until) {
     long nap_ns = 1000000;
     for (;;) {
         int flag = 0;
         MPI_Iprobe(source, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, st);
         if (flag) return 1;
         if (stop_ok && stop_requested) return 0;
-        struct timespec nap = {0, nap_ns};
+        double left = until - clock_seconds();
+        if (left <= 0) return 2;
+        struct timespec nap = {0, left * 1e9 < nap_ns ? (long)(left * 1e9) + 1 : nap_ns};
         nanosleep(&nap, NULL);
         if (nap_ns < 100000000) nap_ns += nap_ns / 2;
     }
 }
+
+enum { RESULTS_BATCH_SECONDS = 1 };
 
 /* ---- the worker ---- */
 
@@ -90,7 +94,7 @@ static int worker(const Experiment *x, int rank, int max_epochs) {
     if (!curve || !buf || !t) MPI_Abort(MPI_COMM_WORLD, 1);
     for (;;) {
         MPI_Status st;
-        wait_message(0, &st, 0);
+        wait_message(0, &st, 0, INFINITY);
         if (st.MPI_TAG == TAG_STOP) {
             MPI_Recv(NULL, 0, MPI_BYTE, 0, TAG_STOP, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
             break;
@@ -124,6 +128,7 @@ typedef struct {
     int outstanding;
     long tasks_done, tasks_total;
     double t0, cpu0; /* wall clock and CPU time at the start of the search */
+    double report_cpu; /* CPU time in handle_report for trained tasks: rank 0's work per result */
     int tty;
     /* tasks held by each worker, and buffers reused for every message */
     int *load;
@@ -389,12 +394,17 @@ static void task_msg(const Coordinator *c, int trial, int fold, int epochs, Task
 }
 
 /* Receives one message from any worker (a report, into rep and curve, *got
- * set). Returns the sender, or -1 when a stop came first and nothing is
- * outstanding. */
-static int receive(Coordinator *c, TaskReport *rep, double *curve, int *got) {
+ * set), flushing results.h5's batch when it falls due meanwhile. Returns the
+ * sender, -1 when a stop came first and nothing is outstanding, -2 when the
+ * flush failed (e says why). */
+static int receive(Coordinator *c, TaskReport *rep, double *curve, int *got, Err *e) {
     MPI_Status st;
+    int w;
     *got = 0;
-    if (!wait_message(MPI_ANY_SOURCE, &st, c->outstanding == 0)) return -1;
+    while ((w = wait_message(MPI_ANY_SOURCE, &st, c->outstanding == 0,
+                             results_flush_due(c->results))) == 2)
+        if (results_flush(c->results, e)) return -2;
+    if (!w) return -1;
     int n;
     MPI_Get_count(&st, MPI_BYTE, &n);
     MPI_Recv(c->buf, n, MPI_BYTE, st.MPI_SOURCE, st.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
@@ -467,9 +477,15 @@ static int farm(Coordinator *c, Err *e) {
         for (int held = 0; held < PREFETCH && !stop_requested; held++)
             for (int r = 1; r < c->size; r++)
                 if (c->load[r] == held && pop_task(c, c->msg, &rc, e)) dispatch(c, c->msg, r);
-        int got;
-        if (rc == AE_OK && c->outstanding > 0 && receive(c, &rep, c->curve, &got) >= 0 && got)
+        int got, from = rc == AE_OK && c->outstanding > 0 ? receive(c, &rep, c->curve, &got, e)
+                                                           : -1;
+        if (from == -2) {
+            rc = e->code;
+        } else if (from >= 0 && got) {
+            double t = cpu_seconds();
             rc = handle_report(c, &rep, c->curve, 0, e);
+            c->report_cpu += cpu_seconds() - t;
+        }
     }
     return rc;
 }
@@ -494,7 +510,8 @@ static int refit(Coordinator *c, Err *e) {
     } else {
         int got = 0;
         dispatch(c, c->msg, 1); /* every worker is free now */
-        do receive(c, &rep, c->curve, &got);
+        do
+            if (receive(c, &rep, c->curve, &got, e) == -2) return e->code;
         while (!(got && rep.fold == FOLD_REFIT) && !(stop_requested && c->outstanding == 0));
         if (!got || rep.fold != FOLD_REFIT) return AE_OK;
     }
@@ -568,7 +585,8 @@ static int coordinator_init(Coordinator *c, const Experiment *x, int size, Err *
 static void stop_workers(Coordinator *c) {
     TaskReport rep;
     int got;
-    while (c->outstanding > 0 && receive(c, &rep, c->curve, &got) >= 0) {
+    Err ignored = {0}; /* a failed flush is the status write's to report */
+    while (c->outstanding > 0 && receive(c, &rep, c->curve, &got, &ignored) != -1) {
     }
     for (int r = 1; r < c->size; r++) MPI_Send(NULL, 0, MPI_BYTE, r, TAG_STOP, MPI_COMM_WORLD);
 }
@@ -606,6 +624,10 @@ static int coordinate(const Experiment *x, int size, int fresh, Err *e) {
     if (rc == AE_OK) {
         rc = coordinator_init(&c, x, size, e);
         c.results = res;
+        /* With workers, rank 0 must keep up with them: rows go to disk in batches
+         * of at most a second (each is durable in its task file meanwhile). Alone,
+         * it trains between results and flushes each. */
+        if (res && size > 1) results_batch(res, RESULTS_BATCH_SECONDS);
         c.durable = &durable;
         fprintf(stderr, "aesweep run: %s: %s search, %d fold%s, %d rank%s -> %s/results.h5\n",
                 x->job.source, strategy_names[x->job.search.strategy], c.folds,
@@ -625,9 +647,11 @@ static int coordinate(const Experiment *x, int size, int fresh, Err *e) {
         double cpu = cpu_seconds() - c.cpu0, wall = clock_seconds() - c.t0;
         fprintf(stderr, "%s%s: %ld tasks in %.1f s, refit %.1f s", c.tty ? "\r\033[K" : "",
                 status, c.tasks_done, farm_wall, wall - farm_wall);
+        long received = c.tasks_done - c.kept;
         if (size > 1)
-            fprintf(stderr, "; coordinator CPU %.2f s (%.2f%% of wall time)", cpu,
-                    100 * cpu / wall);
+            fprintf(stderr, "; coordinator CPU %.2f s (%.2f%% of wall time; %.3f ms a result "
+                    "received to handle it)", cpu, 100 * cpu / wall,
+                    received > 0 ? 1000 * c.report_cpu / (double)received : 0.0);
         fprintf(stderr, "\n");
         int workers = size - 1;
         if (workers > 0 && c.last_dispatch > c.t0)

@@ -388,13 +388,20 @@ def test_kill9_then_resume_is_identical(reference, instant):
 
 def watch_while_running(out, seen):
     """The file a run holds open (under HDF5's lock) can be watched meanwhile: with
-    `aesweep info`, and with h5py when it leaves the lock alone."""
-    r = subprocess.run([AESWEEP, "info", out / "results.h5"], env=ENV, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True, timeout=30)
+    `aesweep info`, and with h5py when it leaves the lock alone. Rows reach the file in
+    batches flushed at least every second: every result whose progress line was seen
+    shows up within a second or so (30 s allowed, for a loaded machine)."""
+    deadline = time.monotonic() + 30
+    while True:
+        r = subprocess.run([AESWEEP, "info", out / "results.h5"], env=ENV,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
+        m = re.search(r"^folds: +(\d+) done", r.stdout, re.M)
+        if (r.returncode == 0 and m and int(m.group(1)) >= seen) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert r.returncode == 0, r.stderr
     assert re.search(r"^status: +running$", r.stdout, re.M), r.stdout
-    folds = int(re.search(r"^folds: +(\d+) done", r.stdout, re.M).group(1))
-    assert folds >= seen, r.stdout
+    assert int(m.group(1)) >= seen, r.stdout
     with h5py.File(out / "results.h5", "r", locking=False) as f:
         assert f.attrs["status"] == "running"
         assert len(f["folds"]) >= seen
