@@ -20,6 +20,8 @@ typedef struct {
     uint8_t *pixels; /* n * dim bytes, one image after another */
     uint8_t *labels; /* n labels, each < AE_MAX_CLASSES */
     int signed_range; /* a batch maps pixels to [-1, 1] rather than [0, 1] */
+    int shared;       /* pixels and labels are a node's one copy (MPI shared memory):
+                         its window owns them, images_free leaves them */
 } Images;
 
 typedef struct {

@@ -20,9 +20,11 @@ typedef struct {
 
 /* Loads and checks everything a run needs before any training: the job (with
  * --set overrides), its search space, its data. out_dir overrides output.dir
- * when non-NULL. */
+ * when non-NULL. data: NULL to load the job's data here, or data already loaded
+ * for this job (a node's shared copy), which the experiment takes over (*data
+ * is emptied, even on failure). */
 int experiment_open(Experiment *x, const char *job_path, const char *const *sets, int n_sets,
-                    const char *out_dir, Err *e);
+                    const char *out_dir, JobData *data, Err *e);
 void experiment_close(Experiment *x);
 
 

@@ -141,7 +141,7 @@ int cmd_validate(int argc, char **argv) {
                             "which keeps no results folder", o.job_path);
         return validate_train_job(o.job_path, sets, o.n_sets, o.out_dir);
     }
-    if (experiment_open(&x, o.job_path, sets, o.n_sets, o.out_dir, &e))
+    if (experiment_open(&x, o.job_path, sets, o.n_sets, o.out_dir, NULL, &e))
         return cli_fail(e.code, "%s", e.msg);
     if (resume_check(&x, o.fresh, &task_files, &e)) {
         experiment_close(&x);

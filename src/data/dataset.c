@@ -139,8 +139,10 @@ int images_pad(Images *im, int pad, Err *e) {
 
 void images_free(Images *im) {
     if (!im) return;
-    free(im->pixels);
-    free(im->labels);
+    if (!im->shared) {
+        free(im->pixels);
+        free(im->labels);
+    }
     memset(im, 0, sizeof *im);
 }
 

@@ -109,10 +109,17 @@ static int check_model(const Experiment *x, Err *e) {
 }
 
 int experiment_open(Experiment *x, const char *job_path, const char *const *sets, int n_sets,
-                    const char *out_dir, Err *e) {
+                    const char *out_dir, JobData *data, Err *e) {
     memset(x, 0, sizeof *x);
+    if (data) { /* ours from here on, whatever happens */
+        x->data = *data;
+        memset(data, 0, sizeof *data);
+    }
     int rc = job_load(job_path, sets, n_sets, &x->job, e);
-    if (rc) return rc;
+    if (rc) {
+        job_data_free(&x->data);
+        return rc;
+    }
     rc = space_parse(&x->job, &x->space, e);
     const char *dir = out_dir ? out_dir : x->job.output.dir;
     if (!rc && (snprintf(x->out_dir, sizeof x->out_dir, "%s", dir) >= (int)sizeof x->out_dir ||
@@ -121,7 +128,7 @@ int experiment_open(Experiment *x, const char *job_path, const char *const *sets
         rc = err_set(e, AE_EINPUT, "%s: output.dir: path too long", job_path);
     if (!rc && check_output_dir(x->out_dir, e))
         rc = out_dir ? err_prefix(e, "--out") : err_prefix(e, "%s: output.dir", job_path);
-    if (!rc) rc = job_data_load(&x->job, &x->data, e);
+    if (!rc && !data) rc = job_data_load(&x->job, &x->data, e);
     if (!rc) rc = check_data_fits(x, e);
     if (!rc) rc = check_objective(x, e);
     if (!rc) rc = check_model(x, e);

@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "experiment.h"
 #include "results.h"
+#include "node_data.h"
 #include "resume.h"
 #include "run.h"
 #include "sha256.h"
@@ -688,6 +689,26 @@ static int launched(void) {
     return 0;
 }
 
+/* Under mpirun: the job, then its data once a node (node_data_load), then the
+ * rest of the experiment on that data. Every rank reaches each collective step:
+ * a job that fails to parse on any rank stops all before the data. */
+static int open_shared(const RunOptions *o, Experiment *x, NodeData *nd, int *opened, Err *e) {
+    Job job;
+    JobData data;
+    int rc = job_load(o->job_path, o->sets, o->n_sets, &job, e), any;
+    MPI_Allreduce(&rc, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (rc) return rc;
+    if (any) { /* another rank's fault: it speaks */
+        job_free(&job);
+        return err_set(e, any, "another rank could not read the job");
+    }
+    rc = node_data_load(&job, nd, &data, e);
+    job_free(&job);
+    if (!rc) rc = experiment_open(x, o->job_path, o->sets, o->n_sets, o->out_dir, &data, e);
+    *opened = rc == AE_OK;
+    return rc;
+}
+
 int run_search(const RunOptions *o, int *argc, char ***argv) {
     /* Before MPI_Init, which can take a while: a batch system's stop signal
      * that comes then must stop the run (exit 3), not kill the rank. */
@@ -698,7 +719,7 @@ int run_search(const RunOptions *o, int *argc, char ***argv) {
     if (!launched()) {
         /* A lone process checks the job before MPI_Init, which as a singleton
          * takes half a second: a bad job is refused at once, with no MPI at all. */
-        open_rc = experiment_open(&x, o->job_path, o->sets, o->n_sets, o->out_dir, &e);
+        open_rc = experiment_open(&x, o->job_path, o->sets, o->n_sets, o->out_dir, NULL, &e);
         if (open_rc) {
             fprintf(stderr, "aesweep: %s\n", e.msg);
             return open_rc;
@@ -709,7 +730,8 @@ int run_search(const RunOptions *o, int *argc, char ***argv) {
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
-    if (!opened) open_rc = experiment_open(&x, o->job_path, o->sets, o->n_sets, o->out_dir, &e);
+    NodeData nd = {.node = MPI_COMM_NULL, .win = MPI_WIN_NULL};
+    if (!opened) open_rc = open_shared(o, &x, &nd, &opened, &e);
     /* Every rank checks the job and its data; all stop if any failed. Rank 0
      * speaks for all, other ranks only for a fault of their own. */
     int worst, rc0 = open_rc, rc = open_rc;
@@ -717,6 +739,10 @@ int run_search(const RunOptions *o, int *argc, char ***argv) {
     MPI_Bcast(&rc0, 1, MPI_INT, 0, MPI_COMM_WORLD);
     if (open_rc && (rank == 0 || rc0 == AE_OK))
         fprintf(stderr, "aesweep: %s%s\n", rank ? "rank: " : "", e.msg);
+    if (worst == AE_OK && rank == 0 && size > 1)
+        fprintf(stderr, "aesweep: data: %.1f MB a copy, %d cop%s for %d ranks%s\n", nd.mbytes,
+                nd.nodes, nd.nodes == 1 ? "y" : "ies", size,
+                nd.private_copies ? " (no shared memory window: one a rank)" : " (one a node)");
     if (worst == AE_OK) {
         if (rank == 0) {
             rc = coordinate(&x, size, o->fresh, &e);
@@ -725,7 +751,8 @@ int run_search(const RunOptions *o, int *argc, char ***argv) {
             rc = worker(&x, rank, experiment_max_epochs(&x));
         }
     }
-    if (open_rc == AE_OK) experiment_close(&x);
+    if (opened) experiment_close(&x);
+    node_data_free(&nd); /* after the data's last use */
     /* The run's exit code is the coordinator's. */
     int code = worst ? worst : rc;
     MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);

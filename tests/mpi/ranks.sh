@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Runs a job under mpirun with 1, 2 and 4 ranks (--oversubscribe: more ranks than
 # cores) and checks that the three results files are identical but for seconds
-# and rank (SPEC §6). Usage: tests/mpi/ranks.sh AESWEEP JOB.json OUTDIR
+# and rank (SPEC §6). Usage: tests/mpi/ranks.sh AESWEEP JOB.json OUTDIR [nodes]
+# With "nodes", a fourth run: 5 ranks on two fake nodes of non-contiguous ranks
+# ({0, 2, 4} and {1, 3}: AESWEEP_TEST_NODES=2), each with one shared copy of the
+# data, must give the same results too (issue 18).
 set -euo pipefail
-aesweep=$1 job=$2 out=$3
+aesweep=$1 job=$2 out=$3 nodes=${4:-}
 # Open MPI refuses root without these; CI containers run as root.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
 rm -rf "$out"
@@ -12,4 +15,18 @@ for np in 1 2 4; do
         { echo "np $np failed:"; cat "$out.np$np.log"; exit 1; }
     tail -n 2 "$out.np$np.log"
 done
-/usr/bin/python3 "$(dirname "$0")/compare.py" "$out"/np{1,2,4}/results.h5
+for np in 2 4; do # one node: one copy, shared by all ranks
+    grep -q "data: .* 1 copy for $np ranks (one a node)" "$out.np$np.log" ||
+        { echo "np $np: the data is not one shared copy:"; grep "data:" "$out.np$np.log"; exit 1; }
+done
+runs=("$out"/np{1,2,4}/results.h5)
+if [ "$nodes" = nodes ]; then
+    mpirun -np 5 --oversubscribe -x AESWEEP_TEST_NODES=2 "$aesweep" run "$job" \
+        --out "$out/nodes" 2> "$out.nodes.log" ||
+        { echo "np 5 on two fake nodes failed:"; cat "$out.nodes.log"; exit 1; }
+    grep "data:" "$out.nodes.log"
+    grep -q "data: .* 2 copies for 5 ranks (one a node)" "$out.nodes.log" ||
+        { echo "two fake nodes: not one copy each"; exit 1; }
+    runs+=("$out/nodes/results.h5")
+fi
+/usr/bin/python3 "$(dirname "$0")/compare.py" "${runs[@]}"
