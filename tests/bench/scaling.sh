@@ -14,7 +14,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 rate() { # np -> "tasks/min coordinator-cpu%"
     mpirun -np "$1" --oversubscribe "$AESWEEP" run "$job" --out "$out/np$1" 2> "$out/log$1"
-    # complete: 12 tasks in 61.2 s, refit 5.1 s; coordinator CPU 0.05 s (0.08% of wall time)
+    # complete: 12 tasks in 61.2 s, refit 5.1 s; coordinator CPU 0.05 s (0.08% of wall time; ...)
     sed -n 's/^.*complete: \([0-9]*\) tasks in \([0-9.]*\) s, refit [0-9.]* s; coordinator CPU [0-9.]* s (\([0-9.]*\)%.*/\1 \2 \3/p' "$out/log$1" |
         awk '{printf "%.2f %s\n", $1 / $2 * 60, $3}'
 }

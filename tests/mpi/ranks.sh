@@ -4,7 +4,8 @@
 # and rank (SPEC §6). Usage: tests/mpi/ranks.sh AESWEEP JOB.json OUTDIR [nodes]
 # With "nodes", a fourth run: 5 ranks on two fake nodes of non-contiguous ranks
 # ({0, 2, 4} and {1, 3}: AESWEEP_TEST_NODES=2), each with one shared copy of the
-# data, must give the same results too (issue 18).
+# data, and a fifth with no shared-memory windows at all (a copy a rank) must
+# give the same results too (issue 18).
 set -euo pipefail
 aesweep=$1 job=$2 out=$3 nodes=${4:-}
 # Open MPI refuses root without these; CI containers run as root.
@@ -28,5 +29,11 @@ if [ "$nodes" = nodes ]; then
     grep -q "data: .* 2 copies for 5 ranks (one a node)" "$out.nodes.log" ||
         { echo "two fake nodes: not one copy each"; exit 1; }
     runs+=("$out/nodes/results.h5")
+    # without Open MPI's shared-memory windows (osc/sm off) every rank loads its own
+    mpirun -np 3 --oversubscribe --mca osc ^sm "$aesweep" run "$job" --out "$out/private" \
+        2> "$out.private.log" || { echo "np 3 without osc/sm failed:"; cat "$out.private.log"; exit 1; }
+    grep -q "data: .* 3 copies for 3 ranks (no shared memory window: one a rank)" \
+        "$out.private.log" || { echo "no fallback to private copies:"; cat "$out.private.log"; exit 1; }
+    runs+=("$out/private/results.h5")
 fi
 /usr/bin/python3 "$(dirname "$0")/compare.py" "${runs[@]}"
