@@ -11,7 +11,7 @@ import csv
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))  # through bin/ links too
 import aesweep_results as ar  # noqa: E402
 
 
