@@ -58,7 +58,7 @@ static int all_ok(int ok, MPI_Comm c) {
 
 /* The first rank's data, mapped from the window by the others; the subsets come
  * from the first rank too, so every rank uses the same ones by construction. */
-static int share(NodeData *nd, const Header *h, JobData *out, Err *e) {
+static int share(NodeData *nd, const Header *h, JobData *out) {
     int first = nd->node_rank == 0;
     size_t bytes = copy_bytes(h);
     unsigned char *base = NULL;
@@ -91,18 +91,12 @@ static int share(NodeData *nd, const Header *h, JobData *out, Err *e) {
         }
         return AE_ERUN;
     }
-    size_t at = 0;
-    if (first) { /* train then test, each pixels then labels */
-        place(base, &at, &out->data.train, 1);
-        place(base, &at, &out->data.test, 1);
-    } else {
-        place(base, &at, &out->data.train, 0);
-        place(base, &at, &out->data.test, 0);
-    }
+    size_t at = 0; /* train then test, each pixels then labels; the first rank moves them in */
+    place(base, &at, &out->data.train, first);
+    place(base, &at, &out->data.test, first);
     MPI_Bcast(out->train.idx, h->n_train, MPI_INT, 0, nd->node);
     MPI_Bcast(out->test.idx, h->n_test, MPI_INT, 0, nd->node);
     MPI_Barrier(nd->node); /* the copy is whole before anyone reads it */
-    (void)e;
     return AE_OK;
 }
 
@@ -132,7 +126,7 @@ int node_data_load(const Job *job, NodeData *nd, JobData *out, Err *e) {
     int rc = h->rc;
     if (rc) *e = h->err; /* the first rank's message, on every rank of the node */
     nd->mbytes = (double)copy_bytes(h) / 1e6;
-    if (!rc && nd->node_size > 1 && share(nd, h, out, e) != AE_OK) {
+    if (!rc && nd->node_size > 1 && share(nd, h, out) != AE_OK) {
         /* no shared window: every other rank loads its own, as before */
         if (!first) rc = job_data_load(job, out, e);
         nd->node_size = 1;
