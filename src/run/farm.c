@@ -121,7 +121,9 @@ typedef struct {
     /* per trial: its overrides and the values that go into its row */
     char **overrides, **configs; /* one per line (for tasks), on one line (for rows) */
     TrialRow *rows;
-    TaskReport *reports; /* [trial * folds + fold] */
+    /* per trial, its folds' reports while its row is not made yet (then NULL):
+     * rank 0 keeps no report of a finished trial, whatever the task count */
+    TaskReport **reports;
     int *folds_done;
     int cap;
     /* the queue of (trial, fold), FIFO */
@@ -161,13 +163,13 @@ static int grow(Coordinator *c, int n_trials, Err *e) {
     if (cf) c->configs = cf;
     TrialRow *r = realloc(c->rows, sizeof *r * (size_t)cap);
     if (r) c->rows = r;
-    TaskReport *rep = realloc(c->reports, sizeof *rep * (size_t)cap * c->folds);
+    TaskReport **rep = realloc(c->reports, sizeof *rep * (size_t)cap);
     if (rep) c->reports = rep;
     int *d = realloc(c->folds_done, sizeof *d * (size_t)cap);
     if (d) c->folds_done = d;
     if (!o || !cf || !r || !rep || !d) return err_set(e, AE_ERUN, "out of memory");
     for (int i = c->cap; i < cap; i++)
-        c->overrides[i] = c->configs[i] = NULL, c->folds_done[i] = 0;
+        c->overrides[i] = c->configs[i] = NULL, c->reports[i] = NULL, c->folds_done[i] = 0;
     c->cap = cap;
     return AE_OK;
 }
@@ -221,6 +223,8 @@ static int add_trial(Coordinator *c, int id, Err *e) {
                              .bottleneck = job.model.bottleneck, .lambda = job.penalty.lambda,
                              .sigma = job.penalty.sigma, .folds = c->folds, .status = -1};
     job_free(&job);
+    c->reports[id] = malloc(sizeof *c->reports[id] * (size_t)c->folds);
+    if (!c->reports[id]) return err_set(e, AE_ERUN, "out of memory");
     for (int f = 0; f < c->folds; f++)
         if (enqueue(c, id, f, e)) return e->code;
     c->tasks_total += c->folds;
@@ -279,7 +283,7 @@ static double mean_of(const TaskReport *r, int n, size_t off) {
 
 /* All folds of a trial are in: its row, in fold order so the sums are exact. */
 static void finish_trial(Coordinator *c, int id) {
-    const TaskReport *r = &c->reports[(size_t)id * c->folds];
+    TaskReport *r = c->reports[id];
     TrialRow *row = &c->rows[id];
     int status = TRIAL_OK;
     double secs = 0, epochs = 0;
@@ -302,6 +306,8 @@ static void finish_trial(Coordinator *c, int id) {
     row->objective_mean = status == TRIAL_OK ? m : NAN;
     row->objective_std = status == TRIAL_OK ? sqrt(v / c->folds) : NAN;
     row->config = c->configs[id];
+    free(r);
+    c->reports[id] = NULL;
     search_complete(&c->search, id, row->objective_mean, status);
 }
 
@@ -365,9 +371,12 @@ static int handle_report(Coordinator *c, const TaskReport *rep, const double *cu
         stop_requested = 1;
         return AE_OK; /* not done: a resumed run trains it */
     }
+    if (!c->reports[rep->trial])
+        return err_set(e, AE_ERUN, "%s: a second report of a finished trial (rank %d)", path,
+                       rep->rank);
     c->tasks_done++;
     c->write_seconds += rep->write_seconds;
-    c->reports[(size_t)rep->trial * c->folds + rep->fold] = *rep;
+    c->reports[rep->trial][rep->fold] = *rep;
     FoldRow row = {.trial = rep->trial, .fold = rep->fold, .rank = rep->rank,
                    .epochs = rep->epochs, .train_mse = rep->train_mse, .val_mse = rep->val_mse,
                    .val_accuracy = rep->val_accuracy, .objective = rep->objective,
@@ -552,7 +561,8 @@ static int refit(Coordinator *c, Err *e) {
 /* ---- set-up and the end ---- */
 
 static void coordinator_free(Coordinator *c) {
-    for (int i = 0; i < c->cap; i++) free(c->overrides[i]), free(c->configs[i]);
+    for (int i = 0; i < c->cap; i++)
+        free(c->overrides[i]), free(c->configs[i]), free(c->reports[i]);
     free(c->overrides), free(c->configs), free(c->rows), free(c->reports), free(c->folds_done), free(c->queue);
     free(c->load), free(c->idle_since), free(c->buf), free(c->curve), free(c->msg);
     search_free(&c->search);
