@@ -10,6 +10,7 @@ help([[
 aesweep ]] .. version .. [[: hyperparameter search for stacked autoencoders over MPI.
   aesweep run JOB.json [--out DIR]        mpirun -np N aesweep run ... on a node
   aesweep-report OUT/results.h5           the HTML report (aesweep-export, aesweep-compare)
+  aesweep-export-model OUT/results.h5     the best model as a PyTorch module (--onnx)
   $AESWEEP_ROOT/share/aesweep/slurm/submit.sh JOB.json -n N -t T   one command on Slurm
   $AESWEEP_ROOT/share/aesweep/jobs/       example jobs
 In Python: import aesweep_results (on PYTHONPATH).

@@ -10,7 +10,7 @@ build_pkgs=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libopenb
             libhdf5-dev libcjson-dev zlib1g-dev dataset-fashion-mnist
             python3 python3-h5py python3-numpy python3-matplotlib python3-sklearn)
 test_pkgs=(python3-pytest python3-torch valgrind munge slurmctld slurmd slurm-client
-           clang libclang-rt-14-dev lmod)
+           clang libclang-rt-14-dev lmod python3-onnx chromium)
 bench_pkgs=(python3-optuna)
 
 want=("${build_pkgs[@]}")

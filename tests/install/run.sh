@@ -16,7 +16,7 @@ mkdir -p "$tmp"
 tmp=$(cd "$tmp" && pwd)
 prefix=$tmp/prefix
 cmake --install "$build" --prefix "$prefix" > "$tmp/install.log" || { cat "$tmp/install.log"; die "cmake --install failed"; }
-for f in bin/aesweep bin/aesweep-report bin/aesweep-export bin/aesweep-compare \
+for f in bin/aesweep bin/aesweep-report bin/aesweep-export bin/aesweep-export-model bin/aesweep-compare \
          share/aesweep/analysis/aesweep_results.py share/aesweep/slurm/submit.sh \
          share/aesweep/slurm/aesweep.sbatch share/aesweep/jobs/quickstart.json; do
     [ -e "$prefix/$f" ] || die "$f is not installed"
@@ -62,6 +62,9 @@ aesweep-report runs/installed/results.h5 -o report > report.log 2>&1 || { cat re
 echo "report: $(ls report | wc -l) files in report/"
 aesweep-export --help > /dev/null || die "aesweep-export --help failed"
 aesweep-compare --help > /dev/null || die "aesweep-compare --help failed"
+aesweep-export-model runs/installed/results.h5 -o exported > export.log 2>&1 || { cat export.log; die "aesweep-export-model failed"; }
+python3 -c "import sys; sys.path.insert(0, 'exported'); import model; print('exported:', type(model.load()).__name__)" ||
+    die "the exported model does not load"
 python3 - <<'EOF' || die "import aesweep_results failed"
 import aesweep_results as ar
 print("python: aesweep_results from", ar.__file__)
