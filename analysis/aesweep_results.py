@@ -3,8 +3,12 @@
     import aesweep_results as ar
     r = ar.load("runs/quickstart/results.h5")
     r.trials, r.folds          # numpy structured arrays, one row per trial / task
+                               # (text fields, such as config, as str)
     r.job                      # the job spec (dict), as the run recorded it
-    r.curve(trial, fold)       # float64 [epochs, 3]: train_loss, val_loss, val_metric
+    r.sets                     # the --set overrides that made the run (list of str)
+    r.curve(trial, fold)       # float64 [epochs, 3]: train_loss, val_loss, val_mse
+                               # (SPEC §5 names the third val_metric)
+    r.pareto()                 # the trials no other beats on objective and code width
     r.best                     # /best's attributes (dict), or None
     m = r.best_model           # a Model, or None (no /best/model)
     codes = m.encode(pixels)   # pixels: uint8 [n, 784] as in the IDX files
@@ -289,18 +293,41 @@ def attrs_dict(attrs):
     return out
 
 
+def as_text(table):
+    """A structured array with its variable-length text fields (h5py gives bytes)
+    as str."""
+    for name in table.dtype.names or ():
+        if table.dtype[name] == object:
+            table[name] = [text(v) for v in table[name]]
+    return table
+
+
+def open_file(path):
+    """h5py's File for reading, without HDF5's lock (a running search holds it);
+    a missing or foreign file is a ValueError that says so, not h5py's trace."""
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"{path}: no such file")
+    if path.is_dir():
+        raise ValueError(f"{path}: a folder, not a results file (OUT/results.h5?)")
+    try:
+        return h5py.File(path, "r", locking=False)
+    except OSError as e:
+        raise ValueError(f"{path}: not a readable HDF5 file ({e})") from None
+
+
 class Results:
     """Everything of a results file but the weights, read at once; models on demand."""
 
     def __init__(self, path):
         self.path = Path(path)
-        with h5py.File(self.path, "r", locking=False) as f:
+        with open_file(self.path) as f:
             if text(f.attrs.get("format", "")) != "aesweep-results":
                 raise ValueError(f"{path}: not an aesweep results file")
             self.attrs = attrs_dict(f.attrs)
             self.job = json.loads(self.attrs["job"])
-            self.trials = f["trials"][...]
-            self.folds = f["folds"][...]
+            self.trials = as_text(f["trials"][...])
+            self.folds = as_text(f["folds"][...])
             self.curves = {}
             if "curves" in f:
                 for t, g in f["curves"].items():
@@ -329,6 +356,35 @@ class Results:
     @property
     def strategy(self):
         return self.attrs.get("strategy", "?")
+
+    @property
+    def sets(self):
+        """The --set overrides of the run, in order ([] without, or in files from
+        before they were recorded)."""
+        return [s for s in self.attrs.get("sets", "").split("\n") if s]
+
+    @property
+    def input_dim(self):
+        """The values of one input image (784 for 28x28): the root attribute, else
+        /best/model's, else the job's dataset."""
+        if "input_dim" in self.attrs:
+            return int(self.attrs["input_dim"])
+        if self.has_best_model:
+            return self.best_model.input_dim
+        data = self.job.get("data", {})
+        side = (32 if data.get("dataset") == "cifar10" else 28) + 2 * int(data.get("pad", 0))
+        return (3 if data.get("dataset") == "cifar10" else 1) * side * side
+
+    def pareto(self, x="bottleneck", y=None, x_max=False, y_max=None):
+        """The ok trials no other ok trial beats on both /trials columns x and y
+        (default: the code width, smaller better, and the objective in its
+        direction), best x first (most compressed); of trials equal on both, the
+        lowest id."""
+        y = y or "objective_mean"
+        y_max = self.maximize if y_max is None else y_max
+        ok = self.trials[(self.trials["status"] == 0) & np.isfinite(self.trials[y])
+                         & np.isfinite(self.trials[x])]
+        return ok[pareto_front(ok[x], ok[y], ok["trial"], x_max, y_max)]
 
     def curve(self, trial, fold):
         return self.curves.get((int(trial), int(fold)))
@@ -410,6 +466,21 @@ class Results:
 
 def load(path):
     return Results(path)
+
+
+def pareto_front(x, y, ids, x_max=False, y_max=False):
+    """Indices of the points that no other point beats on both x and y (each larger-
+    better when its *_max is set, else smaller-better), best x first; of points
+    equal on both, the lowest id. The same rule as `aesweep info --pareto`."""
+    sx = -np.asarray(x, np.float64) if x_max else np.asarray(x, np.float64)
+    sy = -np.asarray(y, np.float64) if y_max else np.asarray(y, np.float64)
+    order = np.lexsort((np.asarray(ids), sy, sx))  # by x, then y, then id
+    front, best_y = [], np.inf
+    for i in order:  # a point is on the front iff its y beats every point before it
+        if sy[i] < best_y:
+            best_y = sy[i]
+            front.append(i)
+    return np.array(front, dtype=int)
 
 
 def finite(x):

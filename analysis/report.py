@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A report of an aesweep search from its results file alone.
 
-    analysis/report.py RESULTS.h5 [-o DIR] [--top K] [--tsne]
+    analysis/report.py RESULTS.h5 [-o DIR] [--top K] [--tsne] [--follow [SECONDS]]
 
 Writes DIR/index.html (default DIR: report/ beside the results file) and every
 figure beside it as a PNG:
@@ -10,13 +10,19 @@ figure beside it as a PNG:
   each trial over its folds, and for the best model: test images and their
   reconstructions, the 2-D latent scatter by class (PCA; t-SNE with --tsne; the
   codes themselves when the bottleneck is 2), the prior against the codes (csd),
-  the confusion matrix (with a classifier); and the search's timeline per rank.
+  the confusion matrix (with a classifier); and the search's timeline per rank;
+  Pareto fronts (objective against code width, val_mse against accuracy),
+  parallel coordinates and parameter importance (a random forest, sklearn).
 What the file cannot show (no /best, no classifier, ...) is left out and said so.
+--follow rewrites the report every SECONDS (default 10) while the run's status
+is running (the page reloads itself meanwhile) and ends with the final report.
 """
 import argparse
 import html
 import os
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import matplotlib
@@ -27,6 +33,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))  # through bin/ links too
 import aesweep_results as ar  # noqa: E402
+import tradeoffs  # noqa: E402
 
 FASHION = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
            "Bag", "Ankle boot"]
@@ -60,12 +67,27 @@ class Report:
 
     def save(self, fig, name, title, caption):
         path = self.out / f"{name}.png"
-        fig.savefig(path, dpi=DPI, bbox_inches="tight")
+        # through a rename: a browser reloading a followed report never reads half
+        replace_with(path, lambda tmp: fig.savefig(tmp, dpi=DPI, bbox_inches="tight",
+                                                   format="png"))
         plt.close(fig)
         self.figures.append((path.name, title, caption))
 
     def skip(self, what, why):
         self.left_out.append((what, why))
+
+
+def replace_with(path, write):
+    """Writes path through a temporary file in its folder renamed into place."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 # ---- the search ------------------------------------------------------------------------
@@ -253,8 +275,11 @@ def fig_curves(rep):
                 continue
             epochs = np.arange(1, len(c) + 1)
             kw = {"label": f"trial {trial}"} if fold == 0 else {}
+            # a short curve (1 epoch is one point) needs markers to be seen at all
+            kw["marker"], kw["ms"] = ("o", 4) if len(c) < 6 else (None, 0)
             ax.plot(epochs, c[:, 1], color=colours[k], lw=1.0, **kw)
-            ax.plot(epochs, c[:, 0], color=colours[k], lw=0.8, ls=":")
+            kw.pop("label", None)
+            ax.plot(epochs, c[:, 0], color=colours[k], lw=0.8, ls=":", mfc="none", **kw)
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel(f"loss: {r.job.get('train', {}).get('loss', 'mse')} (log scale)")
@@ -620,7 +645,7 @@ def fig_confusion(rep, m, images, labels, names):
 
 
 PAGE = """<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>aesweep report: {title}</title>
+<html><head><meta charset="utf-8">{refresh}<title>aesweep report: {title}</title>
 <style>
 body {{ font-family: sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }}
 table.board {{ border-collapse: collapse; font-size: 13px; }}
@@ -640,9 +665,16 @@ img {{ max-width: 100%; }} .meta td {{ padding: 1px 10px 1px 0; }}
 """
 
 
-def page(rep):
+def run_title(r):
+    """The job's name and the --set overrides that made the run."""
+    name = r.job.get("name", r.path.name)
+    return f"{name} ({' '.join(r.sets)})" if r.sets else name
+
+
+def page(rep, refresh=None):
     r = rep.r
     meta = [("results", str(r.path)), ("status", r.status), ("strategy", r.strategy),
+            ("overrides", " ".join(r.sets) if r.sets else "none (the job file as it is)"),
             ("objective", objective_label(r)),
             ("trials", f"{len(r.trials)} ({len(r.ranked())} ok)"),
             ("tasks", str(int(np.sum(r.folds["trial"] >= 0))))]
@@ -656,27 +688,62 @@ def page(rep):
     left = ("<ul>" + "".join(f"<li>{html.escape(w)}: {html.escape(y)}</li>"
                              for w, y in rep.left_out) + "</ul>") if rep.left_out else \
         "<p>Nothing.</p>"
-    return PAGE.format(title=html.escape(r.job.get("name", r.path.name)),
+    if refresh:
+        meta.append(("updated", time.strftime("%H:%M:%S") + f", every {refresh:g} s while the"
+                     " run goes on"))
+    return PAGE.format(title=html.escape(run_title(r)),
+                       refresh=f'<meta http-equiv="refresh" content="{refresh:g}">'
+                       if refresh else "",
                        meta="".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>"
                                     for k, v in meta),
                        board=leaderboard_html(r, rep.top), figures=figs, left_out=left)
 
 
-def make_report(path, out=None, top=10, tsne=False):
-    """Writes the report; returns the Report (its figures and what was left out)."""
+SEARCH_FIGURES = (fig_objective_vs_params, fig_bisection, fig_curves, fig_fold_spread,
+                  fig_timeline, tradeoffs.fig_pareto, tradeoffs.fig_parallel,
+                  tradeoffs.fig_importance)
+
+
+def make_report(path, out=None, top=10, tsne=False, refresh=None):
+    """Writes the report; returns the Report (its figures and what was left out).
+    refresh: the page reloads itself every so many seconds (a followed run)."""
     r = ar.load(path)
     rep = Report(r, out or Path(path).parent / "report", top)
     rep.best_check = None
-    for fig in (fig_objective_vs_params, fig_bisection, fig_curves, fig_fold_spread,
-                fig_timeline):
+    for fig in SEARCH_FIGURES:
         fig(rep)
     best_model_parts(rep, tsne)
     if not r.models:
         weights = r.job.get("output", {}).get("weights", "best")
         rep.skip("per-task models", f"output.weights is {weights!r}: only /best/model is kept"
                  " (the report draws from /best/model alone)")
-    (rep.out / "index.html").write_text(page(rep), encoding="utf-8")
+    text = page(rep, refresh if r.status == "running" else None)
+    replace_with(rep.out / "index.html", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return rep
+
+
+READ_RETRIES = 20  # a read that meets a batch being flushed succeeds a moment later
+
+
+def follow(path, out=None, top=10, tsne=False, every=10.0, say=print):
+    """Rewrites the report every `every` seconds while the run is running; returns
+    the final Report, made once the status is no longer running. Each rewrite is
+    said (flushed: a pipe reading the lines sees each as it is written)."""
+    while True:
+        for attempt in range(READ_RETRIES):
+            try:
+                rep = make_report(path, out, top, tsne, refresh=every)
+                break
+            except (OSError, KeyError, ValueError):
+                if attempt == READ_RETRIES - 1 or not Path(path).exists():
+                    raise
+                time.sleep(0.25)
+        done = int(np.sum(rep.r.folds["trial"] >= 0))
+        say(f"report: {rep.out / 'index.html'} at {time.strftime('%H:%M:%S')}: "
+            f"{rep.r.status}, {done} tasks, {len(rep.figures)} figures", flush=True)
+        if rep.r.status != "running":
+            return rep
+        time.sleep(every)
 
 
 def main(argv=None):
@@ -686,13 +753,21 @@ def main(argv=None):
     ap.add_argument("-o", "--out", help="the report folder (default: report/ beside the file)")
     ap.add_argument("--top", type=int, default=10, help="trials in the leaderboard (default 10)")
     ap.add_argument("--tsne", action="store_true", help="also a t-SNE of the codes (slower)")
+    ap.add_argument("--follow", nargs="?", type=float, const=10.0, metavar="SECONDS",
+                    help="rewrite the report every SECONDS (default 10) while the run goes on")
     a = ap.parse_args(argv)
+    if a.follow is not None and not a.follow > 0:
+        ap.error(f"--follow: expected seconds > 0, got {a.follow:g}")
     try:
-        rep = make_report(a.results, a.out, a.top, a.tsne)
+        if a.follow is not None:
+            rep = follow(a.results, a.out, a.top, a.tsne, a.follow)
+        else:
+            rep = make_report(a.results, a.out, a.top, a.tsne)
     except (OSError, ValueError, KeyError) as e:
         print(f"report.py: {a.results}: {e}", file=sys.stderr)
         return 2
-    print(f"report: {rep.out / 'index.html'} ({len(rep.figures)} figures)")
+    if a.follow is None:  # following, each rewrite said so as it went
+        print(f"report: {rep.out / 'index.html'} ({len(rep.figures)} figures)")
     for what, why in rep.left_out:
         print(f"  left out: {what}: {why}")
     return 0

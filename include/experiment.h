@@ -16,6 +16,8 @@ typedef struct {
     char out_dir[AE_PATH_MAX];
     char tasks_dir[AE_PATH_MAX];
     char sha[65]; /* SHA-256 of the job's JSON: which search a file belongs to */
+    char *sets;   /* the --set overrides as given, one per line ("" without): what
+                     made this run of the job file, for the results file (owned) */
 } Experiment;
 
 /* Loads and checks everything a run needs before any training: the job (with

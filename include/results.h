@@ -43,6 +43,8 @@ typedef struct {
 typedef struct {
     const char *job_json;
     const char *job_sha256; /* hex of SHA-256 of job_json */
+    const char *sets;       /* the run's --set overrides, one per line (NULL: none) */
+    int input_dim;          /* the values of an image (784 for 28x28): 0 unknown */
     const char *strategy, *objective, *direction; /* direction: "min" | "max" */
     int folds;
 } ResultsMeta;
@@ -92,8 +94,20 @@ int results_flush(Results *r, Err *e);
  * readable aesweep results file (missing, truncated, something else). */
 int results_read_sha(const char *path, char sha[65], Err *e);
 
+typedef struct {
+    int top;    /* the best trials shown */
+    int pareto; /* also the Pareto front over the objective and the code width */
+} InfoOptions;
+
 /* aesweep info: status, counts and the `top` best trials of a results file as an
- * aligned table. */
-int results_info(const char *path, int top, FILE *out, Err *e);
+ * aligned table (and the Pareto front); status (when not NULL) gets the file's
+ * status ("running", "complete", ...). Retries a read that meets a flush. */
+int results_info(const char *path, const InfoOptions *o, FILE *out, char *status,
+                 size_t status_size, Err *e);
+/* The ok trials that no other ok trial beats on both the objective (maximize: its
+ * direction) and the code width (bottleneck, smaller is better), most compressed
+ * first; of trials equal on both, the lowest id. front has room for n; returns
+ * its count, -1 when memory runs out. */
+int results_pareto(const TrialRow *rows, long n, int maximize, const TrialRow **front);
 
 #endif

@@ -1,7 +1,10 @@
 /* aesweep run / validate / info. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "experiment.h"
@@ -198,12 +201,78 @@ int cmd_validate(int argc, char **argv) {
     return 0;
 }
 
+static const char info_usage_text[] =
+    "usage: aesweep info RESULTS.h5 [--top K] [--pareto] [--watch [SECONDS]]\n"
+    "The status, counts, the K best trials (default 10) and /best of a results file.\n"
+    "--pareto   also the Pareto front: the trials no other beats on both the objective\n"
+    "           and the code width (bottleneck), with the compression ratio\n"
+    "--watch    redraw every SECONDS (default 2) while the run's status is running;\n"
+    "           ends with the final state. Reading never blocks or slows the run.\n";
+
+/* One frame of --watch: the whole table at once, so the terminal never shows half. */
+static int watch_frame(const char *path, const InfoOptions *o, int tty, char *status, Err *e) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem) return err_set(e, AE_ERUN, "out of memory");
+    int rc = results_info(path, o, mem, status, 64, e);
+    fclose(mem);
+    if (rc == AE_OK) {
+        time_t now = time(NULL);
+        char when[32];
+        strftime(when, sizeof when, "%H:%M:%S", localtime(&now));
+        if (tty) fputs("\033[H\033[2J", stdout); /* home, clear: a redraw in place */
+        else fputs("\n", stdout);
+        printf("aesweep info --watch: %s\n%s", when, text);
+        fflush(stdout);
+    }
+    free(text);
+    return rc;
+}
+
 int cmd_info(int argc, char **argv) {
-    if (argc != 2 || argv[1][0] == '-') {
-        fputs("usage: aesweep info RESULTS.h5\n", argc == 2 ? stdout : stderr);
-        return argc == 2 ? 0 : 2;
+    InfoOptions o = {.top = 10};
+    const char *path = NULL;
+    double every = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(info_usage_text, stdout);
+            return 0;
+        } else if (!strcmp(a, "--top") && i + 1 < argc) {
+            if (cli_int(argv[++i], 0, 1000000, &o.top))
+                return cli_fail(2, "info: --top: expected a count 0..1000000, got '%s'", argv[i]);
+        } else if (!strcmp(a, "--pareto")) {
+            o.pareto = 1;
+        } else if (!strcmp(a, "--watch")) {
+            every = 2;
+            if (i + 1 < argc && argv[i + 1][0] != '-' && cli_double(argv[i + 1], 0.1, 86400, &every) == 0)
+                i++;
+            else if (i + 1 < argc && argv[i + 1][0] >= '0' && argv[i + 1][0] <= '9')
+                return cli_fail(2, "info: --watch: expected seconds 0.1..86400, got '%s'", argv[i + 1]);
+        } else if (a[0] == '-' || path) {
+            fputs(info_usage_text, stderr);
+            return cli_fail(2, "info: unexpected argument '%s'", a);
+        } else {
+            path = a;
+        }
+    }
+    if (!path) {
+        fputs(info_usage_text, stderr);
+        return 2;
     }
     Err e = {0};
-    if (results_info(argv[1], 10, stdout, &e)) return cli_fail(e.code, "%s", e.msg);
-    return 0;
+    char status[64] = "";
+    if (every < 0) {
+        if (results_info(path, &o, stdout, status, sizeof status, &e))
+            return cli_fail(e.code, "%s", e.msg);
+        return 0;
+    }
+    int tty = isatty(STDOUT_FILENO);
+    for (;;) {
+        if (watch_frame(path, &o, tty, status, &e)) return cli_fail(e.code, "%s", e.msg);
+        if (strcmp(status, "running") != 0) return 0;
+        struct timespec t = {(time_t)every, (long)((every - floor(every)) * 1e9)};
+        nanosleep(&t, NULL);
+    }
 }

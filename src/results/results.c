@@ -259,6 +259,8 @@ static int root_attrs_write(hid_t f, const ResultsMeta *m) {
     rc |= h5u_attr_str(f, "aesweep_version", AESWEEP_VERSION);
     rc |= h5u_attr_str(f, "job", or_empty(m->job_json));
     rc |= h5u_attr_str(f, "job_sha256", sha);
+    rc |= h5u_attr_str(f, "sets", or_empty(m->sets));
+    if (m->input_dim > 0) rc |= h5u_attr_int(f, "input_dim", m->input_dim);
     rc |= h5u_attr_str(f, "strategy", or_empty(m->strategy));
     rc |= h5u_attr_str(f, "objective", or_empty(m->objective));
     rc |= h5u_attr_str(f, "objective_direction", or_empty(m->direction));
@@ -587,17 +589,18 @@ static Ranked *rank_trials(const TrialRow *rows, hsize_t n, int maximize, int *n
     return r;
 }
 
-enum { N_COLS = 13, CELL = 48 };
-static const char *const col_names[N_COLS] = {
-    "rank", "trial",      "stage", "round",  "objective", "lr",     "batch_size",
-    "bottleneck", "lambda", "sigma", "epochs", "seconds", "config"};
+enum { CELL = 48, MAX_COLS = 16 };
 
-/* Display width: UTF-8 continuation bytes (the ± sign) take no column. */
-static int text_width(const char *s) {
-    int w = 0;
-    for (; *s; s++) w += ((unsigned char)*s & 0xC0) != 0x80;
-    return w;
-}
+/* What a table cell may need beside its row. */
+typedef struct {
+    int input_dim; /* the images' values (784 for 28x28): the code's compression */
+} TableCtx;
+
+/* One column of an info table: its header and how a row fills its cell. */
+typedef struct {
+    const char *name;
+    void (*cell)(char *cell, int rank, const TrialRow *t, const TableCtx *ctx);
+} Column;
 
 /* NaN is shown as "-": a missing value, not a number. */
 static void num_cell(char *cell, const char *fmt, double v) {
@@ -607,50 +610,129 @@ static void num_cell(char *cell, const char *fmt, double v) {
         snprintf(cell, CELL, fmt, v);
 }
 
-static void row_cells(char cells[N_COLS][CELL], int rank, const TrialRow *t) {
-    snprintf(cells[0], CELL, "%d", rank);
-    snprintf(cells[1], CELL, "%d", t->trial);
-    snprintf(cells[2], CELL, "%d", t->stage);
-    snprintf(cells[3], CELL, "%d", t->round);
-    snprintf(cells[4], CELL, "%.6g ± %.3g", t->objective_mean, t->objective_std);
-    num_cell(cells[5], "%.4g", t->lr);
-    num_cell(cells[6], "%g", t->batch_size);
-    num_cell(cells[7], "%g", t->bottleneck);
-    num_cell(cells[8], "%.4g", t->lambda);
-    num_cell(cells[9], "%.4g", t->sigma);
-    num_cell(cells[10], "%.1f", t->epochs);
-    num_cell(cells[11], "%.1f", t->seconds);
-    cells[12][0] = 0; /* config is printed from the row: it may be long */
+static void c_rank(char *c, int rank, const TrialRow *t, const TableCtx *x) {
+    (void)t, (void)x;
+    snprintf(c, CELL, "%d", rank);
+}
+static void c_trial(char *c, int r, const TrialRow *t, const TableCtx *x) {
+    (void)r, (void)x;
+    snprintf(c, CELL, "%d", t->trial);
+}
+static void c_stage(char *c, int r, const TrialRow *t, const TableCtx *x) {
+    (void)r, (void)x;
+    snprintf(c, CELL, "%d", t->stage);
+}
+static void c_round(char *c, int r, const TrialRow *t, const TableCtx *x) {
+    (void)r, (void)x;
+    snprintf(c, CELL, "%d", t->round);
+}
+static void c_objective(char *c, int r, const TrialRow *t, const TableCtx *x) {
+    (void)r, (void)x;
+    snprintf(c, CELL, "%.6g ± %.3g", t->objective_mean, t->objective_std);
+}
+#define NUM_COLUMN(fn, field, fmt)                                        \
+    static void fn(char *c, int r, const TrialRow *t, const TableCtx *x) { \
+        (void)r, (void)x;                                                 \
+        num_cell(c, fmt, t->field);                                       \
+    }
+NUM_COLUMN(c_lr, lr, "%.4g")
+NUM_COLUMN(c_batch, batch_size, "%g")
+NUM_COLUMN(c_bottleneck, bottleneck, "%g")
+NUM_COLUMN(c_lambda, lambda, "%.4g")
+NUM_COLUMN(c_sigma, sigma, "%.4g")
+NUM_COLUMN(c_epochs, epochs, "%.1f")
+NUM_COLUMN(c_seconds, seconds, "%.1f")
+NUM_COLUMN(c_val_mse, val_mse, "%.6g")
+NUM_COLUMN(c_val_accuracy, val_accuracy, "%.4f")
+NUM_COLUMN(c_linear, val_linear_accuracy, "%.4f")
+static void c_ratio(char *c, int r, const TrialRow *t, const TableCtx *x) {
+    (void)r;
+    num_cell(c, "%.1f", x->input_dim > 0 && t->bottleneck > 0 ? x->input_dim / t->bottleneck : NAN);
+}
+
+/* config comes last, from the row unpadded: it may be long. */
+static const Column top_columns[] = {
+    {"rank", c_rank},     {"trial", c_trial},     {"stage", c_stage},     {"round", c_round},
+    {"objective", c_objective}, {"lr", c_lr},     {"batch_size", c_batch}, {"bottleneck", c_bottleneck},
+    {"lambda", c_lambda}, {"sigma", c_sigma},     {"epochs", c_epochs},   {"seconds", c_seconds},
+    {NULL, NULL}};
+static const Column pareto_columns[] = {
+    {"trial", c_trial},   {"bottleneck", c_bottleneck}, {"ratio", c_ratio},
+    {"objective", c_objective}, {"val_mse", c_val_mse}, {"val_accuracy", c_val_accuracy},
+    {"linear_accuracy", c_linear}, {"lr", c_lr}, {"batch_size", c_batch},
+    {"lambda", c_lambda}, {"sigma", c_sigma}, {"epochs", c_epochs}, {NULL, NULL}};
+
+/* Display width: UTF-8 continuation bytes (the ± sign) take no column. */
+static int text_width(const char *s) {
+    int w = 0;
+    for (; *s; s++) w += ((unsigned char)*s & 0xC0) != 0x80;
+    return w;
 }
 
 /* Numbers right-aligned under their headers; config last, unpadded. */
-static void cells_print(FILE *out, char cells[N_COLS][CELL], const int *width, const char *config) {
-    for (int c = 0; c < N_COLS - 1; c++)
+static void cells_print(FILE *out, char (*cells)[CELL], int n_cols, const int *width,
+                        const char *config) {
+    for (int c = 0; c < n_cols; c++)
         fprintf(out, "%*s%s  ", width[c] - text_width(cells[c]), "", cells[c]);
     fprintf(out, "%s\n", config);
 }
 
-static void table_print(FILE *out, const Ranked *best, int n) {
-    char(*cells)[N_COLS][CELL] = malloc((size_t)(n + 1) * sizeof *cells);
+static void table_print(FILE *out, const Column *cols, const TrialRow *const *rows, int n,
+                        const TableCtx *ctx) {
+    int n_cols = 0;
+    while (cols[n_cols].name && n_cols < MAX_COLS) n_cols++;
+    char(*cells)[MAX_COLS][CELL] = malloc((size_t)(n + 1) * sizeof *cells);
     if (!cells) return;
-    int width[N_COLS];
-    for (int c = 0; c < N_COLS; c++) {
-        snprintf(cells[0][c], CELL, "%s", col_names[c]);
-        width[c] = text_width(col_names[c]);
+    int width[MAX_COLS];
+    for (int c = 0; c < n_cols; c++) {
+        snprintf(cells[0][c], CELL, "%s", cols[c].name);
+        width[c] = text_width(cols[c].name);
     }
-    for (int i = 0; i < n; i++) {
-        row_cells(cells[i + 1], i + 1, best[i].row);
-        for (int c = 0; c < N_COLS; c++)
-            if (text_width(cells[i + 1][c]) > width[c]) width[c] = text_width(cells[i + 1][c]);
-    }
-    cells_print(out, cells[0], width, col_names[N_COLS - 1]);
     for (int i = 0; i < n; i++)
-        cells_print(out, cells[i + 1], width, best[i].row->config ? best[i].row->config : "");
+        for (int c = 0; c < n_cols; c++) {
+            cols[c].cell(cells[i + 1][c], i + 1, rows[i], ctx);
+            if (text_width(cells[i + 1][c]) > width[c]) width[c] = text_width(cells[i + 1][c]);
+        }
+    cells_print(out, cells[0], n_cols, width, "config");
+    for (int i = 0; i < n; i++)
+        cells_print(out, cells[i + 1], n_cols, width, rows[i]->config ? rows[i]->config : "");
     free(cells);
+}
+
+static int pareto_cmp(const void *pa, const void *pb) {
+    const Ranked *a = pa, *b = pb;
+    if (a->key != b->key) return a->key < b->key ? -1 : 1;
+    if (a->row->bottleneck != b->row->bottleneck)
+        return a->row->bottleneck < b->row->bottleneck ? -1 : 1;
+    return (a->row->trial > b->row->trial) - (a->row->trial < b->row->trial);
+}
+
+int results_pareto(const TrialRow *rows, long n, int maximize, const TrialRow **front) {
+    int m;
+    Ranked *r = rank_trials(rows, (hsize_t)n, maximize, &m);
+    if (!r) return -1;
+    /* by objective, then width, then id: a trial is beaten on both by one before
+     * it, or by none; a narrower code than all before it is on the front */
+    qsort(r, (size_t)m, sizeof *r, pareto_cmp);
+    int k = 0;
+    double narrowest = INFINITY;
+    for (int i = 0; i < m; i++)
+        if (r[i].row->bottleneck < narrowest) {
+            narrowest = r[i].row->bottleneck;
+            front[k++] = r[i].row;
+        }
+    free(r);
+    for (int i = 0; i < k / 2; i++) { /* most compressed first */
+        const TrialRow *t = front[i];
+        front[i] = front[k - 1 - i];
+        front[k - 1 - i] = t;
+    }
+    return k;
 }
 
 typedef struct {
     char status[64], strategy[64], objective[128], direction[16];
+    double input_dim; /* NaN in files from before it was recorded */
 } InfoHead;
 
 static void head_print(FILE *out, const char *path, const InfoHead *h) {
@@ -726,26 +808,47 @@ static hid_t info_open(const char *path, InfoHead *h, Err *e) {
     h5u_attr_read_str(f, "strategy", h->strategy, sizeof h->strategy);
     h5u_attr_read_str(f, "objective", h->objective, sizeof h->objective);
     h5u_attr_read_str(f, "objective_direction", h->direction, sizeof h->direction);
+    h->input_dim = NAN;
+    h5u_attr_read_double(f, "input_dim", &h->input_dim);
     return f;
 }
 
 static void top_print(FILE *out, const InfoHead *h, const TrialRow *rows, hsize_t n, int top) {
     int n_ranked;
     Ranked *ranked = rank_trials(rows, n, strcmp(h->direction, "max") == 0, &n_ranked);
-    if (!ranked) return;
-    if (n_ranked == 0)
+    const TrialRow **shown = malloc(((size_t)n_ranked + 1) * sizeof *shown);
+    if (ranked && shown && n_ranked == 0)
         fprintf(out, "no successful trial yet\n");
-    else {
-        int shown = top < n_ranked ? top : n_ranked;
-        fprintf(out, "top %d of %d ok trials by %s (%s):\n", shown, n_ranked, h->objective,
+    else if (ranked && shown) {
+        int k = top < n_ranked ? top : n_ranked;
+        for (int i = 0; i < k; i++) shown[i] = ranked[i].row;
+        fprintf(out, "top %d of %d ok trials by %s (%s):\n", k, n_ranked, h->objective,
                 strcmp(h->direction, "max") == 0 ? "largest first" : "smallest first");
-        table_print(out, ranked, shown);
+        table_print(out, top_columns, shown, k, &(TableCtx){0});
     }
+    free(shown);
     free(ranked);
 }
 
-static int info_once(const char *path, int top, FILE *out, Err *e) {
-    InfoHead h = {"?", "?", "?", "min"};
+static void pareto_print(FILE *out, const InfoHead *h, const TrialRow *rows, hsize_t n) {
+    const TrialRow **front = malloc(((size_t)n + 1) * sizeof *front);
+    int k = front ? results_pareto(rows, (long)n, strcmp(h->direction, "max") == 0, front) : -1;
+    if (k == 0) fprintf(out, "no successful trial yet: no Pareto front\n");
+    if (k > 0) {
+        TableCtx ctx = {.input_dim = isnan(h->input_dim) ? 0 : (int)h->input_dim};
+        fprintf(out, "Pareto front over %s (%s is better) and the code width (smaller "
+                "compresses more): %d trial%s, most compressed first; ratio = %s / "
+                "bottleneck\n", h->objective, strcmp(h->direction, "max") == 0 ? "larger" :
+                "smaller", k, k == 1 ? "" : "s", ctx.input_dim ? "input values" :
+                "(input size not in this file)");
+        table_print(out, pareto_columns, front, k, &ctx);
+    }
+    free(front);
+}
+
+static int info_once(const char *path, const InfoOptions *o, FILE *out, char *status,
+                     size_t status_size, Err *e) {
+    InfoHead h = {"?", "?", "?", "min", NAN};
     hid_t f = info_open(path, &h, e);
     if (f < 0) return AE_EINPUT;
     hid_t trial_mem = compound_type(trial_fields, N_TRIAL_FIELDS, sizeof(TrialRow), 0);
@@ -760,8 +863,10 @@ static int info_once(const char *path, int top, FILE *out, Err *e) {
     if (rc == AE_OK) {
         head_print(out, path, &h);
         counts_print(out, trows, nt, frows, nf);
-        if (top > 0) top_print(out, &h, trows, nt, top);
+        if (o->top > 0) top_print(out, &h, trows, nt, o->top);
+        if (o->pareto) pareto_print(out, &h, trows, nt);
         best_print(out, f);
+        if (status) snprintf(status, status_size, "%s", h.status);
     }
     table_free(trial_mem, trows, nt);
     table_free(fold_mem, frows, nf);
@@ -771,12 +876,13 @@ static int info_once(const char *path, int top, FILE *out, Err *e) {
     return rc;
 }
 
-int results_info(const char *path, int top, FILE *out, Err *e) {
+int results_info(const char *path, const InfoOptions *o, FILE *out, char *status,
+                 size_t status_size, Err *e) {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     /* While a run writes the file, a read can meet it half-way through an
      * update (about 1 read in 150 does): the next one, a moment later, will not. */
     for (int attempt = 1;; attempt++) {
-        int rc = info_once(path, top, out, e);
+        int rc = info_once(path, o, out, status, status_size, e);
         if (rc == AE_OK || attempt == 10) return rc;
         nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);
     }

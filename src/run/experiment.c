@@ -120,7 +120,14 @@ int experiment_open(Experiment *x, const char *job_path, const char *const *sets
         job_data_free(&x->data);
         return rc;
     }
-    rc = space_parse(&x->job, &x->space, e);
+    size_t len = 1;
+    for (int i = 0; i < n_sets; i++) len += strlen(sets[i]) + 1;
+    x->sets = malloc(len);
+    if (!x->sets) rc = err_set(e, AE_ERUN, "out of memory");
+    else x->sets[0] = 0;
+    for (int i = 0; !rc && i < n_sets; i++)
+        strcat(strcat(x->sets, sets[i]), i + 1 < n_sets ? "\n" : "");
+    if (!rc) rc = space_parse(&x->job, &x->space, e);
     const char *dir = out_dir ? out_dir : x->job.output.dir;
     if (!rc && (snprintf(x->out_dir, sizeof x->out_dir, "%s", dir) >= (int)sizeof x->out_dir ||
                 snprintf(x->tasks_dir, sizeof x->tasks_dir, "%s/tasks", dir) >=
@@ -144,6 +151,8 @@ void experiment_close(Experiment *x) {
     job_data_free(&x->data);
     space_free(&x->space);
     job_free(&x->job);
+    free(x->sets);
+    x->sets = NULL;
 }
 
 /* Task files fan out by the task's number i = trial * folds + fold into

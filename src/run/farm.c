@@ -609,7 +609,8 @@ static int open_results(const Experiment *x, int fresh, DurableSet *d, Results *
     snprintf(path, sizeof path, "%s/results.h5", x->out_dir);
     if (resume_prepare(x, fresh, d, e) || experiment_make_dirs(x, e)) return e->code;
     int obj = x->job.search.objective;
-    ResultsMeta meta = {.job_json = x->job.json, .job_sha256 = x->sha,
+    ResultsMeta meta = {.job_json = x->job.json, .job_sha256 = x->sha, .sets = x->sets,
+                        .input_dim = x->data.data.train.dim,
                         .strategy = strategy_names[x->job.search.strategy],
                         .objective = objective_names[obj],
                         .direction = obj == OBJ_VAL_MSE ? "min" : "max",

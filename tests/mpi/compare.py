@@ -75,7 +75,7 @@ def compare(pa, pb, new):
             for k in set(wa) & set(wb):
                 if not same(wa[k], wb[k]):
                     problems.append(f"/{name}{k}")
-        for k in ("job", "job_sha256", "status", "strategy", "objective"):
+        for k in ("job", "job_sha256", "status", "strategy", "objective", "input_dim"):
             if a.attrs[k] != b.attrs[k]:
                 problems.append(f"@{k}")
         return problems

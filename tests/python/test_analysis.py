@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import h5py
@@ -44,7 +45,8 @@ import aesweep_results as ar  # noqa: E402
 import report  # noqa: E402
 
 FULL = {"objective_vs_params", "bisection", "curves", "fold_spread", "timeline",
-        "reconstructions", "interpolation", "latent", "latent_tsne", "prior", "confusion"}
+        "reconstructions", "interpolation", "latent", "latent_tsne", "prior", "confusion",
+        "pareto", "parallel", "importance"}
 
 pytestmark = pytest.mark.skipif(
     not (Path(FASHION_DIR) / "t10k-images-idx3-ubyte.gz").is_file()
@@ -118,7 +120,7 @@ def check_pngs(rep):
 
 def test_full_report_draws_every_figure(bisect):
     out = script("report.py", bisect, "-o", TMP / "report_full", "--tsne")
-    assert "index.html (11 figures)" in out, out
+    assert f"index.html ({len(FULL)} figures)" in out, out
     rep = report.make_report(bisect, TMP / "report_full2")
     assert figures_of(rep) == FULL - {"latent_tsne"}, figures_of(rep)
     assert [w for w, _ in rep.left_out] == ["code plane", "t-SNE of the codes"], rep.left_out
@@ -167,6 +169,33 @@ def test_best_model_reproduces_test_mse(bisect):
     assert abs(accuracy - r.best["test_accuracy"]) <= 2 / len(labels)
 
 
+STATUS = {0: "ok", 1: "diverged", 2: "failed"}
+
+
+def check_csv_rows(rows, table):
+    """CSV rows against a table: its columns with status_name after status; text as
+    text, whole numbers as integers, other numbers exact, NaN as an empty cell."""
+    names = list(table.dtype.names)
+    header = [h for n in names for h in ([n, "status_name"] if n == "status" else [n])]
+    assert rows[0] == header
+    assert len(rows) - 1 == len(table)
+    for got, want in zip(rows[1:], table):
+        cells = dict(zip(header, got))
+        assert cells["status_name"] == STATUS[int(want["status"])]
+        for name in names:
+            v, cell = want[name], cells[name]
+            if isinstance(v, bytes):
+                assert cell == v.decode(), name
+            elif isinstance(v, np.floating) and math.isnan(v):
+                assert cell == "", name
+            elif isinstance(v, np.floating) and float(v).is_integer():
+                assert cell == str(int(v)), (name, cell)
+            elif isinstance(v, np.floating):
+                assert float(cell) == float(v), name
+            else:
+                assert int(cell) == int(v), name
+
+
 def test_csv_rows_equal_trials(bisect):
     path = TMP / "trials.csv"
     script("export.py", bisect, "--csv", path, "--folds", TMP / "folds.csv")
@@ -174,24 +203,39 @@ def test_csv_rows_equal_trials(bisect):
         trials, folds = f["trials"][...], f["folds"][...]
     for table, csv_path in ((trials, path), (folds, TMP / "folds.csv")):
         with open(csv_path, newline="") as fh:
-            rows = list(csv.reader(fh))
-        assert rows[0] == list(table.dtype.names)
-        assert len(rows) - 1 == len(table)
-        for got, want in zip(rows[1:], table):
-            for name, cell in zip(table.dtype.names, got):
-                v = want[name]
-                if isinstance(v, bytes):
-                    assert cell == v.decode(), name
-                elif isinstance(v, np.floating):
-                    assert (math.isnan(v) and cell == "nan") or float(cell) == float(v), name
-                else:
-                    assert int(cell) == int(v), name
+            check_csv_rows(list(csv.reader(fh)), table)
+    assert "bottleneck" in trials.dtype.names and ",10," in path.read_text()  # not 10.0
+
+
+def test_csv_to_stdout_ranked_with_best(bisect, tmp_path):
+    """'-' is stdout; --ranked follows the objective; --best is /best's row; a path
+    that cannot be written is named, not the input."""
+    r = ar.load(bisect)
+    out = script("export.py", bisect, "--csv", "-", "--ranked")
+    rows = list(csv.reader(out.splitlines()))
+    ranked = [int(t) for t in r.ranked()["trial"]]
+    assert [int(row[0]) for row in rows[1:1 + len(ranked)]] == ranked
+    with h5py.File(bisect, "r") as f:
+        table = f["trials"][...]
+    check_csv_rows([rows[0]] + sorted(rows[1:], key=lambda row: int(row[0])), table)
+    assert not (Path.cwd() / "-").exists()
+    best = list(csv.reader(script("export.py", bisect, "--csv", tmp_path / "t.csv",
+                                  "--best", "-").splitlines()))
+    got = dict(zip(best[0], best[1]))
+    assert int(got["trial"]) == int(r.best["trial"])
+    assert float(got["test_mse"]) == r.best["test_mse"]
+    bad = subprocess.run([PYTHON, str(ANALYSIS / "export.py"), str(bisect), "--csv",
+                          str(tmp_path / "no" / "such" / "dir.csv")], capture_output=True,
+                         text=True, env=ENV)
+    assert bad.returncode == 2 and "no/such/dir.csv: cannot write" in bad.stderr, bad.stderr
+    assert str(bisect) not in bad.stderr
 
 
 def test_plain_run_leaves_parts_out_and_says_so(plain):
     rep = report.make_report(plain, TMP / "report_plain")
     assert figures_of(rep) == {"objective_vs_params", "curves", "fold_spread", "timeline",
-                               "reconstructions", "interpolation", "latent"}, figures_of(rep)
+                               "reconstructions", "interpolation", "latent", "pareto",
+                               "parallel"}, figures_of(rep)
     why = dict(rep.left_out)
     assert "random" in why["bisection intervals"]
     assert "classifier" in why["confusion matrix"]
@@ -210,22 +254,53 @@ def test_interrupted_run_has_no_best_and_says_so(interrupted):
     for part in ("reconstructions", "latent scatter", "confusion matrix"):
         assert "interrupted" in why[part], (part, why.get(part))
     assert len(r.ranked()) >= 2
-    assert figures_of(rep) == {"objective_vs_params", "curves", "fold_spread", "timeline"}, \
-        figures_of(rep)
+    assert figures_of(rep) == {"objective_vs_params", "curves", "fold_spread", "timeline",
+                               "pareto", "parallel"}, figures_of(rep)
     check_pngs(rep)
 
 
-def test_compare_draws_best_so_far(bisect, plain):
-    png = TMP / "compare.png"
-    out = script("compare.py", bisect, plain, "-o", png)
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "compare:" in out
+def test_compare_page(bisect, plain):
+    """Two runs of different jobs on one page: labels, what differs, a warning for
+    different data, the best-so-far figure against tasks and training time."""
+    out = script("compare.py", bisect, plain, "-o", TMP / "compare", "--label", "bisect",
+                 "--label", "plain")
+    page = (TMP / "compare" / "index.html").read_text()
+    png = (TMP / "compare" / "progress.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and "compare:" in out
+    assert "<h3>bisect</h3>" in page and "<h3>plain</h3>" in page
+    diff = compare_module().job_differences([ar.load(bisect), ar.load(plain)])
+    assert diff["data.train_limit"] == [1200, 1000] and diff["search.strategy"] == \
+        ["bisection", "random"]
+    assert "name" in diff and "data.dataset" not in diff  # both the default
+    for key in ("data.train_limit", "search.strategy", "penalty.type"):
+        assert f"<td>{key}</td>" in page, key
+    assert "measured their objective on different data" in page
+    assert "data.train_limit: 1200 vs 1000" in page
     for path in (bisect, plain):
         r = ar.load(path)
-        x, y = compare_module().best_so_far(r)
-        assert len(x) == int(np.sum(r.folds["trial"] >= 0))
+        x, secs, y = compare_module().best_so_far(r)
+        assert len(x) == len(secs) == int(np.sum(r.folds["trial"] >= 0))
+        assert np.all(np.diff(secs) >= 0)
         done = y[np.isfinite(y)]
         assert len(done) and np.all(np.diff(done) <= 0), "best so far must not get worse"
         assert done[-1] == pytest.approx(r.ranked()[0]["objective_mean"])
+        assert f"{r.best['test_mse']:.5g}" in page
+
+
+def test_compare_labels_runs_by_their_overrides(plain, tmp_path):
+    """Without --label, a run is its job's name and --set overrides; the same job run
+    twice with the same overrides is told apart by its folder."""
+    other = run_search("analysis_plain.json", TMP / "plain_lr",
+                       extra=("--set", "train.epochs=1"))
+    out = script("compare.py", plain, other, "-o", tmp_path / "c")
+    page = (tmp_path / "c" / "index.html").read_text()
+    assert re.search(r"analysis_plain \([^)]*train\.epochs=1", page) and \
+        "<td>train.epochs</td>" in page
+    assert "different data" not in page  # epochs are not the data
+    assert "2 runs; " in out
+    bad = subprocess.run([PYTHON, str(ANALYSIS / "compare.py"), str(plain), str(other),
+                          "--label", "one"], capture_output=True, text=True, env=ENV)
+    assert bad.returncode == 2 and "1 --label for 2 files" in bad.stderr
 
 
 def compare_module():
@@ -271,3 +346,143 @@ def test_variational_model_adds_samples_from_the_prior(bisect):
     check_pngs(rep)
     mse, file_mse = rep.best_check
     assert mse == pytest.approx(file_mse, rel=1e-5)
+
+
+# ---- issue 19: trade-offs, the Optuna-style figures, rough edges ------------------------
+
+
+def test_pareto_front_is_info_pareto(bisect):
+    """report's front over (objective, code width) is the trials `aesweep info --pareto`
+    lists, and no ok trial beats one of them on both."""
+    r = ar.load(bisect)
+    front = r.pareto()
+    assert len(front) >= 2
+    ok = r.trials[(r.trials["status"] == 0) & np.isfinite(r.trials["objective_mean"])]
+    for t in front:
+        beaten = (ok["objective_mean"] <= t["objective_mean"]) & \
+            (ok["bottleneck"] <= t["bottleneck"]) & \
+            ((ok["objective_mean"] < t["objective_mean"]) | (ok["bottleneck"] < t["bottleneck"]))
+        assert not beaten.any(), int(t["trial"])
+    assert list(front["bottleneck"]) == sorted(front["bottleneck"])
+    info = subprocess.run([AESWEEP, "info", str(bisect), "--pareto", "--top", "0"], env=ENV,
+                          capture_output=True, text=True, timeout=60)
+    assert info.returncode == 0, info.stderr
+    table = info.stdout.split("Pareto front over", 1)[1].splitlines()[2:]
+    listed = [int(line.split()[0]) for line in table if line.strip()[:1].isdigit()]
+    assert listed == [int(t) for t in front["trial"]], (listed, info.stdout)
+    ratio = 784 / float(front[0]["bottleneck"])
+    assert f"{ratio:.1f}" in info.stdout
+    rep = report.make_report(bisect, TMP / "report_pareto")
+    assert {"pareto", "parallel"} <= figures_of(rep)
+
+
+def test_importance_needs_trials_and_says_how_many(plain, tmp_path):
+    """A forest over the trials: each parameter's share, summing to 1, with the
+    number of trials it rests on; too few trials leave it out, saying so."""
+    import tradeoffs
+    path = run_search("analysis_plain.json", TMP / "importance",
+                      extra=("--set", "search.trials=10", "--set", "train.epochs=1"))
+    r = ar.load(path)
+    share, r2, n = tradeoffs.importance(r, r.searched())
+    assert n == 10 and len(share) == 2 and abs(share.sum() - 1) < 1e-9 and r2 <= 1
+    rep = report.make_report(path, tmp_path / "rep")
+    assert "importance" in figures_of(rep)
+    assert any("over the 10 ok trials" in c for _, _, c in rep.figures)
+    few = report.make_report(plain, tmp_path / "few")
+    assert "4 ok trials: a forest needs at least 8" in dict(few.left_out)["parameter importance"]
+
+
+def test_one_epoch_curves_are_drawn_with_markers(tmp_path):
+    """A 1-epoch curve is one point: a line alone would draw nothing."""
+    path = run_search("analysis_plain.json", TMP / "one_epoch",
+                      extra=("--set", "train.epochs=1"))
+    rep = report.Report(ar.load(path), tmp_path, 10)
+    drawn = []
+    rep.save = lambda fig, *args: drawn.append(fig)
+    report.fig_curves(rep)
+    lines = drawn[0].axes[0].get_lines()
+    assert lines and all(len(line.get_xdata()) == 1 for line in lines)
+    assert all(line.get_marker() == "o" for line in lines)
+
+
+def test_report_names_the_overrides_and_load_says_what_is_wrong(tmp_path):
+    path = run_search("analysis_plain.json", TMP / "overrides",
+                      extra=("--set", "train.epochs=1", "--set", "search.trials=2"))
+    r = ar.load(path)
+    assert r.sets[-2:] == ["train.epochs=1", "search.trials=2"]
+    assert all(isinstance(c, str) for c in r.trials["config"])  # not bytes
+    assert r.input_dim == 784
+    page = (report.make_report(path, tmp_path / "rep").out / "index.html").read_text()
+    assert "train.epochs=1 search.trials=2" in page
+    assert re.search(r"<title>aesweep report: analysis_plain \([^<]*train.epochs=1", page)
+    for bad, why in ((tmp_path / "missing.h5", "no such file"), (tmp_path, "a folder")):
+        with pytest.raises(ValueError, match=why):
+            ar.load(bad)
+    (tmp_path / "text.h5").write_text("no")
+    with pytest.raises(ValueError, match="not a readable HDF5 file"):
+        ar.load(tmp_path / "text.h5")
+    r = subprocess.run([PYTHON, str(ANALYSIS / "report.py"), str(tmp_path / "missing.h5")],
+                       capture_output=True, text=True, env=ENV)
+    assert r.returncode == 2 and "missing.h5: no such file" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_follow_and_watch_a_running_search(tmp_path):
+    """`report.py --follow` and `aesweep info --watch` while a search runs under mpirun:
+    both redraw while the status is running (the page reloads itself), and both end
+    by themselves with the final state once the run stops (here by SIGUSR1, so that
+    the run lasts until the watchers have seen it run, on any machine)."""
+    if MPIRUN is None:
+        pytest.skip("no mpirun on PATH")
+    out = tmp_path / "live"
+    cmd = [MPIRUN, "-np", "3", "--oversubscribe", AESWEEP, "run", str(JOBS / "analysis_plain.json"),
+           "--out", str(out), *set_args(SETS), "--set", "search.trials=100000"]
+    run = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           text=True)
+    watchers = []
+    try:
+        results = out / "results.h5"
+        deadline = time.monotonic() + 120
+        while not results.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert results.exists(), "the run wrote no results.h5"
+        watch = subprocess.Popen([AESWEEP, "info", str(results), "--watch", "0.3", "--top", "3"],
+                                 env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+        follow = subprocess.Popen([PYTHON, str(ANALYSIS / "report.py"), str(results), "-o",
+                                   str(tmp_path / "rep"), "--follow", "0.5"], env=ENV,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        watchers = [watch, follow]
+        # the report has redrawn twice while running, with tasks done: stop the run
+        page = tmp_path / "rep" / "index.html"
+        seen = []
+        while time.monotonic() < deadline and len(seen) < 2:
+            line = follow.stdout.readline()
+            if not line:
+                break
+            m = re.search(r": running, (\d+) tasks", line)
+            if m and (seen or int(m.group(1)) > 0):
+                seen.append(line)
+        assert len(seen) == 2, (seen, follow.stderr.read() if follow.poll() is not None else "")
+        assert 'http-equiv="refresh" content="0.5"' in page.read_text()
+        run.send_signal(signal.SIGUSR1)
+        assert run.wait(120) == 3, run.stderr.read()
+        rest, err = follow.communicate(timeout=120)
+        assert follow.returncode == 0, err
+        assert re.search(r"^report: .*: interrupted, \d+ tasks", rest, re.M), rest
+        assert "refresh" not in page.read_text()  # the final page stays still
+        text, err = watch.communicate(timeout=60)
+        assert watch.returncode == 0, err
+        frames = text.split("aesweep info --watch: ")[1:]
+        assert len(frames) >= 2 and "status:     running" in frames[0], text[:2000]
+        assert "status:     interrupted" in frames[-1]
+        done = int(re.search(r"^folds: +(\d+) done", frames[-1], re.M).group(1))
+        assert done == int(np.sum(ar.load(results).folds["trial"] >= 0)) > 0
+    finally:
+        for p in [run, *watchers]:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    # a run that has ended: --follow writes the report once and returns
+    again = script("report.py", results, "-o", tmp_path / "rep2", "--follow", "5")
+    assert again.count("report: ") == 1 and "interrupted" in again

@@ -122,7 +122,8 @@ static int write_all(Fixture *fx) {
     char sha[65];
     sha256_hex(job, strlen(job), sha);
     ResultsMeta meta = {.job_json = job, .job_sha256 = sha, .strategy = "random",
-                        .objective = "val_mse", .direction = "min", .folds = 3};
+                        .objective = "val_mse", .direction = "min", .folds = 3,
+                        .sets = "train.epochs=3\nmodel.bottleneck=9", .input_dim = 784};
     Results *r;
     int rc = results_create(fx->path, &meta, &r, &e);
     CHECK(rc == AE_OK, "results_create: %s", e.msg);
@@ -217,6 +218,10 @@ static void check_root(hid_t f) {
     sha256_hex("{\"name\": \"t\"}", 13, sha);
     check_attr_str(f, "job_sha256", sha);
     check_attr_str(f, "strategy", "random");
+    check_attr_str(f, "sets", "train.epochs=3\nmodel.bottleneck=9");
+    double input_dim = 0;
+    CHECK(h5u_attr_read_double(f, "input_dim", &input_dim) == 0 && input_dim == 784,
+          "input_dim %g", input_dim);
     check_attr_str(f, "objective", "val_mse");
     check_attr_str(f, "objective_direction", "min");
     check_attr_str(f, "status", "complete");
@@ -525,7 +530,7 @@ static char *info_text(const char *path, int top, int *rc, Err *e) {
     char *text = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&text, &len);
-    *rc = results_info(path, top, out, e);
+    *rc = results_info(path, &(InfoOptions){.top = top}, out, NULL, 0, e);
     fclose(out);
     return text;
 }
@@ -625,12 +630,79 @@ static void test_info_errors(const Fixture *fx) {
           "unwritable folder: %s", e.msg);
 }
 
+/* The front over (objective, code width): brute force says which trials no other
+ * beats on both; results_pareto must return exactly those, most compressed first. */
+static int dominated(const TrialRow *r, int n, int i, int maximize) {
+    double oi = maximize ? -r[i].objective_mean : r[i].objective_mean;
+    for (int j = 0; j < n; j++) {
+        if (j == i || r[j].status != 0 || isnan(r[j].objective_mean)) continue;
+        double oj = maximize ? -r[j].objective_mean : r[j].objective_mean;
+        int no_worse = oj <= oi && r[j].bottleneck <= r[i].bottleneck;
+        int better = oj < oi || r[j].bottleneck < r[i].bottleneck;
+        if (no_worse && (better || j < i)) return 1; /* equal on both: the lower id stands */
+    }
+    return 0;
+}
+
+static void test_pareto(void) {
+    uint64_t state = 12345;
+    for (int round = 0; round < 200; round++) {
+        TrialRow rows[40];
+        int n = 1 + round % 40, maximize = round % 2;
+        for (int i = 0; i < n; i++) {
+            state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+            /* few distinct values, so that ties on either axis are common */
+            rows[i] = trial_row(i, (double)(state >> 60) / 16, (state >> 20) % 7 == 0, "");
+            rows[i].bottleneck = 2 + (double)((state >> 33) % 6);
+            if ((state >> 40) % 11 == 0) rows[i].objective_mean = NAN;
+        }
+        const TrialRow *front[40];
+        int k = results_pareto(rows, n, maximize, front), want = 0;
+        for (int i = 0; i < n; i++)
+            want += rows[i].status == 0 && !isnan(rows[i].objective_mean) &&
+                    !dominated(rows, n, i, maximize);
+        CHECK(k == want, "round %d: front of %d, brute force says %d", round, k, want);
+        for (int i = 0; i < k; i++) {
+            int id = front[i]->trial;
+            CHECK(!dominated(rows, n, id, maximize) && rows[id].status == 0,
+                  "round %d: trial %d on the front is beaten", round, id);
+            CHECK(i == 0 || front[i - 1]->bottleneck < front[i]->bottleneck,
+                  "round %d: not most compressed first", round);
+        }
+    }
+}
+
+static void test_info_pareto(const Fixture *fx) {
+    Err e = {0};
+    char *text = NULL;
+    size_t len = 0;
+    char status[64] = "";
+    FILE *out = open_memstream(&text, &len);
+    int rc = results_info(fx->path, &(InfoOptions){.top = 0, .pareto = 1}, out, status,
+                          sizeof status, &e);
+    fclose(out);
+    CHECK(rc == AE_OK && !strcmp(status, "complete"), "info --pareto: %s (%s)", e.msg, status);
+    fputs(text, stderr);
+    /* ok trials (objective, width): 0 (0.5, 8), 1 (0.2, 9), 3 (0.2, 11), 5 (0.1, 13);
+     * 1 beats 3 on both */
+    CHECK(strstr(text, "Pareto front over val_mse") && strstr(text, ": 3 trials"), "%s", text);
+    const char *t0 = strstr(text, "train.lr=0.001\n"), *t1 = strstr(text, "train.lr=0.002 model"),
+               *t5 = strstr(text, "train.lr=0.006");
+    CHECK(t0 && t1 && t5 && t0 < t1 && t1 < t5, "front rows out of order:\n%s", text);
+    CHECK(strstr(text, "train.lr=0.004") == NULL, "a beaten trial on the front");
+    CHECK(strstr(text, "top ") == NULL, "--top 0 still printed the top table");
+    CHECK(strstr(text, "98.0") != NULL, "no compression ratio 784 / 8:\n%s", text);
+    free(text);
+}
+
 int main(void) {
     test_sha256();
+    test_pareto();
     Fixture fx = {0};
     if (fixture_init(&fx) == AE_OK && write_all(&fx) == AE_OK) {
         check_file(&fx);
         test_info(&fx);
+        test_info_pareto(&fx);
         test_info_max(&fx);
         test_info_errors(&fx);
     }
