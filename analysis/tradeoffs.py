@@ -66,6 +66,8 @@ def fig_pareto(rep):
             front = r.pareto()
             draw_front(ax, ok, front, "bottleneck", "objective_mean",
                        lambda t: f"{int(t['trial'])}: {dim / t['bottleneck']:.0f}x")
+            if any(ar.column_of(p) == "bottleneck" and r.log_scale(p) for p in r.space):
+                ax.set_xscale("log")  # as it was searched
             ax.set_xlabel("code width (bottleneck)")
             ax.set_ylabel(f"{r.objective}, mean over folds")
             ax.set_title(f"{r.objective} against code width", fontsize=10)

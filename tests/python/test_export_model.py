@@ -10,26 +10,17 @@ reconstruction, class probabilities); the ONNX graph must pass onnx.checker.
 Environment as in test_run.py.
 """
 import importlib.util
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 
 from jobsets import set_args
+from testenv import AESWEEP, ANALYSIS, ENV, FASHION_DIR, PYTHON, SETS, SRC, needs_fashion, scratch
 
-SRC = Path(os.environ.get("AESWEEP_SRC", Path(__file__).resolve().parents[2]))
-AESWEEP = os.environ.get("AESWEEP", "/work/main/build/aesweep")
-DEBIAN_FASHION = "/usr/share/datasets/fashion-mnist"
-FASHION_DIR = os.environ.get("FASHION_DIR", DEBIAN_FASHION)
-TMP = Path(os.environ.get("TEST_TMP", "/tmp/aesweep_test")) / "export_model"
-ANALYSIS = SRC / "analysis"
-PYTHON = "/usr/bin/python3"
-ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1")
-SETS = [] if os.path.realpath(FASHION_DIR) == DEBIAN_FASHION else [f"data.path={FASHION_DIR}"]
+TMP = scratch("export_model")
 TOL = 1e-5
 
 sys.path.insert(0, str(ANALYSIS))
@@ -38,10 +29,7 @@ import aesweep_results as ar  # noqa: E402
 torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 
-pytestmark = pytest.mark.skipif(
-    not (Path(FASHION_DIR) / "t10k-images-idx3-ubyte.gz").is_file()
-    and not (Path(FASHION_DIR) / "t10k-images-idx3-ubyte").is_file(),
-    reason=f"no Fashion-MNIST under {FASHION_DIR}")
+pytestmark = needs_fashion
 
 
 def aesweep(*args):

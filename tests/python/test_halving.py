@@ -15,7 +15,6 @@ Run with /usr/bin/python3 -m pytest. Environment as test_resume.py.
 import json
 import re
 import shutil
-import time
 from collections import defaultdict
 
 import h5py
