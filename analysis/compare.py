@@ -20,13 +20,16 @@ import os
 import sys
 from pathlib import Path
 
-import matplotlib
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))  # through bin/ links too
+import needs  # noqa: E402
+
+needs.packages("compare.py", "numpy", "h5py", "matplotlib")
+import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))  # through bin/ links too
 import aesweep_results as ar  # noqa: E402
 from report import replace_with, run_title  # noqa: E402
 

@@ -19,9 +19,12 @@ import math
 import os
 import sys
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))  # through bin/ links too
+import needs  # noqa: E402
+
+needs.packages("export.py", "numpy", "h5py")
+import numpy as np  # noqa: E402
+
 import aesweep_results as ar  # noqa: E402
 
 STATUS_NAMES = {-1: "pending", 0: "ok", 1: "diverged", 2: "failed"}

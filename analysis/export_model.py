@@ -25,11 +25,14 @@ import pprint
 import sys
 import tempfile
 
-import h5py
-import numpy as np
-
 HERE = os.path.dirname(os.path.realpath(__file__))  # through bin/ links too
 sys.path.insert(0, HERE)
+import needs  # noqa: E402
+
+needs.packages("export_model.py", "numpy", "h5py")
+import h5py  # noqa: E402
+import numpy as np  # noqa: E402
+
 import aesweep_results as ar  # noqa: E402
 
 TOLERANCE = 1e-4  # float32 torch against float64 numpy, on [0, 1]-scaled outputs
@@ -40,12 +43,11 @@ class ExportError(Exception):
     """Bad input: the message names the file and what is wrong (exit 2)."""
 
 
-def need(module, package):
-    try:
-        return __import__(module)
-    except ImportError:
+def need(module):
+    package = needs.missing(module)
+    if package:
         raise ExportError(f"needs {module}: install Debian's {package} "
-                          f"(apt-get install {package})") from None
+                          f"(apt-get install {package})")
 
 
 # ---- the model group as an architecture and its weights ------------------------------
@@ -231,9 +233,9 @@ def describe(arch):
 def export(path, out, trial=None, fold=0, encoder_only=False, onnx=False, seed=0):
     """Writes the module, its weights and (onnx) its graph into out; returns the
     lines to print."""
-    need("torch", "python3-torch")
+    need("torch")
     if onnx:
-        need("onnx", "python3-onnx")
+        need("onnx")
     if not os.path.isfile(path):
         raise ExportError(f"{path}: no such file")
     try:

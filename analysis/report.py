@@ -25,13 +25,16 @@ import tempfile
 import time
 from pathlib import Path
 
-import matplotlib
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))  # through bin/ links too
+import needs  # noqa: E402
+
+needs.packages("report.py", "numpy", "h5py", "matplotlib")
+import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))  # through bin/ links too
 import aesweep_results as ar  # noqa: E402
 import tradeoffs  # noqa: E402
 

@@ -7,6 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import aesweep_results as ar
+import needs
 
 MIN_IMPORTANCE_TRIALS = 8  # a forest over fewer trials says little
 
@@ -175,9 +176,7 @@ def fig_importance(rep):
         rep.skip("parameter importance", f"{n_ok} ok trials: a forest needs at least "
                  f"{MIN_IMPORTANCE_TRIALS}")
         return
-    try:
-        import sklearn  # noqa: F401
-    except ImportError:
+    if needs.missing("sklearn"):
         rep.skip("parameter importance", "needs scikit-learn: install Debian's python3-sklearn")
         return
     share, r2, n = importance(r, params)

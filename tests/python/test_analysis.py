@@ -486,3 +486,27 @@ def test_follow_and_watch_a_running_search(tmp_path):
     # a run that has ended: --follow writes the report once and returns
     again = script("report.py", results, "-o", tmp_path / "rep2", "--follow", "5")
     assert again.count("report: ") == 1 and "interrupted" in again
+
+
+@pytest.mark.parametrize("module,package", [("matplotlib", "python3-matplotlib"),
+                                            ("h5py", "python3-h5py"),
+                                            ("sklearn", "python3-sklearn")])
+def test_a_missing_package_is_named_not_traced(bisect, tmp_path, module, package):
+    """A module that fails to import stands in for a Debian package not installed:
+    the scripts that need it exit 2 naming the package; the report leaves out the
+    importance figure without sklearn, saying which package it wants."""
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / f"{module}.py").write_text("raise ImportError('not installed')\n")
+    env = dict(ENV, PYTHONPATH=str(shadow))
+    for name, args in (("report.py", ["-o", tmp_path / "rep"]), ("compare.py", [bisect]),
+                       ("export.py", ["--csv", tmp_path / "t.csv"])):
+        r = subprocess.run([PYTHON, str(ANALYSIS / name), str(bisect), *map(str, args)],
+                           env=env, capture_output=True, text=True, timeout=300)
+        assert "Traceback" not in r.stderr, (name, r.stderr)
+        if module == "sklearn" and name == "report.py":
+            assert r.returncode == 0 and f"install Debian's {package}" in r.stdout, r.stdout
+        elif module == "sklearn" or (module == "matplotlib" and name == "export.py"):
+            assert r.returncode == 0, (name, r.stderr)
+        else:
+            assert r.returncode == 2 and f"apt-get install {package}" in r.stderr, (name, r.stderr)
