@@ -389,6 +389,33 @@ class Results:
     def curve(self, trial, fold):
         return self.curves.get((int(trial), int(fold)))
 
+    @property
+    def se(self):
+        """Each trial's standard error of its objective mean (the folds' sample std /
+        sqrt(folds)); NaN with one fold, or in files from before it was recorded."""
+        if "objective_se" in (self.trials.dtype.names or ()):
+            return self.trials["objective_se"].astype(np.float64)
+        return np.full(len(self.trials), np.nan)
+
+    def tied(self, among=None):
+        """Which trials are within one standard error of the best (Breiman's one-SE
+        band; the best itself included), over all ok trials or those of the mask
+        among (a bisection stage's); all False without a standard error."""
+        ok = (self.trials["status"] == 0) & np.isfinite(self.trials["objective_mean"])
+        if among is not None:
+            ok &= among
+        out = np.zeros(len(self.trials), bool)
+        if not ok.any():
+            return out
+        mean = self.trials["objective_mean"]
+        key = np.where(ok, -mean if self.maximize else mean, np.inf)
+        best = int(np.lexsort((self.trials["trial"], key))[0])
+        se = self.se[best]
+        if not np.isfinite(se):
+            return out
+        gap = (mean[best] - mean) if self.maximize else (mean - mean[best])
+        return ok & (gap <= se)
+
     def ranked(self):
         """The ok trials (status 0, a finite objective), best first; ties by trial id."""
         ok = self.trials[(self.trials["status"] == 0) & np.isfinite(self.trials["objective_mean"])]

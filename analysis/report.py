@@ -101,6 +101,7 @@ def leaderboard_rows(r, top):
     rows = []
     params = r.searched() or list(r.space)
     values = {p: r.param_values(p) for p in params}
+    se, tied = r.se, r.tied()
     for t in r.ranked()[:top]:
         row = {"trial": int(t["trial"])}
         if r.strategy == "bisection":
@@ -109,6 +110,9 @@ def leaderboard_rows(r, top):
             v = values[p][int(t["trial"])]
             row[p] = float(v) if isinstance(v, (float, np.floating)) else v
         row[r.objective] = (float(t["objective_mean"]), float(t["objective_std"]))
+        if np.isfinite(se).any():  # k >= 2 folds: the standard error and the one-SE band
+            row["se"] = float(se[int(t["trial"])])
+            row["tied"] = "*" if tied[int(t["trial"])] else ""
         # How well the codes separate classes (means over folds), when the file has
         # them and they are not the objective already.
         for m in ("val_knn_accuracy", "val_linear_accuracy"):
@@ -138,8 +142,13 @@ def leaderboard_html(r, top):
     body = "".join("<tr>" + "".join(f"<td>{fmt(row[c])}</td>" for c in cols) + "</tr>"
                    for row in rows)
     n_ok = len(r.ranked())
+    tied = ""
+    if "tied" in cols:
+        tied = (f" se is the standard error of the mean (the folds' sample std / √folds); "
+                f"* marks the {int(np.sum(r.tied()))} trials within one standard error of "
+                f"the best, tied with it (Breiman's one-SE rule).")
     note = (f"<p>Top {len(rows)} of {n_ok} ok trials ({len(r.trials)} in all) by "
-            f"{html.escape(objective_label(r))}: mean ± std over folds; knn_accuracy and "
+            f"{html.escape(objective_label(r))}: mean ± std over folds;{tied} knn_accuracy and "
             f"linear_accuracy are the codes' 10-nearest-neighbour and linear-probe "
             f"accuracies (means over folds); epochs is the mean early-stopping epoch, "
             f"seconds the training time summed over folds.</p>")
@@ -180,6 +189,11 @@ def fig_objective_vs_params(rep):
             ax.scatter(x[m], y[m], s=size, color=colours[k], marker="os^Dv<>p*h"[k % 10],
                        edgecolors="black", linewidths=0.4, alpha=0.75, label=label)
         b = int(np.flatnonzero(ok["trial"] == best["trial"])[0])
+        tied = r.tied()[okmask]
+        tied[b] = False
+        if tied.any():
+            ax.scatter(x[tied], y[tied], s=120, facecolors="none", edgecolors="darkorange",
+                       linewidths=1.3, label=f"tied with the best ({int(tied.sum())}: one SE)")
         ax.scatter([x[b]], [y[b]], s=170, facecolors="none",
                    edgecolors="red", linewidths=1.6, label=f"best (trial {int(best['trial'])})")
         if labels:
@@ -198,7 +212,7 @@ def fig_objective_vs_params(rep):
                  + (f" ({bad} diverged/failed trials not shown)" if bad else ""))
     rep.save(fig, "objective_vs_params", "Objective against the parameters",
              f"Each ok trial's {objective_label(r)}, mean over its folds; the best is circled in"
-             " red." + (" Colour and marker: the stage that evaluated it; size: the round (larger"
+             " red, the trials within one standard error of it (tied with it) in orange." + (" Colour and marker: the stage that evaluated it; size: the round (larger"
                          " is later)." if bisect else ""))
 
 
@@ -211,6 +225,16 @@ def stage_names(r):
     search = r.job.get("search", {})
     stages = search.get("stages") or [[k] for k in search.get("space", {})]
     return [", ".join(s) for s in stages]
+
+
+def best_of(r, mask):
+    """The best ok trial among mask (ties to the lower id), or -1."""
+    ok = mask & (r.trials["status"] == 0) & np.isfinite(r.trials["objective_mean"])
+    if not ok.any():
+        return -1
+    mean = r.trials["objective_mean"]
+    key = np.where(ok, -mean if r.maximize else mean, np.inf)
+    return int(r.trials["trial"][np.lexsort((r.trials["trial"], key))[0]])
 
 
 def fig_bisection(rep):
@@ -239,11 +263,22 @@ def fig_bisection(rep):
                     else "tab:orange", lw=6, alpha=0.6, solid_capstyle="butt")
             pts = (r.trials["stage"] == stage) & (r.trials["round"] == y)
             ax.scatter(x[pts], np.full(int(np.sum(pts)), y), color="black", s=14, zorder=3)
+        # the values of this stage tied with its best (one standard error): its own
+        # trials and the best point of the stages before, where it starts from
+        among = r.trials["stage"] == stage
+        among |= r.trials["trial"] == best_of(r, r.trials["stage"] < stage)
+        tied = r.tied(among=among) & np.isfinite(x)
+        if tied.any():  # one value alone: a band wide enough to be seen
+            lo, hi = np.min(x[tied]), np.max(x[tied])
+            shade = dict(color="tab:green", alpha=0.2,
+                         label=f"tied with the stage's best ({int(tied.sum())})")
+            ax.axvspan(lo, hi, **shade) if hi > lo else ax.axvline(lo, lw=9, **shade)
         chosen = rows["chosen"][np.isfinite(rows["chosen"])]
         if len(chosen):
             c = float(chosen[-1]) + 0.0  # -0.0, an index, reads as 0
             name = labels[int(round(c))] if labels else fmt(c)
             ax.axvline(c, color="red", ls="--", lw=1.2, label=f"chosen {name}")
+        if len(chosen) or tied.any():
             ax.legend(fontsize=8, loc="upper right")
         if labels:
             ax.set_xticks(range(len(labels)))
@@ -259,7 +294,9 @@ def fig_bisection(rep):
     fig.tight_layout()
     rep.save(fig, "bisection", "Bisection intervals",
              "Bars: each round's interval [lo, hi] (orange: the exhaustive last round); dots: the"
-             " points first evaluated in that round; dashed red: the stage's chosen value.")
+             " points first evaluated in that round; dashed red: the stage's chosen value; green:"
+             " the span of the stage's values within one standard error of its best (tied"
+             " with it, for k >= 2 folds).")
 
 
 def fig_curves(rep):

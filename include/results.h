@@ -17,6 +17,9 @@ typedef struct {
     double objective_mean, objective_std; /* over folds; NaN unless status 0 */
     double train_mse, val_mse, val_accuracy; /* means over folds */
     double val_knn_accuracy, val_linear_accuracy; /* means over folds */
+    /* the standard error of objective_mean: the folds' sample standard deviation
+     * (n - 1) over sqrt(folds); NaN with one fold or unless status 0 */
+    double objective_se;
     double epochs;  /* mean early-stopping epoch over folds */
     double seconds; /* sum over folds */
     int status;     /* 0 ok, 1 diverged, 2 failed */

@@ -54,7 +54,7 @@ static const Field trial_fields[] = {
     TF(objective_mean, F_DBL), TF(objective_std, F_DBL), TF(train_mse, F_DBL),
     TF(val_mse, F_DBL),        TF(val_accuracy, F_DBL),  TF(epochs, F_DBL),
     TF(seconds, F_DBL),        TF(status, F_INT),        TF(config, F_STR),
-    TF(val_knn_accuracy, F_DBL), TF(val_linear_accuracy, F_DBL),
+    TF(val_knn_accuracy, F_DBL), TF(val_linear_accuracy, F_DBL), TF(objective_se, F_DBL),
 };
 #undef TF
 #define FF(f, k) {#f, offsetof(FoldRow, f), k}
@@ -163,8 +163,11 @@ fail:
 }
 
 /* Reads the whole table into a new array of struct_size rows. */
+/* blank (when not NULL): every row starts as it, so that a column an older file
+ * does not have reads as blank's value (HDF5 leaves a member the file lacks as it
+ * finds it: the transfer list keeps the buffer as the conversion's background). */
 static int table_read(hid_t file, const char *name, hid_t mem_type, size_t struct_size,
-                      void **rows, hsize_t *n) {
+                      const void *blank, void **rows, hsize_t *n) {
     *rows = NULL;
     *n = 0;
     if (H5Lexists(file, name, H5P_DEFAULT) <= 0) return -1;
@@ -174,7 +177,12 @@ static int table_read(hid_t file, const char *name, hid_t mem_type, size_t struc
     if (rc == 0) H5Sget_simple_extent_dims(space, n, NULL);
     if (rc == 0 && *n > 0) {
         *rows = calloc(*n, struct_size);
-        if (!*rows || H5Dread(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, *rows) < 0) rc = -1;
+        hid_t xfer = H5Pcreate(H5P_DATASET_XFER);
+        if (*rows && blank)
+            for (hsize_t i = 0; i < *n; i++) memcpy((char *)*rows + i * struct_size, blank, struct_size);
+        if (xfer >= 0 && blank) H5Pset_preserve(xfer, 1);
+        if (!*rows || xfer < 0 || H5Dread(d, mem_type, H5S_ALL, H5S_ALL, xfer, *rows) < 0) rc = -1;
+        if (xfer >= 0) H5Pclose(xfer);
     }
     if (space >= 0) H5Sclose(space);
     if (d >= 0) H5Dclose(d);
@@ -594,7 +602,17 @@ enum { CELL = 48, MAX_COLS = 16 };
 /* What a table cell may need beside its row. */
 typedef struct {
     int input_dim; /* the images' values (784 for 28x28): the code's compression */
+    /* the best trial's mean and standard error, and the direction: the band of
+     * the trials tied with it */
+    double best_mean, best_se;
+    int maximize;
 } TableCtx;
+
+/* Within one standard error of the best (Breiman's rule): tied with it. */
+static int tied_with_best(const TrialRow *t, const TableCtx *x) {
+    double gap = x->maximize ? x->best_mean - t->objective_mean : t->objective_mean - x->best_mean;
+    return !isnan(x->best_se) && t->status == 0 && gap <= x->best_se;
+}
 
 /* One column of an info table: its header and how a row fills its cell. */
 typedef struct {
@@ -645,6 +663,11 @@ NUM_COLUMN(c_seconds, seconds, "%.1f")
 NUM_COLUMN(c_val_mse, val_mse, "%.6g")
 NUM_COLUMN(c_val_accuracy, val_accuracy, "%.4f")
 NUM_COLUMN(c_linear, val_linear_accuracy, "%.4f")
+static void c_tied(char *c, int r, const TrialRow *t, const TableCtx *x) {
+    (void)r;
+    snprintf(c, CELL, "%s", tied_with_best(t, x) ? "*" : "");
+}
+NUM_COLUMN(c_se, objective_se, "%.3g")
 static void c_ratio(char *c, int r, const TrialRow *t, const TableCtx *x) {
     (void)r;
     num_cell(c, "%.1f", x->input_dim > 0 && t->bottleneck > 0 ? x->input_dim / t->bottleneck : NAN);
@@ -656,6 +679,10 @@ static const Column top_columns[] = {
     {"objective", c_objective}, {"lr", c_lr},     {"batch_size", c_batch}, {"bottleneck", c_bottleneck},
     {"lambda", c_lambda}, {"sigma", c_sigma},     {"epochs", c_epochs},   {"seconds", c_seconds},
     {NULL, NULL}};
+/* With k >= 2 folds: the standard error and the mark of the trials tied with the best,
+ * after the objective. */
+static const Column se_columns[] = {{"se", c_se}, {"tied", c_tied}, {NULL, NULL}};
+enum { SE_AFTER = 5 }; /* rank, trial, stage, round, objective */
 static const Column pareto_columns[] = {
     {"trial", c_trial},   {"bottleneck", c_bottleneck}, {"ratio", c_ratio},
     {"objective", c_objective}, {"val_mse", c_val_mse}, {"val_accuracy", c_val_accuracy},
@@ -822,9 +849,27 @@ static void top_print(FILE *out, const InfoHead *h, const TrialRow *rows, hsize_
     else if (ranked && shown) {
         int k = top < n_ranked ? top : n_ranked;
         for (int i = 0; i < k; i++) shown[i] = ranked[i].row;
+        TableCtx ctx = {.best_mean = ranked[0].row->objective_mean,
+                        .best_se = ranked[0].row->objective_se,
+                        .maximize = strcmp(h->direction, "max") == 0};
         fprintf(out, "top %d of %d ok trials by %s (%s):\n", k, n_ranked, h->objective,
-                strcmp(h->direction, "max") == 0 ? "largest first" : "smallest first");
-        table_print(out, top_columns, shown, k, &(TableCtx){0});
+                ctx.maximize ? "largest first" : "smallest first");
+        Column cols[MAX_COLS];
+        int n = 0;
+        for (int c = 0; top_columns[c].name; c++) {
+            cols[n++] = top_columns[c];
+            if (c + 1 == SE_AFTER && !isnan(ctx.best_se))
+                for (int j = 0; se_columns[j].name; j++) cols[n++] = se_columns[j];
+        }
+        cols[n] = (Column){NULL, NULL};
+        table_print(out, cols, shown, k, &ctx);
+        if (!isnan(ctx.best_se)) {
+            int tied = 0;
+            for (int i = 0; i < n_ranked; i++) tied += tied_with_best(ranked[i].row, &ctx);
+            fprintf(out, "tied: %d trial%s within one standard error of the best (%.6g ± %.3g; "
+                    "se = the folds' sample std / sqrt(folds)), marked *\n", tied,
+                    tied == 1 ? "" : "s", ctx.best_mean, ctx.best_se);
+        }
     }
     free(shown);
     free(ranked);
@@ -857,8 +902,9 @@ static int info_once(const char *path, const InfoOptions *o, FILE *out, char *st
     hsize_t nt = 0, nf = 0;
     int rc = AE_OK;
     if (trial_mem < 0 || fold_mem < 0 ||
-        table_read(f, "trials", trial_mem, sizeof(TrialRow), &trows, &nt) < 0 ||
-        table_read(f, "folds", fold_mem, sizeof(FoldRow), &frows, &nf) < 0)
+        table_read(f, "trials", trial_mem, sizeof(TrialRow),
+                   &(TrialRow){.objective_se = NAN}, &trows, &nt) < 0 ||
+        table_read(f, "folds", fold_mem, sizeof(FoldRow), NULL, &frows, &nf) < 0)
         rc = err_set(e, AE_EINPUT, "%s: cannot read /trials and /folds (damaged file?)", path);
     if (rc == AE_OK) {
         head_print(out, path, &h);

@@ -305,6 +305,8 @@ static void finish_trial(Coordinator *c, int id) {
     for (int f = 0; f < c->folds; f++) v += (r[f].objective - m) * (r[f].objective - m);
     row->objective_mean = status == TRIAL_OK ? m : NAN;
     row->objective_std = status == TRIAL_OK ? sqrt(v / c->folds) : NAN;
+    row->objective_se = status == TRIAL_OK && c->folds > 1
+                            ? sqrt(v / (c->folds - 1)) / sqrt(c->folds) : NAN;
     row->config = c->configs[id];
     free(r);
     c->reports[id] = NULL;

@@ -510,3 +510,33 @@ def test_a_missing_package_is_named_not_traced(bisect, tmp_path, module, package
             assert r.returncode == 0, (name, r.stderr)
         else:
             assert r.returncode == 2 and f"apt-get install {package}" in r.stderr, (name, r.stderr)
+
+
+# ---- issue 20 item 1: the standard error, and the trials tied with the best -------------
+
+
+def test_standard_error_and_the_trials_tied_with_the_best(bisect):
+    """/trials.objective_se is the folds' sample std / sqrt(folds), from /folds; the
+    trials within one SE of the best are marked the same by aesweep info, the
+    module and the report's leaderboard."""
+    r = ar.load(bisect)
+    folds = r.folds[r.folds["trial"] >= 0]
+    for t in r.trials[r.trials["status"] == 0]:
+        obj = folds["objective"][folds["trial"] == t["trial"]]
+        want = np.std(obj, ddof=1) / math.sqrt(len(obj))
+        assert t["objective_se"] == pytest.approx(want, rel=1e-12, abs=1e-15)
+    tied = r.tied()
+    best = r.ranked()[0]
+    mean = r.trials["objective_mean"]
+    assert tied[int(best["trial"])]
+    assert np.array_equal(tied, (r.trials["status"] == 0) &
+                          (mean - best["objective_mean"] <= best["objective_se"]))
+    info = subprocess.run([AESWEEP, "info", str(bisect), "--top", "100"], env=ENV,
+                          capture_output=True, text=True, timeout=60)
+    assert f"tied: {int(tied.sum())} trial" in info.stdout, info.stdout
+    marked = [int(line.split()[1]) for line in info.stdout.splitlines()
+              if re.match(r"^\s+\d+\s+\d+\s", line) and " * " in line]
+    assert sorted(marked) == sorted(int(t) for t in r.trials["trial"][tied]), info.stdout
+    rows = report.leaderboard_rows(r, 100)
+    assert [row["trial"] for row in rows if row["tied"] == "*"] == \
+        [int(t["trial"]) for t in r.ranked() if tied[int(t["trial"])]]

@@ -89,7 +89,8 @@ static TrialRow trial_row(int trial, double obj, int status, const char *config)
                   .train_mse = 0.5 + trial, .val_mse = 0.6 + trial, .val_accuracy = NAN,
                   .epochs = 10.5 + trial, .seconds = 100.25 * trial, .status = status,
                   .config = config, .val_knn_accuracy = 0.7 + 0.01 * trial,
-                  .val_linear_accuracy = trial == 1 ? NAN : 0.75 + 0.01 * trial};
+                  .val_linear_accuracy = trial == 1 ? NAN : 0.75 + 0.01 * trial,
+                  .objective_se = 0.01 * trial / sqrt(2.0)};
     return t;
 }
 
@@ -275,6 +276,7 @@ static hid_t trial_mem_type(void) {
     I(trial), I(stage), I(round), D(lr), D(batch_size), D(bottleneck), D(lambda), D(sigma);
     I(folds), D(objective_mean), D(objective_std), D(train_mse), D(val_mse), D(val_accuracy);
     D(epochs), D(seconds), I(status), D(val_knn_accuracy), D(val_linear_accuracy);
+    D(objective_se);
     H5Tinsert(t, "config", HOFFSET(TrialRow, config), s);
 #undef I
 #undef D
@@ -305,12 +307,12 @@ static void check_trial(const TrialRow *got, const TrialRow *want) {
     const double g[] = {got->lr, got->batch_size, got->bottleneck, got->lambda, got->sigma,
                         got->objective_mean, got->objective_std, got->train_mse, got->val_mse,
                         got->val_accuracy, got->epochs, got->seconds, got->val_knn_accuracy,
-                        got->val_linear_accuracy};
+                        got->val_linear_accuracy, got->objective_se};
     const double w[] = {want->lr, want->batch_size, want->bottleneck, want->lambda, want->sigma,
                         want->objective_mean, want->objective_std, want->train_mse, want->val_mse,
                         want->val_accuracy, want->epochs, want->seconds, want->val_knn_accuracy,
-                        want->val_linear_accuracy};
-    for (int i = 0; i < 14; i++)
+                        want->val_linear_accuracy, want->objective_se};
+    for (int i = 0; i < 15; i++)
         CHECK(same(g[i], w[i]), "row %d double %d: %g vs %g", t, i, g[i], w[i]);
     CHECK(got->config && strcmp(got->config, want->config) == 0, "row %d config '%s'", t,
           got->config ? got->config : "(null)");
@@ -320,9 +322,9 @@ static void check_trials(hid_t f) {
     static const char *const names[] = {
         "trial", "stage", "round", "lr", "batch_size", "bottleneck", "lambda", "sigma", "folds",
         "objective_mean", "objective_std", "train_mse", "val_mse", "val_accuracy", "epochs",
-        "seconds", "status", "config", "val_knn_accuracy", "val_linear_accuracy"};
+        "seconds", "status", "config", "val_knn_accuracy", "val_linear_accuracy", "objective_se"};
     hid_t d = H5Dopen2(f, "trials", H5P_DEFAULT);
-    check_members(d, names, "iiidddddidddddddisdd", 20);
+    check_members(d, names, "iiidddddidddddddisddd", 21);
     hid_t s = H5Dget_space(d);
     hsize_t n = 0;
     H5Sget_simple_extent_dims(s, &n, NULL);
@@ -570,6 +572,10 @@ static void test_info(const Fixture *fx) {
     CHECK(r1 && r2 && r3 && r1 < r2 && r2 < r3, "top rows out of order");
     CHECK(strstr(t, "train.lr=0.001\n") == NULL, "trial 0 shown beyond top 3");
     CHECK(strstr(t, "0.1 ± 0.05") != NULL, "objective cell 'mean ± std' missing");
+    /* the best (0.1, se 0.0354) alone is within one standard error of itself: 0.2 is not */
+    CHECK(strstr(t, "objective       se  tied") != NULL, "no se/tied columns:\n%s", t);
+    CHECK(strstr(t, "tied: 1 trial within one standard error of the best (0.1 ± 0.0354") != NULL,
+          "no tied line:\n%s", t);
     /* Aligned: config starts in the same column on the header and every row. */
     int c0 = column_of(t, "config"), c1 = column_of(t, "train.lr=0.006");
     CHECK(c0 > 0 && c0 == c1 && c1 == column_of(t, "train.lr=0.004"), "columns %d %d", c0, c1);
