@@ -102,7 +102,9 @@ def leaderboard_rows(r, top):
     params = r.searched() or list(r.space)
     values = {p: r.param_values(p) for p in params}
     se, tied = r.se, r.tied()
-    for t in r.ranked()[:top]:
+    ranked = r.ranked()
+    with_se = len(ranked) > 0 and np.isfinite(se[int(ranked[0]["trial"])])  # as aesweep info
+    for t in ranked[:top]:
         row = {"trial": int(t["trial"])}
         if r.strategy == "bisection":
             row["stage"], row["round"] = int(t["stage"]), int(t["round"])
@@ -110,7 +112,7 @@ def leaderboard_rows(r, top):
             v = values[p][int(t["trial"])]
             row[p] = float(v) if isinstance(v, (float, np.floating)) else v
         row[r.objective] = (float(t["objective_mean"]), float(t["objective_std"]))
-        if np.isfinite(se).any():  # k >= 2 folds: the standard error and the one-SE band
+        if with_se:  # k >= 2 folds: the standard error and the one-SE band
             row["se"] = float(se[int(t["trial"])])
             row["tied"] = "*" if tied[int(t["trial"])] else ""
         # How well the codes separate classes (means over folds), when the file has
@@ -266,7 +268,12 @@ def fig_bisection(rep):
         # the values of this stage tied with its best (one standard error): its own
         # trials and the best point of the stages before, where it starts from
         among = r.trials["stage"] == stage
-        among |= r.trials["trial"] == best_of(r, r.trials["stage"] < stage)
+        start = -1
+        for earlier in range(stage - 1, -1, -1):  # the stage before it with an ok trial
+            start = best_of(r, r.trials["stage"] == earlier)
+            if start >= 0:
+                break
+        among |= r.trials["trial"] == start
         tied = r.tied(among=among) & np.isfinite(x)
         if tied.any():  # one value alone: a band wide enough to be seen
             lo, hi = np.min(x[tied]), np.max(x[tied])
@@ -774,7 +781,7 @@ def follow(path, out=None, top=10, tsne=False, every=10.0, say=print):
             try:
                 rep = make_report(path, out, top, tsne, refresh=every)
                 break
-            except (OSError, KeyError, ValueError):
+            except Exception:  # h5py meeting a flush half-way raises more than OSError
                 if attempt == READ_RETRIES - 1 or not Path(path).exists():
                     raise
                 time.sleep(0.25)
@@ -806,6 +813,9 @@ def main(argv=None):
     except (OSError, ValueError, KeyError) as e:
         print(f"report.py: {a.results}: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # --follow of a run that will not end (killed -9): Ctrl-C
+        print("report.py: interrupted", file=sys.stderr)
+        return 130
     if a.follow is None:  # following, each rewrite said so as it went
         print(f"report: {rep.out / 'index.html'} ({len(rep.figures)} figures)")
     for what, why in rep.left_out:

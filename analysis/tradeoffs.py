@@ -51,7 +51,8 @@ def fig_pareto(rep):
     else:
         rep.skip("Pareto front over the code width",
                  "no ok trial" if len(ok) == 0 else "every ok trial has the same code width")
-    if acc and "val_mse" in ok.dtype.names and np.isfinite(ok["val_mse"]).any():
+    if acc and "val_mse" in ok.dtype.names and \
+            (np.isfinite(ok[acc[0]]) & np.isfinite(ok["val_mse"])).any():
         panels.append("accuracy")
     elif len(ok):
         rep.skip("Pareto front over val_mse and accuracy",

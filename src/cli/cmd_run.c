@@ -246,10 +246,13 @@ int cmd_info(int argc, char **argv) {
             o.pareto = 1;
         } else if (!strcmp(a, "--watch")) {
             every = 2;
-            if (i + 1 < argc && argv[i + 1][0] != '-' && cli_double(argv[i + 1], 0.1, 86400, &every) == 0)
-                i++;
-            else if (i + 1 < argc && argv[i + 1][0] >= '0' && argv[i + 1][0] <= '9')
-                return cli_fail(2, "info: --watch: expected seconds 0.1..86400, got '%s'", argv[i + 1]);
+            /* a number next is the interval (in range or refused); else it is the path */
+            double v;
+            if (i + 1 < argc && cli_double(argv[i + 1], -1e300, 1e300, &v) == 0) {
+                if (cli_double(argv[++i], 0.1, 86400, &every))
+                    return cli_fail(2, "info: --watch: expected seconds 0.1..86400, got '%s'",
+                                    argv[i]);
+            }
         } else if (a[0] == '-' || path) {
             fputs(info_usage_text, stderr);
             return cli_fail(2, "info: unexpected argument '%s'", a);

@@ -901,10 +901,13 @@ static int info_once(const char *path, const InfoOptions *o, FILE *out, char *st
     void *trows = NULL, *frows = NULL;
     hsize_t nt = 0, nf = 0;
     int rc = AE_OK;
+    TrialRow blank_trial; /* a column an older file lacks reads as missing, not 0 */
+    FoldRow blank_fold;
+    fill_row(trial_fields, N_TRIAL_FIELDS, &blank_trial);
+    fill_row(fold_fields, N_FOLD_FIELDS, &blank_fold);
     if (trial_mem < 0 || fold_mem < 0 ||
-        table_read(f, "trials", trial_mem, sizeof(TrialRow),
-                   &(TrialRow){.objective_se = NAN}, &trows, &nt) < 0 ||
-        table_read(f, "folds", fold_mem, sizeof(FoldRow), NULL, &frows, &nf) < 0)
+        table_read(f, "trials", trial_mem, sizeof(TrialRow), &blank_trial, &trows, &nt) < 0 ||
+        table_read(f, "folds", fold_mem, sizeof(FoldRow), &blank_fold, &frows, &nf) < 0)
         rc = err_set(e, AE_EINPUT, "%s: cannot read /trials and /folds (damaged file?)", path);
     if (rc == AE_OK) {
         head_print(out, path, &h);

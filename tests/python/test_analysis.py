@@ -463,7 +463,8 @@ def test_follow_and_watch_a_running_search(tmp_path):
             m = re.search(r": running, (\d+) tasks", line)
             if m and (seen or int(m.group(1)) > 0):
                 seen.append(line)
-        assert len(seen) == 2, (seen, follow.stderr.read() if follow.poll() is not None else "")
+        assert len(seen) == 2, (seen, follow.poll(),
+                                follow.stderr.read() if follow.poll() is not None else "")
         assert 'http-equiv="refresh" content="0.5"' in page.read_text()
         run.send_signal(signal.SIGUSR1)
         assert run.wait(120) == 3, run.stderr.read()
