@@ -401,24 +401,22 @@ class Results:
         """Which trials are within one standard error of the best (Breiman's one-SE
         band; the best itself included), over all ok trials or those of the mask
         among (a bisection stage's); all False without a standard error."""
-        ok = (self.trials["status"] == 0) & np.isfinite(self.trials["objective_mean"])
-        if among is not None:
-            ok &= among
         out = np.zeros(len(self.trials), bool)
-        if not ok.any():
+        ranked = self.ranked(among)
+        if len(ranked) == 0 or not np.isfinite(self.se[int(ranked[0]["trial"])]):
             return out
+        best = ranked[0]
+        se = self.se[int(best["trial"])]
         mean = self.trials["objective_mean"]
-        key = np.where(ok, -mean if self.maximize else mean, np.inf)
-        best = int(np.lexsort((self.trials["trial"], key))[0])
-        se = self.se[best]
-        if not np.isfinite(se):
-            return out
-        gap = (mean[best] - mean) if self.maximize else (mean - mean[best])
-        return ok & (gap <= se)
+        gap = (best["objective_mean"] - mean) if self.maximize else (mean - best["objective_mean"])
+        out[ranked["trial"]] = gap[ranked["trial"]] <= se  # /trials is indexed by trial id
+        return out
 
-    def ranked(self):
-        """The ok trials (status 0, a finite objective), best first; ties by trial id."""
-        ok = self.trials[(self.trials["status"] == 0) & np.isfinite(self.trials["objective_mean"])]
+    def ranked(self, among=None):
+        """The ok trials (status 0, a finite objective), best first; ties by trial id;
+        only those of the mask among when given."""
+        ok = (self.trials["status"] == 0) & np.isfinite(self.trials["objective_mean"])
+        ok = self.trials[ok & among if among is not None else ok]
         key = -ok["objective_mean"] if self.maximize else ok["objective_mean"]
         return ok[np.lexsort((ok["trial"], key))]
 

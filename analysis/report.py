@@ -229,16 +229,6 @@ def stage_names(r):
     return [", ".join(s) for s in stages]
 
 
-def best_of(r, mask):
-    """The best ok trial among mask (ties to the lower id), or -1."""
-    ok = mask & (r.trials["status"] == 0) & np.isfinite(r.trials["objective_mean"])
-    if not ok.any():
-        return -1
-    mean = r.trials["objective_mean"]
-    key = np.where(ok, -mean if r.maximize else mean, np.inf)
-    return int(r.trials["trial"][np.lexsort((r.trials["trial"], key))[0]])
-
-
 def fig_bisection(rep):
     r = rep.r
     rounds = r.rounds
@@ -270,8 +260,9 @@ def fig_bisection(rep):
         among = r.trials["stage"] == stage
         start = -1
         for earlier in range(stage - 1, -1, -1):  # the stage before it with an ok trial
-            start = best_of(r, r.trials["stage"] == earlier)
-            if start >= 0:
+            ranked = r.ranked(among=r.trials["stage"] == earlier)
+            if len(ranked):
+                start = int(ranked[0]["trial"])
                 break
         among |= r.trials["trial"] == start
         tied = r.tied(among=among) & np.isfinite(x)
