@@ -25,6 +25,7 @@ typedef struct {
     int list;        /* the key is a list of widths (model.hidden, classifier.hidden): a
                         range sets a one-element list, [x] */
     int points;      /* grid: evenly spaced points in its scale (0: not given) */
+    int prefer;      /* the simpler end, for search.select one_se: -1 "low", +1 "high", 0 */
     int n_values;
     char *values[SEARCH_MAX_VALUES]; /* PARAM_VALUES: compact JSON text of each (owned) */
 } Param;
@@ -73,6 +74,11 @@ void point_describe(const Space *s, const Point *p, char *buf, size_t n);
 /* The job of a point: job_parse of the base job's JSON with the point's overrides. */
 int point_job(const Job *base, const Space *s, const Point *p, Job *out, Err *e);
 int point_equal(const Space *s, const Point *a, const Point *b);
+/* A coordinate as a number: the value, or a values list's entry read as one. */
+double param_number(const Param *p, double v);
+/* Which of a and b the parameters params[0..n) prefer ("prefer": low or high),
+ * the first parameter that tells them apart deciding: -1 a, +1 b, 0 neither. */
+int point_prefer(const Space *s, const int *params, int n, const Point *a, const Point *b);
 /* The job's own value of every parameter as a point (so that a point that sets a
  * parameter to the job's value is recognised as the same configuration); NaN
  * where the job's value is not one of a values list. */
@@ -102,35 +108,67 @@ void random_point(const Space *s, uint64_t seed, long i, Point *out);
 int tpe_point(const Space *s, uint64_t seed, long i, const Point *obs, const double *obj, int n,
               int maximize, int startup, int candidates, Point *out);
 
+/* ---- choosing among evaluated points ---- */
+
+/* A point a strategy can choose: its mean over folds, the standard error of that
+ * mean, and its tie-break key (the trial id). */
+typedef struct {
+    const Point *point;
+    double objective, se;
+    int key;
+} Scored;
+
+/* Fills *out with candidate i; 0 leaves i out (failed, or not comparable). */
+typedef int (*ScoredAt)(const void *ctx, int i, Scored *out);
+
+/* Is a within one standard error (se, the best's) of the best objective? */
+int objective_tied(double a, double best, double se, int maximize);
+
+/* The chosen one of candidates [from, to) (SPEC §4 with search.select): the best
+ * objective, ties to the lower key; with one_se, among the candidates tied with
+ * that best (objective_tied, the best's se), the one the parameters params[0..np)
+ * prefer (point_prefer), then the better objective, then the lower key. Returns
+ * its index, -1 when none has an objective. */
+int select_point(const Space *s, const int *params, int np, int from, int to, ScoredAt at,
+                 const void *ctx, int maximize, int one_se);
+
 /* bisection (SPEC §4): stages in order; each round evaluates {lo, mid, hi}^d of
  * the stage's parameters with all others at their best so far, then narrows;
  * a last round evaluates what is left. */
 typedef struct {
     const Space *space;
-    int exhaustive_below, max_rounds, maximize;
+    int exhaustive_below, max_rounds, maximize, one_se;
     int stage;       /* current stage; = n_stages when done */
     int round;       /* rounds evaluated in this stage */
     int final_round; /* the current round is the stage's last (exhaustive) one */
     double lo[2], hi[2]; /* the stage's intervals, in scale */
-    Point held;      /* every parameter at its best so far (NaN: the job's value) */
-    Point stage_best; /* the best point evaluated in this stage, and its */
-    double stage_best_obj; /* objective and tie-break key */
-    int stage_best_key, has_stage_best;
+    Point held;      /* every parameter at its chosen value so far (NaN: the job's value) */
     int n_round;
     Point round_points[512];
+    /* every point this stage has evaluated, its rounds in order: the stage's value is
+     * chosen among them all (owned; room for max_rounds narrowing rounds of 9 points
+     * and a last round of 512) */
+    Point *seen;
+    double *seen_obj, *seen_se;
+    int *seen_key;
+    int n_seen, seen_cap;
 } Bisection;
 
-void bisect_init(Bisection *b, const Space *s, const Point *start, int exhaustive_below,
-                 int max_rounds, int maximize);
+/* AE_ERUN when memory runs out; bisect_free releases what it took. */
+int bisect_init(Bisection *b, const Space *s, const Point *start, int exhaustive_below,
+                int max_rounds, int maximize, int one_se, Err *e);
+void bisect_free(Bisection *b);
 /* The points of the current round (duplicates dropped) in b->round_points;
  * returns their count, 0 when the search is over. */
 int bisect_round(Bisection *b);
-/* objective[i] of round_points[i] (NaN: diverged or failed, never the best):
- * takes the best, narrows or ends the stage. Ties go to the lower key[i] (the
- * trial id; NULL: the round's order). The stage ends on the best point it has
- * evaluated in any of its rounds, which is the last round's best unless an
- * earlier round saw a better point outside the last interval. */
-void bisect_advance(Bisection *b, const double *objective, const int *key);
+/* objective[i] and se[i] of round_points[i] (NaN: diverged or failed, never
+ * chosen; se may be NULL for the rule "best"): the round's chosen point
+ * (select_point over the round) narrows the intervals, or the stage ends. Ties
+ * go to the lower key[i] (the trial id; NULL: the round's order). The stage's
+ * value is chosen among every point it evaluated in any of its rounds, so it is
+ * the last round's choice unless an earlier round saw a better point outside
+ * the last interval. */
+void bisect_advance(Bisection *b, const double *objective, const double *se, const int *key);
 /* The interval of stage parameter j this round, in value units (unrounded). */
 void bisect_interval(const Bisection *b, int j, double *lo, double *hi);
 /* The most points the last round of a stage can hold (what `validate` plans for). */
@@ -153,6 +191,7 @@ typedef struct {
     int lineage;      /* the trial whose checkpoints it goes on from (a hyperband
                          configuration's first rung); itself otherwise */
     double objective; /* mean over folds; NaN unless TRIAL_OK */
+    double se;        /* the standard error of that mean (NaN with one fold) */
     int status;
     int promoted;     /* asha: a later trial goes on from this one */
 } Trial;
@@ -184,10 +223,11 @@ typedef struct Search Search;
  * driver has recorded it), and it says when it has no more to add. */
 typedef struct {
     int (*parse_space)(const Job *job, Space *s, Err *e); /* its checks of search.space */
-    void (*init)(Search *s, const Job *job);
+    int (*init)(Search *s, const Job *job, Err *e);
     int (*release)(Search *s, Err *e);
     void (*complete)(Search *s, int trial);
     int (*done)(const Search *s);
+    int (*chosen)(const Search *s); /* the trial search.select one_se takes at the end */
     int adaptive; /* adds trials as results arrive: the total is not known ahead */
     int rounds;   /* keeps a RoundLog (bisection), written to the results file */
     int continues; /* trials go on from earlier trials' checkpoints (Trial.lineage) */
@@ -199,7 +239,7 @@ struct Search {
     const Space *space;
     Strategy strategy;
     const StrategyOps *ops;
-    int maximize;
+    int maximize, one_se;
     uint64_t seed;
     int startup, lag, candidates; /* tpe */
     int complete_prefix;          /* trials [0, complete_prefix) are all complete */
@@ -238,11 +278,18 @@ void search_free(Search *s);
 int search_release(Search *s, const int **ids, Err *e);
 /* Lineages that have ended since the last call (*ids valid until the next). */
 int search_ended(Search *s, const int **ids);
-/* A trial's result; bisection moves on once its whole round is in. */
-void search_complete(Search *s, int trial, double objective, int status);
+/* A trial's result: its mean and the standard error of the mean (NaN with one
+ * fold); bisection moves on once its whole round is in. */
+void search_complete(Search *s, int trial, double objective, double se, int status);
 int search_done(const Search *s);
 /* The best trial so far (status ok; ties to the lower id), or -1. */
 int search_best(const Search *s);
+/* The trial the search chooses once it is over, the one refit: search_best under
+ * search.select "best"; under "one_se", bisection's final configuration (each
+ * stage's value chosen by the rule), and for the other strategies the rule over
+ * every trial trained as long as the best (hyperband, asha: its rung's epochs),
+ * the parameters in the order of search.space. -1 when none is ok. */
+int search_chosen(const Search *s);
 /* hyperband and asha: their rungs in words, for validate ("" for others). */
 void halving_describe(const Search *s, char *buf, size_t n);
 /* Is a better than b under the search's direction? NaN is never better. */

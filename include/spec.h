@@ -37,6 +37,10 @@ extern const char *const objective_names[OBJ_COUNT];
 /* Where hyperband and asha take their new configurations from. */
 typedef enum { SAMPLER_RANDOM, SAMPLER_TPE, SAMPLER_COUNT } Sampler;
 extern const char *const sampler_names[SAMPLER_COUNT];
+/* How a strategy chooses among its evaluated points: the best mean, or Breiman's
+ * one-standard-error rule (the preferred point tied with the best; search.h). */
+typedef enum { SELECT_BEST, SELECT_ONE_SE, SELECT_COUNT } Select;
+extern const char *const select_names[SELECT_COUNT];
 extern const char *const weights_names[WEIGHTS_COUNT];
 
 typedef struct {
@@ -118,6 +122,7 @@ typedef struct {
         int startup_trials, lag, candidates; /* tpe */
         int eta, min_epochs, brackets;       /* hyperband (and asha: eta, min_epochs) */
         int sampler;                         /* Sampler: hyperband, asha */
+        int select;                          /* Select */
     } search;
     struct {
         char dir[AE_PATH_MAX];

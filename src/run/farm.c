@@ -310,7 +310,7 @@ static void finish_trial(Coordinator *c, int id) {
     row->config = c->configs[id];
     free(r);
     c->reports[id] = NULL;
-    search_complete(&c->search, id, row->objective_mean, status);
+    search_complete(&c->search, id, row->objective_mean, row->objective_se, status);
 }
 
 static void format_duration(double s, char *buf, size_t n) {
@@ -502,11 +502,12 @@ static int farm(Coordinator *c, Err *e) {
     return rc;
 }
 
-/* The best trial refit on the whole training set for the mean early-stopping
- * epoch of its folds, scored on the test set: /best. */
+/* The chosen trial (the best, or the one search.select one_se takes) refit on
+ * the whole training set for the mean early-stopping epoch of its folds, scored
+ * on the test set: /best. */
 static int refit(Coordinator *c, Err *e) {
     const Experiment *x = c->x;
-    int best = search_best(&c->search);
+    int best = search_chosen(&c->search);
     if (best < 0) /* the run has found nothing: it failed, whatever its rank timing */
         return err_set(e, AE_ERUN, "no trial has a finite %s (each diverged, failed or scored "
                        "NaN): no best trial, no /best",
@@ -553,10 +554,22 @@ static int refit(Coordinator *c, Err *e) {
     if (results_write_best(c->results, &b, path, e)) return e->code;
     char desc[400];
     point_describe(&x->space, &c->search.trials[best].point, desc, sizeof desc);
-    fprintf(stderr, "%sbest: trial %d (%s): %s %.6g over %d fold%s; refit %d epochs: test_mse %.6g"
-            " test_accuracy %.4f\n", c->tty ? "\r\033[K" : "", best, desc,
-            objective_names[x->job.search.objective], r->objective_mean, c->folds,
-            c->folds == 1 ? "" : "s", rep.epochs, rep.test_mse, rep.test_accuracy);
+    int top = search_best(&c->search);
+    char chose[600] = "";
+    if (top != best) {
+        char topdesc[400];
+        point_describe(&x->space, &c->search.trials[top].point, topdesc, sizeof topdesc);
+        snprintf(chose, sizeof chose, " (search.select one_se: the preferred of the trials tied "
+                 "with the best, trial %d (%s): %.6g ± %.3g)", top, topdesc,
+                 c->rows[top].objective_mean, c->rows[top].objective_se);
+    }
+    char se[48] = "";
+    if (c->folds > 1) snprintf(se, sizeof se, " ± %.3g", r->objective_se);
+    fprintf(stderr, "%s%s: trial %d (%s): %s %.6g%s over %d fold%s%s; refit %d epochs: "
+            "test_mse %.6g test_accuracy %.4f\n", c->tty ? "\r\033[K" : "",
+            top != best ? "chosen" : "best", best, desc,
+            objective_names[x->job.search.objective], r->objective_mean, se, c->folds,
+            c->folds == 1 ? "" : "s", chose, rep.epochs, rep.test_mse, rep.test_accuracy);
     return AE_OK;
 }
 

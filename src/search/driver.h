@@ -15,6 +15,10 @@ void search_complete_prefix(Search *s);
 /* No later trial goes on from lineage's checkpoints. */
 int search_end_lineage(Search *s, int lineage, Err *e);
 
+/* search.select one_se over every complete trial trained as long as the best:
+ * StrategyOps.chosen of the strategies without rounds. */
+int search_chosen_among_trials(const Search *s);
+
 extern const StrategyOps hyperband_ops, asha_ops;
 
 #endif

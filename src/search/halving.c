@@ -92,10 +92,12 @@ static void halving_init(Search *s, const Job *job) {
     s->top_rung = most_halvings(s->eta, s->min_epochs, s->max_epochs);
 }
 
-static void hyperband_init(Search *s, const Job *job) {
+static int hyperband_init(Search *s, const Job *job, Err *e) {
+    (void)e;
     halving_init(s, job);
     s->brackets = job->search.brackets; /* 0: one round of every bracket */
     s->total = plan(s, NULL);
+    return AE_OK;
 }
 
 static int find_rung(const Search *s, int trial) {
@@ -314,14 +316,17 @@ static int hyperband_check(const Job *job, Space *sp, Err *e) {
 }
 
 const StrategyOps hyperband_ops = {hyperband_check, hyperband_init, hyperband_release,
-                                   hyperband_complete, hyperband_done, 1, 0, 1};
+                                   hyperband_complete, hyperband_done,
+                                   search_chosen_among_trials, 1, 0, 1};
 
 /* ---- asha ---- */
 
-static void asha_init(Search *s, const Job *job) {
+static int asha_init(Search *s, const Job *job, Err *e) {
+    (void)e;
     halving_init(s, job);
     s->total = job->search.trials;
     s->lag = job->search.lag;
+    return AE_OK;
 }
 
 /* Does trial i come before trial j in s->ranked: a higher rung, or the same
@@ -421,7 +426,7 @@ static void asha_complete(Search *s, int trial) {
 static int asha_done(const Search *s) { return s->n_trials >= s->total; }
 
 const StrategyOps asha_ops = {budget_check, asha_init, asha_release, asha_complete, asha_done,
-                              1, 0, 1};
+                              search_chosen_among_trials, 1, 0, 1};
 
 /* ---- what validate shows ---- */
 

@@ -12,9 +12,10 @@ int search_init(Search *s, const Job *job, const Space *space, Err *e) {
     s->strategy = (Strategy)job->search.strategy;
     s->ops = strategy_ops[s->strategy];
     s->maximize = job->search.objective != OBJ_VAL_MSE;
+    s->one_se = job->search.select == SELECT_ONE_SE;
     s->seed = (uint64_t)job->seed;
     s->best = -1;
-    s->ops->init(s, job);
+    if (s->ops->init(s, job, e)) return e->code;
     if (s->total > SEARCH_MAX_TRIALS) /* space_parse refuses such a grid first */
         return err_set(e, AE_EINPUT, "%s: search: more than %d trials", job->source,
                        SEARCH_MAX_TRIALS);
@@ -28,6 +29,7 @@ void search_free(Search *s) {
     free(s->ended);
     free(s->rungs);
     free(s->ranked);
+    bisect_free(&s->bis);
     memset(s, 0, sizeof *s);
 }
 
@@ -54,14 +56,16 @@ int search_reserve(Search *s, int n, Err *e) {
     }
     for (; s->n_trials < n; s->n_trials++)
         s->trials[s->n_trials] = (Trial){.stage = -1, .round = -1, .lineage = s->n_trials,
-                                         .objective = NAN, .status = TRIAL_UNRELEASED};
+                                         .objective = NAN, .se = NAN,
+                                         .status = TRIAL_UNRELEASED};
     return AE_OK;
 }
 
 int search_place(Search *s, int id, const Point *p, int stage, int round, int budget,
                  int lineage, Err *e) {
     s->trials[id] = (Trial){.point = *p, .stage = stage, .round = round, .budget = budget,
-                            .lineage = lineage, .objective = NAN, .status = TRIAL_PENDING};
+                            .lineage = lineage, .objective = NAN, .se = NAN,
+                            .status = TRIAL_PENDING};
     s->pending++;
     return search_push(&s->fresh, &s->n_fresh, &s->fresh_cap, id, e);
 }
@@ -108,9 +112,12 @@ static int log_round(Search *s, Err *e) {
 static void advance(Search *s) {
     Bisection *b = &s->bis;
     int stage = b->stage;
-    double obj[512];
-    for (int i = 0; i < s->n_round; i++) obj[i] = s->trials[s->round_trial[i]].objective;
-    bisect_advance(b, obj, s->round_trial);
+    double obj[512], se[512];
+    for (int i = 0; i < s->n_round; i++) {
+        obj[i] = s->trials[s->round_trial[i]].objective;
+        se[i] = s->trials[s->round_trial[i]].se;
+    }
+    bisect_advance(b, obj, se, s->round_trial);
     if (b->stage != stage && s->n_rounds > 0) {
         RoundLog *r = &s->rounds[s->n_rounds - 1];
         for (int j = 0; j < r->n_params; j++) r->chosen[j] = b->held.v[r->param[j]];
@@ -155,11 +162,12 @@ int search_ended(Search *s, const int **ids) {
     return n;
 }
 
-void search_complete(Search *s, int trial, double objective, int status) {
+void search_complete(Search *s, int trial, double objective, double se, int status) {
     Trial *t = &s->trials[trial];
     int was_pending = t->status == TRIAL_PENDING;
     t->status = status;
     t->objective = status == TRIAL_OK ? objective : NAN;
+    t->se = status == TRIAL_OK ? se : NAN;
     s->pending -= was_pending;
     /* NaN never wins: a trial can finish OK with an objective that has no value
      * (latent_accuracy of a code narrower than the class count). */
@@ -176,15 +184,44 @@ int search_done(const Search *s) { return s->pending == 0 && s->ops->done(s); }
 
 int search_best(const Search *s) { return s->best; }
 
+int search_chosen(const Search *s) {
+    return s->one_se && s->best >= 0 ? s->ops->chosen(s) : s->best;
+}
+
+typedef struct {
+    const Search *s;
+    int budget; /* the best's: trials trained for other epochs are not compared with it */
+} AmongTrials;
+
+static int trial_at(const void *ctx, int i, Scored *out) {
+    const AmongTrials *a = ctx;
+    const Trial *t = &a->s->trials[i];
+    *out = (Scored){&t->point, t->objective, t->se, i};
+    return t->status == TRIAL_OK && t->budget == a->budget;
+}
+
+int search_chosen_among_trials(const Search *s) {
+    int params[SEARCH_MAX_PARAMS];
+    for (int k = 0; k < s->space->n_params; k++) params[k] = k;
+    AmongTrials a = {s, s->trials[s->best].budget};
+    return select_point(s->space, params, s->space->n_params, 0, s->n_trials, trial_at, &a,
+                        s->maximize, 1);
+}
+
 /* ---- the strategies as the driver sees them ---- */
 
 /* grid and random: every trial is known from the start. */
-static void grid_init(Search *s, const Job *job) {
-    (void)job;
+static int grid_init(Search *s, const Job *job, Err *e) {
+    (void)job, (void)e;
     s->total = grid_size(s->space);
+    return AE_OK;
 }
 
-static void random_init(Search *s, const Job *job) { s->total = job->search.trials; }
+static int random_init(Search *s, const Job *job, Err *e) {
+    (void)e;
+    s->total = job->search.trials;
+    return AE_OK;
+}
 
 /* Trials [n_trials, total) from point(s, i). */
 static int fixed_release(Search *s, void (*point)(const Search *, long, Point *), Err *e) {
@@ -206,11 +243,18 @@ static void fixed_complete(Search *s, int trial) { (void)s, (void)trial; }
 static int fixed_done(const Search *s) { return s->n_trials >= s->total; }
 
 /* bisection: a round at a time, the next once the last is in. */
-static void bisection_init(Search *s, const Job *job) {
+static int bisection_init(Search *s, const Job *job, Err *e) {
     Point start;
     space_defaults(job, s->space, &start);
-    bisect_init(&s->bis, s->space, &start, job->search.exhaustive_below, job->search.max_rounds,
-                s->maximize);
+    return bisect_init(&s->bis, s->space, &start, job->search.exhaustive_below,
+                       job->search.max_rounds, s->maximize, s->one_se, e);
+}
+
+/* The configuration the stages arrived at: each stage's value chosen by the rule. */
+static int bisection_chosen(const Search *s) {
+    int t = find_trial(s, &s->bis.held);
+    return t >= 0 && s->trials[t].status == TRIAL_OK && !isnan(s->trials[t].objective) ? t
+                                                                                        : s->best;
 }
 
 static int bisection_release(Search *s, Err *e) {
@@ -229,11 +273,13 @@ static int bisection_done(const Search *s) { return s->bis.stage >= s->space->n_
 
 /* tpe: trial k is released once trials [0, k - lag) are complete, and its point
  * reads exactly those: which results came first never matters (SPEC §6). */
-static void tpe_init(Search *s, const Job *job) {
+static int tpe_init(Search *s, const Job *job, Err *e) {
+    (void)e;
     s->total = job->search.trials;
     s->startup = job->search.startup_trials;
     s->lag = job->search.lag;
     s->candidates = job->search.candidates;
+    return AE_OK;
 }
 
 #define TPE_WINDOW 4096 /* tpe_point reads at most the last this many */
@@ -268,11 +314,13 @@ void search_complete_prefix(Search *s) {
 }
 
 static const StrategyOps grid_ops = {space_check_grid, grid_init, grid_release, fixed_complete,
-                                     fixed_done, 0, 0, 0};
+                                     fixed_done, search_chosen_among_trials, 0, 0, 0};
 static const StrategyOps random_ops = {space_check_none, random_init, random_release,
-                                       fixed_complete, fixed_done, 0, 0, 0};
+                                       fixed_complete, fixed_done, search_chosen_among_trials,
+                                       0, 0, 0};
 static const StrategyOps bisection_ops = {space_parse_stages, bisection_init, bisection_release,
-                                          bisection_complete, bisection_done, 1, 1, 0};
+                                          bisection_complete, bisection_done, bisection_chosen,
+                                          1, 1, 0};
 
 static void tpe_complete(Search *s, int trial) {
     (void)trial;
@@ -280,7 +328,7 @@ static void tpe_complete(Search *s, int trial) {
 }
 
 static const StrategyOps tpe_ops = {space_check_none, tpe_init, tpe_release, tpe_complete,
-                                    fixed_done, 1, 0, 0};
+                                    fixed_done, search_chosen_among_trials, 1, 0, 0};
 
 const StrategyOps *const strategy_ops[STRATEGY_COUNT] = {
     [STRATEGY_GRID] = &grid_ops, [STRATEGY_RANDOM] = &random_ops,

@@ -147,7 +147,28 @@ static int parse_range(const Job *job, Param *p, const cJSON *entry, int is_int,
     return AE_OK;
 }
 
-static const char *const entry_keys[] = {"min", "max", "type", "scale", "values", "points"};
+static const char *const entry_keys[] = {"min", "max", "type", "scale", "values", "points",
+                                         "prefer"};
+
+/* "prefer": which end of the parameter is the simpler model (search.select one_se).
+ * A values list has an order only when its values are numbers. */
+static int parse_prefer(const Job *job, const cJSON *entry, Param *p, Err *e) {
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(entry, "prefer");
+    if (!f) return AE_OK;
+    if (!cJSON_IsString(f) || (strcmp(f->valuestring, "low") && strcmp(f->valuestring, "high")))
+        return err_set(e, AE_EINPUT, "%s: search.space.%s.prefer: expected \"low\" or \"high\" "
+                       "(the end that makes the simpler model)", job->source, p->name);
+    p->prefer = strcmp(f->valuestring, "low") ? 1 : -1;
+    for (int i = 0; p->kind == PARAM_VALUES && i < p->n_values; i++) {
+        char *end;
+        strtod(p->values[i], &end);
+        if (end == p->values[i] || *end)
+            return err_set(e, AE_EINPUT, "%s: search.space.%s.prefer: values[%d] is %s, not a "
+                           "number: a values list without an order has no low or high end",
+                           job->source, p->name, i, p->values[i]);
+    }
+    return AE_OK;
+}
 
 static int parse_param(const Job *job, const cJSON *entry, Param *p, Err *e) {
     const char *src = job->source;
@@ -198,9 +219,11 @@ static int parse_param(const Job *job, const cJSON *entry, Param *p, Err *e) {
         if (p->log || points)
             return err_set(e, AE_EINPUT, "%s: search.space.%s: scale and points apply to "
                            "min/max ranges, not to values", src, p->name);
-        return parse_values(job, p, values, e);
+        if (parse_values(job, p, values, e)) return e->code;
+    } else if (parse_range(job, p, entry, is_int, e)) {
+        return e->code;
     }
-    return parse_range(job, p, entry, is_int, e);
+    return parse_prefer(job, entry, p, e);
 }
 
 int space_parse_stages(const Job *job, Space *s, Err *e) {
@@ -270,6 +293,10 @@ int space_parse(const Job *job, Space *s, Err *e) {
         !strategy_ops[job->search.strategy]->continues)
         rc = err_set(e, AE_EINPUT, "%s: search.sampler: only hyperband and asha draw their new "
                      "configurations from a sampler (strategy tpe is TPE itself)", src);
+    if (!rc && job->search.select == SELECT_ONE_SE && job->search.folds < 2)
+        rc = err_set(e, AE_EINPUT, "%s: search.select: \"one_se\" needs search.folds >= 2 (a "
+                     "trial's standard error comes from its folds; folds is %d)", src,
+                     job->search.folds);
     if (rc) space_free(s);
     return rc;
 }
@@ -292,6 +319,20 @@ int space_check_none(const Job *job, Space *s, Err *e) {
 }
 
 /* ---- points ---- */
+
+double param_number(const Param *p, double v) {
+    return p->kind == PARAM_VALUES && !isnan(v) ? strtod(p->values[(int)v], NULL) : v;
+}
+
+int point_prefer(const Space *s, const int *params, int n, const Point *a, const Point *b) {
+    for (int k = 0; k < n; k++) {
+        const Param *p = &s->param[params[k]];
+        double x = param_number(p, a->v[params[k]]), y = param_number(p, b->v[params[k]]);
+        if (!p->prefer || isnan(x) || isnan(y) || x == y) continue;
+        return (x < y) == (p->prefer < 0) ? -1 : 1;
+    }
+    return 0;
+}
 
 int point_equal(const Space *s, const Point *a, const Point *b) {
     for (int i = 0; i < s->n_params; i++) {

@@ -93,14 +93,35 @@ void random_point(const Space *s, uint64_t seed, long i, Point *out) {
 
 /* ---- bisection ---- */
 
-void bisect_init(Bisection *b, const Space *s, const Point *start, int exhaustive_below,
-                 int max_rounds, int maximize) {
+int bisect_init(Bisection *b, const Space *s, const Point *start, int exhaustive_below,
+                int max_rounds, int maximize, int one_se, Err *e) {
     memset(b, 0, sizeof *b);
     b->space = s;
     b->exhaustive_below = exhaustive_below;
     b->max_rounds = max_rounds;
     b->maximize = maximize;
+    b->one_se = one_se;
     b->held = *start;
+    b->seen_cap = 9 * max_rounds + 512; /* 3^2 points a narrowing round, then the last */
+    size_t n = (size_t)b->seen_cap;
+    b->seen = malloc(sizeof *b->seen * n);
+    b->seen_obj = malloc(sizeof *b->seen_obj * n);
+    b->seen_se = malloc(sizeof *b->seen_se * n);
+    b->seen_key = malloc(sizeof *b->seen_key * n);
+    if (!b->seen || !b->seen_obj || !b->seen_se || !b->seen_key) {
+        bisect_free(b);
+        return err_set(e, AE_ERUN, "bisection: out of memory");
+    }
+    return AE_OK;
+}
+
+void bisect_free(Bisection *b) {
+    free(b->seen);
+    free(b->seen_obj);
+    free(b->seen_se);
+    free(b->seen_key);
+    b->seen = NULL, b->seen_obj = NULL, b->seen_se = NULL, b->seen_key = NULL;
+    b->n_seen = b->seen_cap = 0;
 }
 
 static const Param *stage_param(const Bisection *b, int j) {
@@ -246,48 +267,75 @@ int rank_by_objective(const double *obj, int n, int maximize, int *order) {
     return 0;
 }
 
-/* The stage's value is its best point; the next stage starts from it. */
+int objective_tied(double a, double best, double se, int maximize) {
+    if (isnan(a) || isnan(best)) return 0;
+    return (maximize ? best - a : a - best) <= (isnan(se) ? 0 : se);
+}
+
+/* a before b: the better objective, ties to the lower key. */
+static int better(const Scored *a, const Scored *b, int maximize) {
+    if (objective_better(a->objective, b->objective, maximize)) return 1;
+    return a->objective == b->objective && a->key < b->key;
+}
+
+int select_point(const Space *s, const int *params, int np, int from, int to, ScoredAt at,
+                 const void *ctx, int maximize, int one_se) {
+    int best = -1;
+    Scored b = {0}, c;
+    for (int i = from; i < to; i++)
+        if (at(ctx, i, &c) && !isnan(c.objective) && (best < 0 || better(&c, &b, maximize)))
+            best = i, b = c;
+    if (best < 0 || !one_se) return best;
+    /* Breiman's rule: the simplest of the points the noise cannot tell from the best */
+    int pick = best;
+    Scored p = b;
+    for (int i = from; i < to; i++) {
+        if (!at(ctx, i, &c) || !objective_tied(c.objective, b.objective, b.se, maximize)) continue;
+        int pref = point_prefer(s, params, np, c.point, p.point);
+        if (pref < 0 || (pref == 0 && better(&c, &p, maximize))) pick = i, p = c;
+    }
+    return pick;
+}
+
+/* The stage's points seen so far, as candidates. */
+static int seen_at(const void *ctx, int i, Scored *out) {
+    const Bisection *b = ctx;
+    *out = (Scored){&b->seen[i], b->seen_obj[i], b->seen_se[i], b->seen_key[i]};
+    return 1;
+}
+
+static int stage_pick(const Bisection *b, int from) {
+    const int *params = b->space->stage[b->stage];
+    return select_point(b->space, params, b->space->stage_size[b->stage], from, b->n_seen,
+                        seen_at, b, b->maximize, b->one_se);
+}
+
+/* The stage's value is chosen among all it has seen; the next stage starts from it. */
 static void next_stage(Bisection *b) {
-    if (b->has_stage_best) b->held = b->stage_best;
+    int pick = stage_pick(b, 0);
+    if (pick >= 0) b->held = b->seen[pick];
     b->stage++;
     b->round = 0;
     b->final_round = 0;
-    b->has_stage_best = 0;
+    b->n_seen = 0;
 }
 
-/* a beats b: a better objective, or an equal one with a lower key. */
-static int wins(const Bisection *b, double oa, int ka, double ob, int kb) {
-    if (objective_better(oa, ob, b->maximize)) return 1;
-    return !isnan(oa) && oa == ob && ka < kb;
-}
-
-void bisect_advance(Bisection *b, const double *objective, const int *key) {
-    int best = -1;
-    for (int i = 0; i < b->n_round; i++) {
-        int ki = key ? key[i] : i, kb = best < 0 ? 0 : key ? key[best] : best;
-        if (best < 0 ? !isnan(objective[i]) : wins(b, objective[i], ki, objective[best], kb))
-            best = i;
+void bisect_advance(Bisection *b, const double *objective, const double *se, const int *key) {
+    int from = b->n_seen;
+    for (int i = 0; i < b->n_round && b->n_seen < b->seen_cap; i++, b->n_seen++) {
+        b->seen[b->n_seen] = b->round_points[i];
+        b->seen_obj[b->n_seen] = objective[i];
+        b->seen_se[b->n_seen] = se ? se[i] : NAN;
+        b->seen_key[b->n_seen] = key ? key[i] : i;
+    }
+    int pick = stage_pick(b, from);
+    if (pick < 0 || b->final_round) { /* the last round, or every point diverged or failed */
+        next_stage(b);
+        return;
     }
     const Space *s = b->space;
-    int d = s->stage_size[b->stage];
-    if (best < 0) { /* every point diverged or failed: the stage ends on what it has */
-        next_stage(b);
-        return;
-    }
-    const Point *bp = &b->round_points[best];
-    int kbest = key ? key[best] : best;
-    if (!b->has_stage_best ||
-        wins(b, objective[best], kbest, b->stage_best_obj, b->stage_best_key)) {
-        b->stage_best = *bp;
-        b->stage_best_obj = objective[best];
-        b->stage_best_key = kbest;
-        b->has_stage_best = 1;
-    }
-    if (b->final_round) {
-        next_stage(b);
-        return;
-    }
-    for (int j = 0; j < d; j++) {
+    const Point *bp = &b->seen[pick];
+    for (int j = 0; j < s->stage_size[b->stage]; j++) {
         const Param *p = stage_param(b, j);
         double lo = b->lo[j], hi = b->hi[j], mid = (lo + hi) / 2;
         double v = bp->v[s->stage[b->stage][j]];

@@ -17,6 +17,7 @@ const char *const objective_names[OBJ_COUNT] = {"val_mse", "val_accuracy", "late
                                                 "val_knn_accuracy", "val_linear_accuracy"};
 const char *const weights_names[WEIGHTS_COUNT] = {"best", "all", "none"};
 const char *const sampler_names[SAMPLER_COUNT] = {"random", "tpe"};
+const char *const select_names[SELECT_COUNT] = {"best", "one_se"};
 
 /* ---- the table of keys ---------------------------------------------------- */
 
@@ -139,6 +140,7 @@ static const Field fields[] = {
     INT("search.min_epochs", search.min_epochs, 1, 1e6),
     INT("search.brackets", search.brackets, 0, 1e5),
     ENUM("search.sampler", search.sampler, sampler_names, SAMPLER_COUNT),
+    ENUM("search.select", search.select, select_names, SELECT_COUNT),
     RAW("search.space"),
     RAW("search.stages"),
     OBJ("output"),

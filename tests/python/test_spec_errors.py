@@ -385,6 +385,24 @@ CASES = {
         with_([("search.strategy", "asha"), ("search.min_epochs", 1000)]),
         ["search.min_epochs", "more than train.epochs"]),
     "eta_1": (with_([("search.strategy", "asha"), ("search.eta", 1)]), ["search.eta"]),
+    # search.select one_se (issue 20): a standard error needs folds, a preference an order
+    "one_se_with_one_fold": (
+        with_([("search.select", "one_se"), ("search.folds", 1)]),
+        ["search.select", "folds >= 2", "folds is 1"]),
+    "select_unknown": (with_([("search.select", "simplest")]), ["search.select", "one_se"]),
+    "prefer_on_strings": (
+        with_([("search.select", "one_se"),
+               ("search.space", {"train.optimizer": {"values": ["adam", "sgd"],
+                                                     "prefer": "low"}})]),
+        ["search.space.train.optimizer.prefer", "not a number", "without an order"]),
+    "prefer_on_lists": (
+        with_([("search.space", {"model.hidden": {"values": [[16], [8, 4]],
+                                                  "prefer": "high"}})]),
+        ["search.space.model.hidden.prefer", "values[0] is [16]"]),
+    "prefer_not_low_or_high": (
+        with_([("search.space", {"bottleneck": {"min": 2, "max": 8, "type": "int",
+                                                "prefer": "smaller"}})]),
+        ["search.space.bottleneck.prefer", '"low" or "high"']),
     # classifier.finetune replaces the code layer: something must come before it
     "finetune_without_a_layer_before_the_code": (
         with_([("model.hidden", []), ("classifier.finetune", True)]),

@@ -51,6 +51,7 @@ static int fix_asha(Fix *f, int epochs, int trials, int lag) {
 }
 
 static int ended_early; /* lineages drive() saw end before the search did */
+static double drive_se = NAN; /* the standard error drive() gives every trial */
 
 /* Runs the search with `workers` busy at once, finishing a running trial drawn
  * by the test's generator (workers 1: in release order). Counts each ended
@@ -80,7 +81,7 @@ static int drive(Fix *f, int workers, uint64_t draw_seed, int *ended) {
         int k = workers == 1 ? 0 : (int)rng_below(&r, n_running);
         int t = running[k];
         running[k] = running[--n_running];
-        search_complete(s, t, objective(&s->trials[t], s->max_epochs), TRIAL_OK);
+        search_complete(s, t, objective(&s->trials[t], s->max_epochs), drive_se, TRIAL_OK);
         ran++;
     }
     const int *gone;
@@ -346,6 +347,55 @@ static void test_tpe_sampler(void) {
     }
 }
 
+/* search.select one_se: the chosen trial is, among the trials trained as long as
+ * the best (its rung's epochs) and within the standard error of it, the one with
+ * the largest sigma ("prefer": "high"), then the better objective, the lower id;
+ * whatever the finishing order. */
+static void test_one_se(void) {
+    for (int asha = 0; asha <= 1; asha++) {
+        char text[1024];
+        snprintf(text, sizeof text,
+                 "{\"seed\": 3, \"train\": {\"epochs\": 27}, \"search\": {\"strategy\": %s, "
+                 "\"folds\": 2, \"select\": \"one_se\", \"eta\": 3, "
+                 "\"min_epochs\": 1, \"space\": {\"lr\": {\"min\": 1e-4, \"max\": 0.1, "
+                 "\"scale\": \"log\"}, \"sigma\": {\"min\": 0.001, \"max\": 1, "
+                 "\"prefer\": \"high\"}}}}",
+                 asha ? "\"asha\", \"trials\": 80, \"lag\": 4" : "\"hyperband\"");
+        int chosen = -2;
+        for (int workers = 1; workers <= 4; workers += 3) {
+            Fix f;
+            if (!fix_from_text(&f, text, "halving.json")) return;
+            int *ended = calloc((size_t)f.s.total + 1, sizeof *ended);
+            drive_se = 0.3;
+            drive(&f, workers, 500 + workers, ended);
+            drive_se = NAN;
+            const Trial *t = f.s.trials;
+            int best = search_best(&f.s), got = search_chosen(&f.s), want = -1;
+            for (int i = 0; best >= 0 && i < f.s.n_trials; i++) {
+                if (t[i].status != TRIAL_OK || t[i].budget != t[best].budget ||
+                    t[i].objective > t[best].objective + 0.3)
+                    continue;
+                if (want < 0 || t[i].point.v[1] > t[want].point.v[1] ||
+                    (t[i].point.v[1] == t[want].point.v[1] && t[i].objective < t[want].objective))
+                    want = i;
+            }
+            CHECK(best >= 0 && got == want && got != best,
+                  "%s, %d workers: chose %d, the rule says %d (the best: %d)",
+                  asha ? "asha" : "hyperband", workers, got, want, best);
+            CHECK(chosen == -2 || got == chosen, "%s: chose %d with 4 workers, %d with 1",
+                  asha ? "asha" : "hyperband", got, chosen);
+            chosen = got;
+            if (workers == 1 && got >= 0 && best >= 0)
+                fprintf(stderr, "%s one_se: trial %d (sigma %.3g, %.4g) over the best %d "
+                        "(sigma %.3g, %.4g), both at %d epochs\n", asha ? "asha" : "hyperband",
+                        got, t[got].point.v[1], t[got].objective, best, t[best].point.v[1],
+                        t[best].objective, t[got].budget ? t[got].budget : 27);
+            free(ended);
+            fix_close(&f);
+        }
+    }
+}
+
 int main(void) {
     test_plan();
     test_promotions();
@@ -353,5 +403,6 @@ int main(void) {
     test_min_epochs();
     test_asha();
     test_tpe_sampler();
+    test_one_se();
     return test_summary("halving");
 }

@@ -6,6 +6,7 @@
  * cross-checked with an independent model of §4); each is explained where used. */
 #include <string.h>
 
+#include "rng.h"
 #include "search.h"
 #include "test.h"
 
@@ -29,6 +30,7 @@ typedef struct {
     int n_rounds;
     double (*cfg)[C_N]; /* per trial */
     int cfg_cap;
+    double (*se)(const Job *cfg); /* each trial's standard error (NULL: NaN, one fold) */
 } Fix;
 
 /* objective of a trial's configuration; *status starts TRIAL_OK */
@@ -118,14 +120,14 @@ static int drive(Fix *f, ObjFn fn, int reverse) {
             int rc = point_job(&f->job, &f->space, &s->trials[t].point, &cfg, &e);
             CHECK(rc == AE_OK, "point_job of trial %d: %s", t, e.msg);
             if (rc) {
-                search_complete(s, t, NAN, TRIAL_FAILED);
+                search_complete(s, t, NAN, NAN, TRIAL_FAILED);
                 continue;
             }
             config_of(&cfg, f->cfg[t]);
             int status = TRIAL_OK;
-            double obj = fn(&cfg, &status);
+            double obj = fn(&cfg, &status), se = f->se ? f->se(&cfg) : NAN;
             job_free(&cfg);
-            search_complete(s, t, obj, status);
+            search_complete(s, t, obj, se, status);
             int best = search_best(s);
             CHECK(best < 0 || (s->trials[best].status == TRIAL_OK &&
                                !isnan(s->trials[best].objective)),
@@ -606,7 +608,8 @@ static void test_no_retraining(void) {
     Bisection b;
     Point start;
     space_defaults(&f.job, &f.space, &start);
-    bisect_init(&b, &f.space, &start, 8, 8, 0);
+    Err be = {0};
+    CHECK(bisect_init(&b, &f.space, &start, 8, 8, 0, 0, &be) == AE_OK, "%s", be.msg);
     int sum = 0, rounds = 0, m;
     while ((m = bisect_round(&b)) > 0 && rounds < 1000) {
         double obj[512];
@@ -620,9 +623,10 @@ static void test_no_retraining(void) {
                 job_free(&j);
             }
         }
-        bisect_advance(&b, obj, NULL);
+        bisect_advance(&b, obj, NULL, NULL);
         sum += m, rounds++;
     }
+    bisect_free(&b);
     CHECK(rounds == 9 && sum == 8 * 3 + 5, "strategy: %d rounds, %d points", rounds, sum);
     CHECK(f.s.released == n && n < sum, "released %d, round points %d", f.s.released, sum);
     fprintf(stderr, "bisection lr: %d trials released for %d round points\n", n, sum);
@@ -725,14 +729,18 @@ static void test_last_round_bound(void) {
             Bisection b;
             Point start;
             space_defaults(&f.job, &f.space, &start);
-            bisect_init(&b, &f.space, &start, cases[k].exhaustive_below, cases[k].max_rounds, 0);
+            Err be = {0};
+            if (bisect_init(&b, &f.space, &start, cases[k].exhaustive_below, cases[k].max_rounds,
+                            0, 0, &be))
+                break;
             int m, rounds = 0;
             while ((m = bisect_round(&b)) > 0 && rounds++ < 100) {
                 if (b.final_round && m > most) most = m;
                 double obj[512];
                 for (int i = 0; i < m; i++) obj[i] = toward(&f.space, &b.round_points[i], t / 40.0);
-                bisect_advance(&b, obj, NULL);
+                bisect_advance(&b, obj, NULL, NULL);
             }
+            bisect_free(&b);
         }
         CHECK(most <= bound, "case %zu: a last round of %d points, over the bound %ld", k, most,
               bound);
@@ -1068,6 +1076,18 @@ static void expect_space_error(const char *search, const char *frag1, const char
 }
 
 static void test_space_errors(void) {
+    expect_space_error("{\"space\": {\"train.optimizer\": {\"values\": [\"adam\", \"sgd\"], "
+                       "\"prefer\": \"low\"}}}",
+                       "search.space.train.optimizer.prefer", "values[0] is \"adam\", not a number");
+    expect_space_error("{\"space\": {\"model.hidden\": {\"values\": [[800, 400], [256]], "
+                       "\"prefer\": \"low\"}}}",
+                       "search.space.model.hidden.prefer", "without an order");
+    expect_space_error("{\"space\": {\"bottleneck\": {\"min\": 2, \"max\": 9, "
+                       "\"prefer\": \"small\"}}}",
+                       "search.space.bottleneck.prefer", "\"low\" or \"high\"");
+    expect_space_error("{\"select\": \"one_se\", \"space\": {\"bottleneck\": {\"min\": 2, "
+                       "\"max\": 9, \"prefer\": \"low\"}}}",
+                       "search.select", "folds >= 2");
     expect_space_error("{\"space\": {\"lr\": {\"min\": 0.1, \"max\": 0.01}}}", "search.space.lr",
                        "min < max");
     expect_space_error("{\"space\": {\"sigma\": {\"min\": 0, \"max\": 2, \"scale\": \"log\"}}}",
@@ -1181,6 +1201,208 @@ static void test_space_errors(void) {
     }
 }
 
+/* ---- 11. search.select one_se: the preferred point within one standard error ---- */
+
+/* A shallow bowl in the bottleneck (least at 40) and in log10(lr) (at 1e-3), plus
+ * noise that is a fixed function of the configuration and of noise_seed: many
+ * points are tied with the best, as in the quickstart's bottleneck stage. Every
+ * trial's standard error is NOISE_SE. */
+static const double NOISE = 0.004, NOISE_SE = 0.002;
+static uint64_t noise_seed;
+
+static double noise_at(const Job *c) {
+    uint64_t h = seed_mix(seed_mix(noise_seed, (uint64_t)c->model.bottleneck),
+                          (uint64_t)(c->train.lr * 1e12) ^ (uint64_t)c->train.batch_size << 40);
+    return NOISE * ((double)(h >> 11) / 9007199254740992.0 * 2 - 1);
+}
+static double obj_noisy(const Job *c, int *st) {
+    (void)st;
+    return 1e-5 * sq(c->model.bottleneck - 40) + 0.01 * sq(log10(c->train.lr) + 3) +
+           1e-6 * sq(log2(c->train.batch_size) - 7) + noise_at(c);
+}
+static double se_const(const Job *c) {
+    (void)c;
+    return NOISE_SE;
+}
+
+/* The rule worked out here from the trials, independently of select_point: among
+ * the ok trials whose objective is within the best's standard error of the best
+ * (ties to the lower id) and that pass `among` (NULL: all), the one with the
+ * least (sign -1: greatest) configuration value at c, then the least objective,
+ * then the lowest id; -1 for none. Also says how far the best is (its id). */
+static int reference_pick(const Fix *f, int (*among)(const Fix *, int), int c, int sign,
+                          int *best_out) {
+    const Search *s = &f->s;
+    int best = -1, pick = -1;
+    for (int i = 0; i < s->n_trials; i++) {
+        const Trial *t = &s->trials[i];
+        if (t->status != TRIAL_OK || isnan(t->objective) || (among && !among(f, i))) continue;
+        if (best < 0 || t->objective < s->trials[best].objective) best = i;
+    }
+    *best_out = best;
+    if (best < 0) return -1;
+    double limit = s->trials[best].objective + s->trials[best].se;
+    for (int i = 0; i < s->n_trials; i++) {
+        const Trial *t = &s->trials[i];
+        if (t->status != TRIAL_OK || t->objective > limit || (among && !among(f, i))) continue;
+        if (pick < 0) {
+            pick = i;
+            continue;
+        }
+        double a = sign * f->cfg[i][c], b = sign * f->cfg[pick][c];
+        if (a < b || (a == b && t->objective < s->trials[pick].objective)) pick = i;
+    }
+    return pick;
+}
+
+static int in_first_stage(const Fix *f, int i) { return f->s.trials[i].stage == 0; }
+
+#define NOISY_SPACE                                                                        \
+    "\"bottleneck\": {\"min\": 8, \"max\": 64, \"type\": \"int\", \"prefer\": \"low\"}, "    \
+    "\"lr\": {\"min\": 1e-4, \"max\": 1e-2, \"scale\": \"log\"}"
+
+/* Runs `search` (the job's search object, text) on obj_noisy for 12 noise seeds;
+ * the chosen trial must be the reference's (the least bottleneck inside the band),
+ * inside the band, and under "best" the best. Returns how many seeds chose a trial
+ * other than the best (the rule did something). */
+static int check_one_se(const char *search, int (*among)(const Fix *, int), int c, int sign) {
+    int moved = 0;
+    for (noise_seed = 1; noise_seed <= 12; noise_seed++) {
+        char text[1024];
+        snprintf(text, sizeof text, "{\"search\": %s}", search);
+        Fix f;
+        if (!fix_open(&f, text)) return moved;
+        f.se = se_const;
+        drive(&f, obj_noisy, (int)(noise_seed & 1));
+        int best, want = reference_pick(&f, among, c, sign, &best), got = search_chosen(&f.s);
+        CHECK(got == want, "%s, noise %d: chose trial %d, the rule says %d", search,
+              (int)noise_seed, got, want);
+        if (got >= 0 && best >= 0) {
+            const Trial *g = &f.s.trials[got], *b = &f.s.trials[best];
+            CHECK(g->status == TRIAL_OK && g->objective <= b->objective + b->se,
+                  "noise %d: trial %d (%g) is outside the band of the best %d (%g + %g)",
+                  (int)noise_seed, got, g->objective, best, b->objective, b->se);
+        }
+        moved += got != search_best(&f.s);
+        fix_close(&f);
+    }
+    return moved;
+}
+
+static void test_one_se(void) {
+    /* random: the least bottleneck tied with the best; lr has no preference */
+    int moved = check_one_se("{\"strategy\": \"random\", \"trials\": 40, \"folds\": 3, "
+                             "\"select\": \"one_se\", \"space\": {" NOISY_SPACE "}}",
+                             NULL, C_BOTTLENECK, 1);
+    CHECK(moved >= 3, "random: the rule moved off the best on %d of 12 noise seeds", moved);
+    /* grid over a values list given out of order: "high" is the largest number */
+    moved = check_one_se("{\"strategy\": \"grid\", \"folds\": 2, \"select\": \"one_se\", "
+                         "\"space\": {\"batch_size\": {\"values\": [128, 32, 256, 64, 512], "
+                         "\"prefer\": \"high\"}, \"lr\": {\"min\": 1e-4, \"max\": 1e-2, "
+                         "\"scale\": \"log\", \"points\": 5}}}",
+                         NULL, C_BATCH, -1);
+    CHECK(moved >= 3, "grid: the rule moved off the best on %d of 12 noise seeds", moved);
+    /* tpe (hyperband and asha: test_halving) */
+    check_one_se("{\"strategy\": \"tpe\", \"trials\": 30, \"lag\": 3, \"folds\": 3, "
+                 "\"select\": \"one_se\", \"space\": {" NOISY_SPACE "}}",
+                 NULL, C_BOTTLENECK, 1);
+    /* bisection, one stage: every trial is a point of the stage */
+    moved = check_one_se("{\"strategy\": \"bisection\", \"folds\": 3, \"select\": \"one_se\", "
+                         "\"exhaustive_below\": 4, \"max_rounds\": 3, \"space\": {" NOISY_SPACE
+                         "}, \"stages\": [[\"bottleneck\"]]}",
+                         NULL, C_BOTTLENECK, 1);
+    CHECK(moved >= 3, "bisection: the rule moved off the best on %d of 12 noise seeds", moved);
+    /* "best", and one_se with no preference given, keep the best */
+    for (int k = 0; k < 2; k++) {
+        const char *jobs[2] = {
+            "{\"search\": {\"strategy\": \"random\", \"trials\": 40, \"folds\": 3, \"space\": {"
+            NOISY_SPACE "}}}",
+            "{\"search\": {\"strategy\": \"random\", \"trials\": 40, \"folds\": 3, \"select\": "
+            "\"one_se\", \"space\": {\"bottleneck\": {\"min\": 8, \"max\": 64, \"type\": "
+            "\"int\"}, \"lr\": {\"min\": 1e-4, \"max\": 1e-2, \"scale\": \"log\"}}}}"};
+        for (noise_seed = 1; noise_seed <= 6; noise_seed++) {
+            Fix f;
+            if (!fix_open(&f, jobs[k])) break;
+            f.se = se_const;
+            drive(&f, obj_noisy, 0);
+            CHECK(search_chosen(&f.s) == search_best(&f.s) && search_best(&f.s) >= 0,
+                  "%s: chose %d, the best is %d", k ? "one_se without prefer" : "best",
+                  search_chosen(&f.s), search_best(&f.s));
+            fix_close(&f);
+        }
+    }
+}
+
+/* Two stages: the bottleneck's value is the rule's choice among the first stage's
+ * points; the second stage (lr, no preference) holds it and takes its best. */
+static void test_one_se_stages(void) {
+    for (noise_seed = 1; noise_seed <= 12; noise_seed++) {
+        Fix f;
+        if (!fix_open(&f, "{\"search\": {\"strategy\": \"bisection\", \"folds\": 3, \"select\": "
+                          "\"one_se\", \"exhaustive_below\": 4, \"max_rounds\": 3, \"space\": {"
+                          NOISY_SPACE "}, \"stages\": [[\"bottleneck\"], [\"lr\"]]}}"))
+            return;
+        f.se = se_const;
+        drive(&f, obj_noisy, 0);
+        int best, first = reference_pick(&f, in_first_stage, C_BOTTLENECK, 1, &best);
+        CHECK(first >= 0, "no first-stage choice");
+        if (first < 0) { fix_close(&f); return; }
+        double b = f.cfg[first][C_BOTTLENECK];
+        int chosen = search_chosen(&f.s), want = -1;
+        for (int i = 0; i < f.s.n_trials; i++) {
+            if (f.s.trials[i].stage == 1)
+                CHECK(f.cfg[i][C_BOTTLENECK] == b, "noise %d: stage 2 trial %d at bottleneck %g, "
+                      "the first stage chose %g", (int)noise_seed, i, f.cfg[i][C_BOTTLENECK], b);
+            if (f.cfg[i][C_BOTTLENECK] == b &&
+                (want < 0 || f.s.trials[i].objective < f.s.trials[want].objective))
+                want = i;
+        }
+        CHECK(chosen == want, "noise %d: chose trial %d, the second stage's best is %d",
+              (int)noise_seed, chosen, want);
+        CHECK(f.s.n_rounds > 0 && f.s.rounds[f.s.n_rounds - 1].chosen[0] ==
+                  f.s.trials[chosen].point.v[1], "the log's last stage value is not the chosen lr");
+        fix_close(&f);
+    }
+}
+
+/* A round's narrowing follows the chosen point: lambda {0, 32, 64} scoring
+ * {1.0, 0.99, 1.5} with standard error 0.05 ties 0 with the best (32);
+ * preferring low takes 0 and keeps [0, 32]; the best (32) would keep [16, 48]. */
+static void test_one_se_narrowing(void) {
+    Fix f;
+    if (!fix_open(&f, "{\"search\": {\"strategy\": \"bisection\", \"folds\": 2, \"space\": "
+                      "{\"lambda\": {\"min\": 0, \"max\": 64, \"prefer\": \"low\"}}}}"))
+        return;
+    for (int one_se = 0; one_se < 2; one_se++) {
+        Bisection b;
+        Point start;
+        Err e = {0};
+        space_defaults(&f.job, &f.space, &start);
+        if (bisect_init(&b, &f.space, &start, 4, 8, 0, one_se, &e)) break;
+        int m = bisect_round(&b);
+        double obj[3] = {1.0, 0.99, 1.5}, se[3] = {0.05, 0.05, 0.05};
+        CHECK(m == 3 && b.round_points[0].v[0] == 0 && b.round_points[1].v[0] == 32,
+              "round 0: %d points", m);
+        bisect_advance(&b, obj, se, NULL);
+        double lo, hi;
+        bisect_interval(&b, 0, &lo, &hi);
+        CHECK(one_se ? lo == 0 && hi == 32 : lo == 16 && hi == 48,
+              "%s: narrowed to [%g, %g]", one_se ? "one_se" : "best", lo, hi);
+        /* just outside the band (1.0 > 0.99 + 0.0099): the best */
+        double tight[3] = {0.0099, 0.0099, 0.0099};
+        Bisection c;
+        if (bisect_init(&c, &f.space, &start, 4, 8, 0, one_se, &e) == AE_OK) {
+            bisect_round(&c);
+            bisect_advance(&c, obj, tight, NULL);
+            bisect_interval(&c, 0, &lo, &hi);
+            CHECK(lo == 16 && hi == 48, "outside the band: narrowed to [%g, %g]", lo, hi);
+            bisect_free(&c);
+        }
+        bisect_free(&b);
+    }
+    fix_close(&f);
+}
+
 int main(void) {
     test_bisection_lr();
     test_bisection_int();
@@ -1194,5 +1416,8 @@ int main(void) {
     test_ties();
     test_maximize();
     test_space_errors();
+    test_one_se();
+    test_one_se_stages();
+    test_one_se_narrowing();
     return test_summary("search");
 }

@@ -52,7 +52,7 @@ static double drive(Fix *f, int workers, int order, uint64_t draw_seed) {
         int t = running[k];
         memmove(running + k, running + k + 1, sizeof *running * (size_t)(n_running - k - 1));
         n_running--;
-        search_complete(&f->s, t, objective(&f->s.trials[t].point), TRIAL_OK);
+        search_complete(&f->s, t, objective(&f->s.trials[t].point), NAN, TRIAL_OK);
     }
     int b = search_best(&f->s);
     return b >= 0 ? f->s.trials[b].objective : NAN;
@@ -100,9 +100,9 @@ static void test_release_waits_for_the_lag(void) {
     const int *ids;
     CHECK(search_release(&f.s, &ids, &e) == 4 && ids[0] == 0,
           "tpe lag 3: trials 0-3 first (trial k waits for [0, k - 3))");
-    for (int t = 1; t < 4; t++) search_complete(&f.s, t, objective(&f.s.trials[t].point), 0);
+    for (int t = 1; t < 4; t++) search_complete(&f.s, t, objective(&f.s.trials[t].point), NAN, 0);
     CHECK(search_release(&f.s, &ids, &e) == 0, "tpe: trial 4 waits for trial 0");
-    search_complete(&f.s, 0, objective(&f.s.trials[0].point), TRIAL_OK);
+    search_complete(&f.s, 0, objective(&f.s.trials[0].point), NAN, TRIAL_OK);
     CHECK(search_release(&f.s, &ids, &e) == 4 && ids[0] == 4,
           "tpe: with 0-3 in, trials 4-7 go (7 reads [0, 4))");
     fix_close(&f);
