@@ -358,6 +358,37 @@ class Results:
         return self.attrs.get("strategy", "?")
 
     @property
+    def select(self):
+        """search.select of the job: "best" (the default) or "one_se"."""
+        return self.job.get("search", {}).get("select", "best")
+
+    @property
+    def chosen(self):
+        """The trial the search chose and refit (/best's), or None without /best. Under
+        search.select "one_se" it can differ from ranked()[0], the best mean."""
+        return int(self.best["trial"]) if self.best and "trial" in self.best else None
+
+    def stage_start(self, stage):
+        """The trial a bisection stage started from: the chosen point of the stage
+        before it that has one (its /rounds value of each of its parameters),
+        first evaluated in that stage; else that stage's best; -1 for none."""
+        if self.rounds is None:
+            return -1
+        for earlier in range(stage - 1, -1, -1):
+            rows = self.rounds[(self.rounds["stage"] == earlier)
+                               & np.isfinite(self.rounds["chosen"])]
+            at = (self.trials["stage"] == earlier) & (self.trials["status"] == 0)
+            for row in rows:
+                x, _ = self.param_axis(text(row["param"]))
+                at &= x == float(row["chosen"])
+            if len(rows) and at.any():
+                return int(self.trials["trial"][np.flatnonzero(at)[0]])
+            ranked = self.ranked(among=self.trials["stage"] == earlier)
+            if len(ranked):
+                return int(ranked[0]["trial"])
+        return -1
+
+    @property
     def sets(self):
         """The --set overrides of the run, in order ([] without, or in files from
         before they were recorded)."""

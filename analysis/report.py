@@ -103,6 +103,7 @@ def leaderboard_rows(r, top):
     values = {p: r.param_values(p) for p in params}
     se, tied = r.se, r.tied()
     ranked = r.ranked()
+    chosen = r.chosen if len(ranked) and r.chosen != int(ranked[0]["trial"]) else None
     with_se = len(ranked) > 0 and np.isfinite(se[int(ranked[0]["trial"])])  # as aesweep info
     for t in ranked[:top]:
         row = {"trial": int(t["trial"])}
@@ -114,7 +115,8 @@ def leaderboard_rows(r, top):
         row[r.objective] = (float(t["objective_mean"]), float(t["objective_std"]))
         if with_se:  # k >= 2 folds: the standard error and the one-SE band
             row["se"] = float(se[int(t["trial"])])
-            row["tied"] = "*" if tied[int(t["trial"])] else ""
+            row["tied"] = ("*" if tied[int(t["trial"])] else "") + \
+                (" chosen" if int(t["trial"]) == chosen else "")
         # How well the codes separate classes (means over folds), when the file has
         # them and they are not the objective already.
         for m in ("val_knn_accuracy", "val_linear_accuracy"):
@@ -149,6 +151,11 @@ def leaderboard_html(r, top):
         tied = (f" se is the standard error of the mean (the folds' sample std / √folds); "
                 f"* marks the {int(np.sum(r.tied()))} trials within one standard error of "
                 f"the best, tied with it (Breiman's one-SE rule).")
+        ranked = r.ranked()
+        if r.chosen is not None and len(ranked) and r.chosen != int(ranked[0]["trial"]):
+            tied += (f" search.select is one_se: trial {r.chosen}, marked chosen, is the one"
+                     f" refit: the trial the search.space preferences pick among the tied"
+                     f" (the best mean is trial {int(ranked[0]['trial'])}).")
     note = (f"<p>Top {len(rows)} of {n_ok} ok trials ({len(r.trials)} in all) by "
             f"{html.escape(objective_label(r))}: mean ± std over folds;{tied} knn_accuracy and "
             f"linear_accuracy are the codes' 10-nearest-neighbour and linear-probe "
@@ -191,6 +198,8 @@ def fig_objective_vs_params(rep):
             ax.scatter(x[m], y[m], s=size, color=colours[k], marker="os^Dv<>p*h"[k % 10],
                        edgecolors="black", linewidths=0.4, alpha=0.75, label=label)
         b = int(np.flatnonzero(ok["trial"] == best["trial"])[0])
+        chosen = np.flatnonzero(ok["trial"] == r.chosen) if r.chosen != int(best["trial"]) else []
+        chosen = int(chosen[0]) if len(chosen) else None
         tied = r.tied()[okmask]
         tied[b] = False
         if tied.any():
@@ -198,6 +207,10 @@ def fig_objective_vs_params(rep):
                        linewidths=1.3, label=f"tied with the best ({int(tied.sum())}: one SE)")
         ax.scatter([x[b]], [y[b]], s=170, facecolors="none",
                    edgecolors="red", linewidths=1.6, label=f"best (trial {int(best['trial'])})")
+        if chosen is not None:  # search.select one_se took another trial than the best
+            ax.scatter([x[chosen]], [y[chosen]], s=190, marker="*", color="limegreen",
+                       edgecolors="black", linewidths=0.6, zorder=4,
+                       label=f"chosen (trial {r.chosen}, one_se)")
         if labels:
             ax.set_xticks(range(len(labels)))
             ax.set_xticklabels(labels, fontsize=8)
@@ -214,7 +227,9 @@ def fig_objective_vs_params(rep):
                  + (f" ({bad} diverged/failed trials not shown)" if bad else ""))
     rep.save(fig, "objective_vs_params", "Objective against the parameters",
              f"Each ok trial's {objective_label(r)}, mean over its folds; the best is circled in"
-             " red, the trials within one standard error of it (tied with it) in orange." + (" Colour and marker: the stage that evaluated it; size: the round (larger"
+             " red, the trials within one standard error of it (tied with it) in orange" +
+             ("; the green star is the trial search.select one_se chose among them and refit"
+              if r.chosen is not None and r.chosen != int(best["trial"]) else "") + "." + (" Colour and marker: the stage that evaluated it; size: the round (larger"
                          " is later)." if bisect else ""))
 
 
@@ -256,15 +271,8 @@ def fig_bisection(rep):
             pts = (r.trials["stage"] == stage) & (r.trials["round"] == y)
             ax.scatter(x[pts], np.full(int(np.sum(pts)), y), color="black", s=14, zorder=3)
         # the values of this stage tied with its best (one standard error): its own
-        # trials and the best point of the stages before, where it starts from
-        among = r.trials["stage"] == stage
-        start = -1
-        for earlier in range(stage - 1, -1, -1):  # the stage before it with an ok trial
-            ranked = r.ranked(among=r.trials["stage"] == earlier)
-            if len(ranked):
-                start = int(ranked[0]["trial"])
-                break
-        among |= r.trials["trial"] == start
+        # trials and the point of the stage before, where it starts from
+        among = (r.trials["stage"] == stage) | (r.trials["trial"] == r.stage_start(stage))
         tied = r.tied(among=among) & np.isfinite(x)
         if tied.any():  # one value alone: a band wide enough to be seen
             lo, hi = np.min(x[tied]), np.max(x[tied])

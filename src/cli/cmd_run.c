@@ -87,8 +87,23 @@ static void print_param(const Param *p) {
                p->log ? " log" : "");
         if (p->points) printf(", %d points", p->points);
     }
+    if (p->prefer) printf(", prefer %s", p->prefer < 0 ? "low" : "high");
     if (strcmp(p->name, p->key)) printf("  (%s)", p->key);
     printf("\n");
+}
+
+/* What search.select does with this space, in a line. */
+static void print_select(const Job *j, const Space *s) {
+    int preferring = 0;
+    for (int i = 0; i < s->n_params; i++) preferring += s->param[i].prefer != 0;
+    if (j->search.select == SELECT_BEST) {
+        printf("select     best%s\n", preferring ? " (\"prefer\" is read only by search.select "
+                                                    "\"one_se\")" : "");
+        return;
+    }
+    printf("select     one_se: among the points within one standard error of the best, the "
+           "one %s\n", preferring ? "the parameters prefer (in their order), then the best"
+                                  : "with the best mean (no parameter says \"prefer\")");
 }
 
 /* The plan of a bisection: per stage, its parameters and the most points it can take. */
@@ -175,6 +190,7 @@ int cmd_validate(int argc, char **argv) {
            objective_names[j->search.objective], j->search.objective == OBJ_VAL_MSE ? "min" : "max");
     printf("space\n");
     for (int i = 0; i < x.space.n_params; i++) print_param(&x.space.param[i]);
+    print_select(j, &x.space);
     long trials;
     if (strategy_ops[j->search.strategy]->rounds) {
         printf("stages\n");

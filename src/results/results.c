@@ -20,6 +20,7 @@
 #include "fsutil.h"
 #include "h5util.h"
 #include "results.h"
+#include "search.h"
 #include "sha256.h"
 #include "version.h"
 
@@ -606,12 +607,14 @@ typedef struct {
      * the trials tied with it */
     double best_mean, best_se;
     int maximize;
+    int chosen; /* the refit trial when search.select one_se took it over the best; else -1 */
 } TableCtx;
 
-/* Within one standard error of the best (Breiman's rule): tied with it. */
+/* Within one standard error of the best (Breiman's rule, as the search applies it):
+ * tied with it. */
 static int tied_with_best(const TrialRow *t, const TableCtx *x) {
-    double gap = x->maximize ? x->best_mean - t->objective_mean : t->objective_mean - x->best_mean;
-    return !isnan(x->best_se) && t->status == 0 && gap <= x->best_se;
+    return !isnan(x->best_se) && t->status == 0 &&
+           objective_tied(t->objective_mean, x->best_mean, x->best_se, x->maximize);
 }
 
 /* One column of an info table: its header and how a row fills its cell. */
@@ -665,7 +668,8 @@ NUM_COLUMN(c_val_accuracy, val_accuracy, "%.4f")
 NUM_COLUMN(c_linear, val_linear_accuracy, "%.4f")
 static void c_tied(char *c, int r, const TrialRow *t, const TableCtx *x) {
     (void)r;
-    snprintf(c, CELL, "%s", tied_with_best(t, x) ? "*" : "");
+    snprintf(c, CELL, "%s%s", tied_with_best(t, x) ? "*" : "",
+             t->trial == x->chosen ? " chosen" : "");
 }
 NUM_COLUMN(c_se, objective_se, "%.3g")
 static void c_ratio(char *c, int r, const TrialRow *t, const TableCtx *x) {
@@ -782,18 +786,30 @@ static void counts_print(FILE *out, const TrialRow *t, hsize_t nt, const FoldRow
     fprintf(out, "folds:      %ld done / %llu rows\n", folds_done, (unsigned long long)nf);
 }
 
-static void best_print(FILE *out, hid_t f) {
-    if (H5Lexists(f, "best", H5P_DEFAULT) <= 0) return;
+/* /best's trial, objective, test_mse and test_accuracy (NaN where missing); 0 when
+ * the file has no /best. */
+static int best_read(hid_t f, double v[4]) {
+    for (int i = 0; i < 4; i++) v[i] = NAN;
+    if (H5Lexists(f, "best", H5P_DEFAULT) <= 0) return 0;
     hid_t g = H5Gopen2(f, "best", H5P_DEFAULT);
-    if (g < 0) return;
-    double v[4] = {NAN, NAN, NAN, NAN};
+    if (g < 0) return 0;
     const char *names[4] = {"trial", "objective", "test_mse", "test_accuracy"};
     for (int i = 0; i < 4; i++) h5u_attr_read_double(g, names[i], &v[i]);
     H5Gclose(g);
-    char cell[3][CELL];
+    return 1;
+}
+
+/* top: the trial with the best mean; the refit one differs under search.select one_se. */
+static void best_print(FILE *out, hid_t f, int top) {
+    double v[4];
+    if (!best_read(f, v)) return;
+    char cell[3][CELL], why[160] = "";
     for (int i = 0; i < 3; i++) num_cell(cell[i], "%.6g", v[i + 1]);
-    fprintf(out, "best:       trial %.0f refit, objective %s, test_mse %s, test_accuracy %s\n",
-            v[0], cell[0], cell[1], cell[2]);
+    if (top >= 0 && !isnan(v[0]) && (int)v[0] != top)
+        snprintf(why, sizeof why, " (chosen by search.select one_se among the trials tied "
+                 "with the best mean, trial %d)", top);
+    fprintf(out, "best:       trial %.0f refit%s, objective %s, test_mse %s, test_accuracy %s\n",
+            v[0], why, cell[0], cell[1], cell[2]);
 }
 
 /* Opens path read-only after checking that it is an aesweep results file. */
@@ -840,9 +856,9 @@ static hid_t info_open(const char *path, InfoHead *h, Err *e) {
     return f;
 }
 
-static void top_print(FILE *out, const InfoHead *h, const TrialRow *rows, hsize_t n, int top) {
-    int n_ranked;
-    Ranked *ranked = rank_trials(rows, n, strcmp(h->direction, "max") == 0, &n_ranked);
+/* ranked: the ok trials best first (rank_trials); chosen: /best's trial or -1. */
+static void top_print(FILE *out, const InfoHead *h, const Ranked *ranked, int n_ranked, int top,
+                      int chosen) {
     const TrialRow **shown = malloc(((size_t)n_ranked + 1) * sizeof *shown);
     if (ranked && shown && n_ranked == 0)
         fprintf(out, "no successful trial yet\n");
@@ -851,7 +867,8 @@ static void top_print(FILE *out, const InfoHead *h, const TrialRow *rows, hsize_
         for (int i = 0; i < k; i++) shown[i] = ranked[i].row;
         TableCtx ctx = {.best_mean = ranked[0].row->objective_mean,
                         .best_se = ranked[0].row->objective_se,
-                        .maximize = strcmp(h->direction, "max") == 0};
+                        .maximize = strcmp(h->direction, "max") == 0,
+                        .chosen = chosen != ranked[0].row->trial ? chosen : -1};
         fprintf(out, "top %d of %d ok trials by %s (%s):\n", k, n_ranked, h->objective,
                 ctx.maximize ? "largest first" : "smallest first");
         Column cols[MAX_COLS];
@@ -869,10 +886,12 @@ static void top_print(FILE *out, const InfoHead *h, const TrialRow *rows, hsize_
             fprintf(out, "tied: %d trial%s within one standard error of the best (%.6g ± %.3g; "
                     "se = the folds' sample std / sqrt(folds)), marked *\n", tied,
                     tied == 1 ? "" : "s", ctx.best_mean, ctx.best_se);
+            if (ctx.chosen >= 0)
+                fprintf(out, "chosen: trial %d, refit by search.select one_se (the preferred "
+                        "trial tied with the best)\n", ctx.chosen);
         }
     }
     free(shown);
-    free(ranked);
 }
 
 static void pareto_print(FILE *out, const InfoHead *h, const TrialRow *rows, hsize_t n) {
@@ -912,9 +931,14 @@ static int info_once(const char *path, const InfoOptions *o, FILE *out, char *st
     if (rc == AE_OK) {
         head_print(out, path, &h);
         counts_print(out, trows, nt, frows, nf);
-        if (o->top > 0) top_print(out, &h, trows, nt, o->top);
+        double best[4];
+        int n_ranked, top = -1, chosen = best_read(f, best) && !isnan(best[0]) ? (int)best[0] : -1;
+        Ranked *ranked = rank_trials(trows, nt, strcmp(h.direction, "max") == 0, &n_ranked);
+        if (ranked && n_ranked > 0) top = ranked[0].row->trial;
+        if (o->top > 0 && ranked) top_print(out, &h, ranked, n_ranked, o->top, chosen);
+        free(ranked);
         if (o->pareto) pareto_print(out, &h, trows, nt);
-        best_print(out, f);
+        best_print(out, f, top);
         if (status) snprintf(status, status_size, "%s", h.status);
     }
     table_free(trial_mem, trows, nt);

@@ -541,3 +541,37 @@ def test_standard_error_and_the_trials_tied_with_the_best(bisect):
     rows = report.leaderboard_rows(r, 100)
     assert [row["trial"] for row in rows if row["tied"] == "*"] == \
         [int(t["trial"]) for t in r.ranked() if tied[int(t["trial"])]]
+
+
+# ---- issue 20 item 2: search.select one_se in the report ------------------------------
+
+
+def test_one_se_bisection_in_the_report(tmp_path):
+    """A bisection under search.select one_se with "prefer": "low" on the bottleneck:
+    the stage after starts from the first stage's chosen value (/rounds), which is the
+    smallest stage value tied with the stage's best; the leaderboard marks the refit
+    trial `chosen` when it is not the best mean, and the report is drawn."""
+    if MPIRUN is None:
+        pytest.skip("no mpirun on PATH")
+    results = run_search("analysis_bisect.json", tmp_path / "one_se", ranks=3, extra=(
+        "--set", "search.select=one_se", "--set", 'search.stages=[["bottleneck"], ["lr"]]',
+        "--set", 'search.space.bottleneck.prefer="low"'))
+    r = ar.load(results)
+    assert r.select == "one_se" and r.chosen is not None
+    first = r.rounds[(r.rounds["stage"] == 0) & np.isfinite(r.rounds["chosen"])]
+    value = float(first["chosen"][-1])
+    start = r.stage_start(1)
+    assert start >= 0 and r.trials["bottleneck"][start] == value
+    stage0 = (r.trials["stage"] == 0) & (r.trials["status"] == 0)
+    tied0 = r.tied(among=stage0)
+    assert value == np.min(r.trials["bottleneck"][tied0]), (value, r.trials[tied0])
+    assert np.all(r.trials["bottleneck"][r.trials["stage"] == 1] == value)
+    rows = report.leaderboard_rows(r, 100)
+    best = int(r.ranked()[0]["trial"])
+    marked = [row["trial"] for row in rows if row["tied"].endswith("chosen")]
+    assert marked == ([] if r.chosen == best else [r.chosen]), (marked, r.chosen, best)
+    script("report.py", results, "-o", tmp_path / "report")
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert "bisection.png" in page and "objective_vs_params.png" in page
+    print(f"\n[figure] one_se bisection: stage 1 chose bottleneck {value:.0f} of "
+          f"{int(tied0.sum())} tied; refit trial {r.chosen}, best mean trial {best}")

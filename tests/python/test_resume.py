@@ -833,3 +833,36 @@ def test_output_under_a_regular_file(reference):
 def first_error(stderr):
     lines = [l for l in stderr.splitlines() if l.startswith("aesweep:") and "resuming" not in l]
     return lines[-1] if lines else "?"
+
+
+# ---- search.select one_se ---------------------------------------------------------------
+
+ONE_SE_JOB = SRC / "tests" / "python" / "jobs" / "resume_one_se.json"
+
+
+def test_one_se_bisection_killed_then_resumed_is_identical():
+    """search.select one_se (issue 20): a bisection whose rounds narrow by the rule and
+    whose stages take the preferred point tied with their best, killed with -9 midway,
+    resumes to the uninterrupted run's results: the same trials, the same choice."""
+    ref, out = TMP / "one_se_reference", TMP / "one_se_kill9"
+    for d in (ref, out):
+        shutil.rmtree(d, ignore_errors=True)
+    r = run_to_end(ref, job=ONE_SE_JOB)
+    assert r.rc == 0, f"uninterrupted run failed ({r.rc}):\n{r.stderr}"
+    total = Summary(r.stderr).trained - 1  # the tasks of the search, without the refit
+    live = Live(out, job=ONE_SE_JOB)
+    try:
+        live.wait_for(f"{total // 2} tasks", lambda: live.done() >= total // 2)
+    finally:
+        live.kill9()
+    r2 = run_to_end(out, job=ONE_SE_JOB)
+    assert r2.rc == 0, f"resume failed ({r2.rc}):\n{r2.stderr}"
+    s = Summary(r2.stderr)
+    assert s.found >= total // 2 and s.trained == total + 1 - s.found, s
+    identical(ref / "results.h5", out)
+    choice = re.search(r"^(?:\r\x1b\[K)?(best|chosen): trial (\d+)", r.stderr, re.M)
+    again = re.search(r"^(?:\r\x1b\[K)?(best|chosen): trial (\d+)", r2.stderr, re.M)
+    assert choice and again and choice.groups() == again.groups(), (r.stderr, r2.stderr)
+    figure(f"one_se bisection: {total} tasks; killed after {s.found} on disk, the resume "
+           f"trained {s.trained}; {choice.group(1)} trial {choice.group(2)} both times, "
+           f"results.h5 identical")

@@ -416,3 +416,51 @@ def test_code_measures_as_objectives(objective):
         assert np.array_equal(folds["objective"], folds[objective])
         assert np.all(np.isnan(folds["val_accuracy"]))
         assert int(f["best"].attrs["trial"]) == int(np.argmax(trials["objective_mean"]))
+
+
+def one_se_reference(trials, prefer_column):
+    """Breiman's rule as the README states it, worked out here from /trials alone:
+    the best ok mean (val_mse: smallest; ties to the lower id), the trials within
+    the best's objective_se of it, and of those the lowest prefer_column ("prefer":
+    "low"), then the smallest mean, then the lowest id."""
+    ok = np.flatnonzero((trials["status"] == 0) & np.isfinite(trials["objective_mean"]))
+    best = int(ok[np.lexsort((ok, trials["objective_mean"][ok]))[0]])
+    band = [int(t) for t in ok if trials["objective_mean"][t]
+            <= trials["objective_mean"][best] + trials["objective_se"][best]]
+    pick = min(band, key=lambda t: (trials[prefer_column][t], trials["objective_mean"][t], t))
+    return best, pick, band
+
+
+def test_one_se_random_search_on_fashion_mnist():
+    """search.select one_se end to end on the real data (issue 20): /trials.objective_se
+    is the folds' sample std / sqrt(folds), the refit trial (/best) is the rule's
+    choice recomputed here, and the run's last line, `aesweep info` and the report
+    say which trial was chosen and which has the best mean."""
+    out = TMP / "one_se"
+    shutil.rmtree(out, ignore_errors=True)
+    sets = SETS + ["search.trials=10", "search.folds=3", "search.select=one_se",
+                   "classifier.epochs=0", "train.lr=0.007",
+                   'search.space={"bottleneck": {"min": 12, "max": 48, "type": "int", '
+                   '"prefer": "low"}}']
+    r = aesweep("run", JOB, "--out", out, *set_args(sets), timeout=300)
+    assert r.returncode == 0, r.stderr
+    with h5py.File(out / "results.h5", "r") as f:
+        trials, folds = f["trials"][...], f["folds"][...]
+        refit = int(f["best"].attrs["trial"])
+    obj = folds["objective"].reshape(len(trials), 3)
+    assert np.allclose(trials["objective_se"], obj.std(axis=1, ddof=1) / np.sqrt(3), rtol=1e-12)
+    best, pick, band = one_se_reference(trials, "bottleneck")
+    assert refit == pick, (refit, pick, band)
+    word = "chosen" if pick != best else "best"
+    assert re.search(rf"^(?:\r\x1b\[K)?{word}: trial {pick} ", r.stderr, re.M), r.stderr
+    info = aesweep("info", out / "results.h5")
+    assert info.returncode == 0, info.stderr
+    if pick != best:
+        assert (f"refit (chosen by search.select one_se among the trials tied with the best "
+                f"mean, trial {best})") in info.stdout, info.stdout
+        row = next(line for line in info.stdout.splitlines()
+                   if re.match(rf"\s+\d+\s+{pick}\s", line))
+        assert "* chosen" in row, row
+    print(f"\n[figure] one_se on Fashion-MNIST: {len(band)} of {len(trials)} trials tied with "
+          f"trial {best} (bottleneck {trials['bottleneck'][best]:.0f}); chosen trial {pick} "
+          f"(bottleneck {trials['bottleneck'][pick]:.0f})")
