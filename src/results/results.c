@@ -3,6 +3,7 @@
  * write is one hyperslab whatever the order tasks finish in, and a retried task
  * simply overwrites its row. Rows never written read as the fill value (trial -1,
  * status -1, NaN), which is how readers tell holes from results. */
+#include <cJSON.h>
 #include <errno.h>
 #include <hdf5.h>
 #include <math.h>
@@ -799,6 +800,20 @@ static int best_read(hid_t f, double v[4]) {
     return 1;
 }
 
+/* Does the file's job say search.select "one_se"? Only then may /best differ from
+ * the best mean. */
+static int selects_one_se(hid_t f) {
+    enum { JOB_MAX = 1 << 20 };
+    char *text = malloc(JOB_MAX);
+    cJSON *job = text && h5u_attr_read_str(f, "job", text, JOB_MAX) == 0 ? cJSON_Parse(text) : NULL;
+    const cJSON *select = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(job, "search"), "select");
+    int yes = cJSON_IsString(select) && !strcmp(select->valuestring, "one_se");
+    cJSON_Delete(job);
+    free(text);
+    return yes;
+}
+
 /* top: the trial with the best mean; the refit one differs under search.select one_se. */
 static void best_print(FILE *out, hid_t f, int top) {
     double v[4];
@@ -932,13 +947,14 @@ static int info_once(const char *path, const InfoOptions *o, FILE *out, char *st
         head_print(out, path, &h);
         counts_print(out, trows, nt, frows, nf);
         double best[4];
-        int n_ranked, top = -1, chosen = best_read(f, best) && !isnan(best[0]) ? (int)best[0] : -1;
+        int n_ranked, top = -1, chosen = -1;
+        if (best_read(f, best) && !isnan(best[0]) && selects_one_se(f)) chosen = (int)best[0];
         Ranked *ranked = rank_trials(trows, nt, strcmp(h.direction, "max") == 0, &n_ranked);
         if (ranked && n_ranked > 0) top = ranked[0].row->trial;
         if (o->top > 0 && ranked) top_print(out, &h, ranked, n_ranked, o->top, chosen);
         free(ranked);
         if (o->pareto) pareto_print(out, &h, trows, nt);
-        best_print(out, f, top);
+        best_print(out, f, chosen >= 0 ? top : -1);
         if (status) snprintf(status, status_size, "%s", h.status);
     }
     table_free(trial_mem, trows, nt);
