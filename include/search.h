@@ -148,9 +148,11 @@ typedef struct {
     /* every point this stage has evaluated, its rounds in order: the stage's value is
      * chosen among them all (owned; room for max_rounds narrowing rounds of 9 points
      * and a last round of 512) */
-    Point *seen;
-    double *seen_obj, *seen_se;
-    int *seen_key;
+    struct BisectSeen {
+        Point point;
+        double objective, se;
+        int key;
+    } *seen;
     int n_seen, seen_cap;
 } Bisection;
 

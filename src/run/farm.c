@@ -559,8 +559,8 @@ static int refit(Coordinator *c, Err *e) {
     if (top != best) {
         char topdesc[400];
         point_describe(&x->space, &c->search.trials[top].point, topdesc, sizeof topdesc);
-        snprintf(chose, sizeof chose, " (search.select one_se: the preferred of the trials tied "
-                 "with the best, trial %d (%s): %.6g ± %.3g)", top, topdesc,
+        snprintf(chose, sizeof chose, " (search.select one_se: preferred among the trials tied "
+                 "with the best mean, trial %d (%s) at %.6g ± %.3g)", top, topdesc,
                  c->rows[top].objective_mean, c->rows[top].objective_se);
     }
     char se[48] = "";

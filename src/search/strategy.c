@@ -103,13 +103,9 @@ int bisect_init(Bisection *b, const Space *s, const Point *start, int exhaustive
     b->one_se = one_se;
     b->held = *start;
     b->seen_cap = 9 * max_rounds + 512; /* 3^2 points a narrowing round, then the last */
-    size_t n = (size_t)b->seen_cap;
-    b->seen = malloc(sizeof *b->seen * n);
-    b->seen_obj = malloc(sizeof *b->seen_obj * n);
-    b->seen_se = malloc(sizeof *b->seen_se * n);
-    b->seen_key = malloc(sizeof *b->seen_key * n);
-    if (!b->seen || !b->seen_obj || !b->seen_se || !b->seen_key) {
-        bisect_free(b);
+    b->seen = malloc(sizeof *b->seen * (size_t)b->seen_cap);
+    if (!b->seen) {
+        b->seen_cap = 0;
         return err_set(e, AE_ERUN, "bisection: out of memory");
     }
     return AE_OK;
@@ -117,10 +113,7 @@ int bisect_init(Bisection *b, const Space *s, const Point *start, int exhaustive
 
 void bisect_free(Bisection *b) {
     free(b->seen);
-    free(b->seen_obj);
-    free(b->seen_se);
-    free(b->seen_key);
-    b->seen = NULL, b->seen_obj = NULL, b->seen_se = NULL, b->seen_key = NULL;
+    b->seen = NULL;
     b->n_seen = b->seen_cap = 0;
 }
 
@@ -299,8 +292,8 @@ int select_point(const Space *s, const int *params, int np, int from, int to, Sc
 
 /* The stage's points seen so far, as candidates. */
 static int seen_at(const void *ctx, int i, Scored *out) {
-    const Bisection *b = ctx;
-    *out = (Scored){&b->seen[i], b->seen_obj[i], b->seen_se[i], b->seen_key[i]};
+    const struct BisectSeen *p = &((const Bisection *)ctx)->seen[i];
+    *out = (Scored){&p->point, p->objective, p->se, p->key};
     return 1;
 }
 
@@ -313,7 +306,7 @@ static int stage_pick(const Bisection *b, int from) {
 /* The stage's value is chosen among all it has seen; the next stage starts from it. */
 static void next_stage(Bisection *b) {
     int pick = stage_pick(b, 0);
-    if (pick >= 0) b->held = b->seen[pick];
+    if (pick >= 0) b->held = b->seen[pick].point;
     b->stage++;
     b->round = 0;
     b->final_round = 0;
@@ -322,19 +315,16 @@ static void next_stage(Bisection *b) {
 
 void bisect_advance(Bisection *b, const double *objective, const double *se, const int *key) {
     int from = b->n_seen;
-    for (int i = 0; i < b->n_round && b->n_seen < b->seen_cap; i++, b->n_seen++) {
-        b->seen[b->n_seen] = b->round_points[i];
-        b->seen_obj[b->n_seen] = objective[i];
-        b->seen_se[b->n_seen] = se ? se[i] : NAN;
-        b->seen_key[b->n_seen] = key ? key[i] : i;
-    }
+    for (int i = 0; i < b->n_round && b->n_seen < b->seen_cap; i++)
+        b->seen[b->n_seen++] = (struct BisectSeen){b->round_points[i], objective[i],
+                                                   se ? se[i] : NAN, key ? key[i] : i};
     int pick = stage_pick(b, from);
     if (pick < 0 || b->final_round) { /* the last round, or every point diverged or failed */
         next_stage(b);
         return;
     }
     const Space *s = b->space;
-    const Point *bp = &b->seen[pick];
+    const Point *bp = &b->seen[pick].point;
     for (int j = 0; j < s->stage_size[b->stage]; j++) {
         const Param *p = stage_param(b, j);
         double lo = b->lo[j], hi = b->hi[j], mid = (lo + hi) / 2;
