@@ -901,9 +901,6 @@ static void top_print(FILE *out, const InfoHead *h, const Ranked *ranked, int n_
             fprintf(out, "tied: %d trial%s within one standard error of the best (%.6g ± %.3g; "
                     "se = the folds' sample std / sqrt(folds)), marked *\n", tied,
                     tied == 1 ? "" : "s", ctx.best_mean, ctx.best_se);
-            if (ctx.chosen >= 0)
-                fprintf(out, "chosen: trial %d, refit by search.select one_se (the preferred "
-                        "trial tied with the best)\n", ctx.chosen);
         }
     }
     free(shown);
