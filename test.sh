@@ -48,7 +48,7 @@ vg() { valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=
 (
     cd build
     export OPENBLAS_NUM_THREADS=1 AESWEEP_SRC=.. TEST_TMP=test_tmp
-    for t in grad layers optim spec; do vg ./test_$t; done
+    for t in grad layers optim spec search; do vg ./test_$t; done
     # The whole command path: job, data, trainer, HDF5 file.
     vg ./aesweep train ../tests/python/jobs/model_small.json \
         --set data.path=/usr/share/datasets/fashion-mnist --set data.train_limit=500 \
