@@ -368,25 +368,36 @@ class Results:
         search.select "one_se" it can differ from ranked()[0], the best mean."""
         return int(self.best["trial"]) if self.best and "trial" in self.best else None
 
+    @property
+    def chosen_over_best(self):
+        """The refit trial when search.select one_se took it over the trial with the
+        best mean; else None."""
+        ranked = self.ranked()
+        if self.select != "one_se" or self.chosen is None or len(ranked) == 0:
+            return None
+        return self.chosen if self.chosen != int(ranked[0]["trial"]) else None
+
     def stage_start(self, stage):
-        """The trial a bisection stage started from: the chosen point of the stage
-        before it that has one (its /rounds value of each of its parameters),
-        first evaluated in that stage; else that stage's best; -1 for none."""
-        if self.rounds is None:
+        """The trial a bisection stage started from: every parameter of the stages
+        before it at that stage's chosen value (/rounds), the others at the job's
+        own values (as the trials of the stage before have them); the lowest such
+        ok trial (a point met again keeps its first trial and stage), else the best
+        of the stage before; -1 for none."""
+        if self.rounds is None or stage == 0:
             return -1
-        for earlier in range(stage - 1, -1, -1):
-            rows = self.rounds[(self.rounds["stage"] == earlier)
-                               & np.isfinite(self.rounds["chosen"])]
-            at = (self.trials["stage"] == earlier) & (self.trials["status"] == 0)
-            for row in rows:
-                x, _ = self.param_axis(text(row["param"]))
-                at &= x == float(row["chosen"])
-            if len(rows) and at.any():
-                return int(self.trials["trial"][np.flatnonzero(at)[0]])
-            ranked = self.ranked(among=self.trials["stage"] == earlier)
-            if len(ranked):
-                return int(ranked[0]["trial"])
-        return -1
+        rows = self.rounds[(self.rounds["stage"] < stage) & np.isfinite(self.rounds["chosen"])]
+        before = np.flatnonzero(self.trials["stage"] == stage - 1)
+        at = self.trials["status"] == 0
+        if len(before):
+            chosen = {text(row["param"]): float(row["chosen"]) for row in rows}  # last wins
+            for p in self.space:
+                x, _ = self.param_axis(p)
+                want = chosen.get(p, x[before[0]])
+                at &= (x == want) | (np.isnan(x) & np.isnan(want))
+        if len(before) and at.any():
+            return int(self.trials["trial"][np.flatnonzero(at)[0]])
+        ranked = self.ranked(among=self.trials["stage"] == stage - 1)
+        return int(ranked[0]["trial"]) if len(ranked) else -1
 
     @property
     def sets(self):

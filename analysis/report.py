@@ -103,7 +103,7 @@ def leaderboard_rows(r, top):
     values = {p: r.param_values(p) for p in params}
     se, tied = r.se, r.tied()
     ranked = r.ranked()
-    chosen = r.chosen if len(ranked) and r.chosen != int(ranked[0]["trial"]) else None
+    chosen = r.chosen_over_best
     with_se = len(ranked) > 0 and np.isfinite(se[int(ranked[0]["trial"])])  # as aesweep info
     for t in ranked[:top]:
         row = {"trial": int(t["trial"])}
@@ -151,11 +151,14 @@ def leaderboard_html(r, top):
         tied = (f" se is the standard error of the mean (the folds' sample std / √folds); "
                 f"* marks the {int(np.sum(r.tied()))} trials within one standard error of "
                 f"the best, tied with it (Breiman's one-SE rule).")
-        ranked = r.ranked()
-        if r.chosen is not None and len(ranked) and r.chosen != int(ranked[0]["trial"]):
-            tied += (f" search.select is one_se: trial {r.chosen}, marked chosen, is the one"
-                     f" refit: the trial the search.space preferences pick among the tied"
-                     f" (the best mean is trial {int(ranked[0]['trial'])}).")
+        chosen = r.chosen_over_best
+        if chosen is not None:
+            top = int(r.ranked()[0]["trial"])
+            tied += (f" search.select is one_se: trial {chosen}, marked chosen, is the one refit"
+                     + (": the trial the search.space preferences pick among the tied"
+                        if r.tied()[chosen] else
+                        ": where the bisection's stages led, each choosing by the rule")
+                     + f" (the best mean is trial {top}).")
     note = (f"<p>Top {len(rows)} of {n_ok} ok trials ({len(r.trials)} in all) by "
             f"{html.escape(objective_label(r))}: mean ± std over folds;{tied} knn_accuracy and "
             f"linear_accuracy are the codes' 10-nearest-neighbour and linear-probe "
@@ -198,8 +201,8 @@ def fig_objective_vs_params(rep):
             ax.scatter(x[m], y[m], s=size, color=colours[k], marker="os^Dv<>p*h"[k % 10],
                        edgecolors="black", linewidths=0.4, alpha=0.75, label=label)
         b = int(np.flatnonzero(ok["trial"] == best["trial"])[0])
-        chosen = np.flatnonzero(ok["trial"] == r.chosen) if r.chosen != int(best["trial"]) else []
-        chosen = int(chosen[0]) if len(chosen) else None
+        chosen = np.flatnonzero(ok["trial"] == r.chosen_over_best)
+        chosen = int(chosen[0]) if r.chosen_over_best is not None and len(chosen) else None
         tied = r.tied()[okmask]
         tied[b] = False
         if tied.any():
@@ -210,7 +213,7 @@ def fig_objective_vs_params(rep):
         if chosen is not None:  # search.select one_se took another trial than the best
             ax.scatter([x[chosen]], [y[chosen]], s=190, marker="*", color="limegreen",
                        edgecolors="black", linewidths=0.6, zorder=4,
-                       label=f"chosen (trial {r.chosen}, one_se)")
+                       label=f"chosen (trial {r.chosen_over_best}, one_se)")
         if labels:
             ax.set_xticks(range(len(labels)))
             ax.set_xticklabels(labels, fontsize=8)
@@ -229,7 +232,7 @@ def fig_objective_vs_params(rep):
              f"Each ok trial's {objective_label(r)}, mean over its folds; the best is circled in"
              " red, the trials within one standard error of it (tied with it) in orange" +
              ("; the green star is the trial search.select one_se chose among them and refit"
-              if r.chosen is not None and r.chosen != int(best["trial"]) else "") + "." + (" Colour and marker: the stage that evaluated it; size: the round (larger"
+              if r.chosen_over_best is not None else "") + "." + (" Colour and marker: the stage that evaluated it; size: the round (larger"
                          " is later)." if bisect else ""))
 
 

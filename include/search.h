@@ -145,9 +145,10 @@ typedef struct {
     Point held;      /* every parameter at its chosen value so far (NaN: the job's value) */
     int n_round;
     Point round_points[512];
-    /* every point this stage has evaluated, its rounds in order: the stage's value is
-     * chosen among them all (owned; room for max_rounds narrowing rounds of 9 points
-     * and a last round of 512) */
+    /* every point this stage has evaluated, its rounds in order (and under one_se
+     * first the point it started from): the stage's value is chosen among them all
+     * (owned; room for that point, max_rounds narrowing rounds of 9 points and a
+     * last round of 512: never full) */
     struct BisectSeen {
         Point point;
         double objective, se;
@@ -171,6 +172,11 @@ int bisect_round(Bisection *b);
  * the last round's choice unless an earlier round saw a better point outside
  * the last interval. */
 void bisect_advance(Bisection *b, const double *objective, const double *se, const int *key);
+/* One more candidate for the stage's value that no round of it evaluates: the
+ * point the stage started from (the driver adds it under one_se, so that a
+ * stage keeps its start when nothing it tries is as good). Before its first
+ * bisect_advance. */
+void bisect_consider(Bisection *b, const Point *p, double objective, double se, int key);
 /* The interval of stage parameter j this round, in value units (unrounded). */
 void bisect_interval(const Bisection *b, int j, double *lo, double *hi);
 /* The most points the last round of a stage can hold (what `validate` plans for). */

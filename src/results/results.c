@@ -814,17 +814,33 @@ static int selects_one_se(hid_t f) {
     return yes;
 }
 
-/* top: the trial with the best mean; the refit one differs under search.select one_se. */
-static void best_print(FILE *out, hid_t f, int top) {
+/* why: what the refit trial is when it is not the one with the best mean ("" when it is). */
+static void best_print(FILE *out, hid_t f, const char *why) {
     double v[4];
     if (!best_read(f, v)) return;
-    char cell[3][CELL], why[160] = "";
+    char cell[3][CELL];
     for (int i = 0; i < 3; i++) num_cell(cell[i], "%.6g", v[i + 1]);
-    if (top >= 0 && !isnan(v[0]) && (int)v[0] != top)
-        snprintf(why, sizeof why, " (chosen by search.select one_se among the trials tied "
-                 "with the best mean, trial %d)", top);
     fprintf(out, "best:       trial %.0f refit%s, objective %s, test_mse %s, test_accuracy %s\n",
             v[0], why, cell[0], cell[1], cell[2]);
+}
+
+/* Under search.select one_se the refit trial need not have the best mean: within
+ * one standard error of it, the preferred one; or (a bisection) where the stages'
+ * choices led. */
+static void chosen_why(const TrialRow *rows, hsize_t n, int chosen, const Ranked *top,
+                       int maximize, char *why, size_t size) {
+    why[0] = 0;
+    if (chosen < 0 || !top || top->row->trial == chosen) return;
+    const TrialRow *c = NULL;
+    for (hsize_t i = 0; i < n && !c; i++)
+        if (rows[i].trial == chosen) c = &rows[i];
+    int tied = c && objective_tied(c->objective_mean, top->row->objective_mean,
+                                   top->row->objective_se, maximize);
+    snprintf(why, size, tied ? " (chosen by search.select one_se among the trials tied with the "
+                               "best mean, trial %d)"
+                             : " (where the bisection's stages led, each choosing by "
+                               "search.select one_se; the best mean is trial %d)",
+             top->row->trial);
 }
 
 /* Opens path read-only after checking that it is an aesweep results file. */
@@ -944,14 +960,16 @@ static int info_once(const char *path, const InfoOptions *o, FILE *out, char *st
         head_print(out, path, &h);
         counts_print(out, trows, nt, frows, nf);
         double best[4];
-        int n_ranked, top = -1, chosen = -1;
+        int n_ranked, chosen = -1, maximize = strcmp(h.direction, "max") == 0;
         if (best_read(f, best) && !isnan(best[0]) && selects_one_se(f)) chosen = (int)best[0];
-        Ranked *ranked = rank_trials(trows, nt, strcmp(h.direction, "max") == 0, &n_ranked);
-        if (ranked && n_ranked > 0) top = ranked[0].row->trial;
+        Ranked *ranked = rank_trials(trows, nt, maximize, &n_ranked);
+        char why[200];
+        chosen_why(trows, nt, chosen, ranked && n_ranked > 0 ? ranked : NULL, maximize, why,
+                   sizeof why);
         if (o->top > 0 && ranked) top_print(out, &h, ranked, n_ranked, o->top, chosen);
         free(ranked);
         if (o->pareto) pareto_print(out, &h, trows, nt);
-        best_print(out, f, chosen >= 0 ? top : -1);
+        best_print(out, f, why);
         if (status) snprintf(status, status_size, "%s", h.status);
     }
     table_free(trial_mem, trows, nt);

@@ -559,9 +559,13 @@ static int refit(Coordinator *c, Err *e) {
     if (top != best) {
         char topdesc[400];
         point_describe(&x->space, &c->search.trials[top].point, topdesc, sizeof topdesc);
-        snprintf(chose, sizeof chose, " (search.select one_se: preferred among the trials tied "
-                 "with the best mean, trial %d (%s) at %.6g ± %.3g)", top, topdesc,
-                 c->rows[top].objective_mean, c->rows[top].objective_se);
+        int tied = objective_tied(r->objective_mean, c->rows[top].objective_mean,
+                                  c->rows[top].objective_se, c->search.maximize);
+        snprintf(chose, sizeof chose, " (search.select one_se: %s, trial %d (%s) at %.6g ± %.3g)",
+                 tied ? "preferred among the trials tied with the best mean"
+                      : "where the bisection's stages led, each choosing by the rule; the best "
+                        "mean is",
+                 top, topdesc, c->rows[top].objective_mean, c->rows[top].objective_se);
     }
     char se[48] = "";
     if (c->folds > 1) snprintf(se, sizeof se, " ± %.3g", r->objective_se);

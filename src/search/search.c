@@ -131,6 +131,9 @@ static int release_round(Search *s, Err *e) {
     while (bisect_round(&s->bis) > 0) {
         Bisection *b = &s->bis;
         if (log_round(s, e)) return AE_ERUN;
+        int start = b->n_seen == 0 && s->one_se ? find_trial(s, &b->held) : -1;
+        if (start >= 0) /* a stage's first round: one_se may keep where it started */
+            bisect_consider(b, &b->held, s->trials[start].objective, s->trials[start].se, start);
         s->n_round = b->n_round;
         s->round_pending = 0;
         for (int i = 0; i < b->n_round; i++) {
@@ -190,20 +193,23 @@ int search_chosen(const Search *s) {
 
 typedef struct {
     const Search *s;
-    int budget; /* the best's: trials trained for other epochs are not compared with it */
+    int epochs; /* the best's: trials trained for other epochs are not compared with it */
 } AmongTrials;
+
+/* The epochs a trial trains to (hyperband, asha: its rung's; 0 for the others). */
+static int epochs_of(const Search *s, const Trial *t) { return t->budget ? t->budget : s->max_epochs; }
 
 static int trial_at(const void *ctx, int i, Scored *out) {
     const AmongTrials *a = ctx;
     const Trial *t = &a->s->trials[i];
     *out = (Scored){&t->point, t->objective, t->se, i};
-    return t->status == TRIAL_OK && t->budget == a->budget;
+    return t->status == TRIAL_OK && epochs_of(a->s, t) == a->epochs;
 }
 
 int search_chosen_among_trials(const Search *s) {
     int params[SEARCH_MAX_PARAMS];
     for (int k = 0; k < s->space->n_params; k++) params[k] = k;
-    AmongTrials a = {s, s->trials[s->best].budget};
+    AmongTrials a = {s, epochs_of(s, &s->trials[s->best])};
     return select_point(s->space, params, s->space->n_params, 0, s->n_trials, trial_at, &a,
                         s->maximize, 1);
 }

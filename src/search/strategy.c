@@ -102,7 +102,7 @@ int bisect_init(Bisection *b, const Space *s, const Point *start, int exhaustive
     b->maximize = maximize;
     b->one_se = one_se;
     b->held = *start;
-    b->seen_cap = 9 * max_rounds + 512; /* 3^2 points a narrowing round, then the last */
+    b->seen_cap = 1 + 9 * max_rounds + 512; /* the start, 3^2 a narrowing round, the last */
     b->seen = malloc(sizeof *b->seen * (size_t)b->seen_cap);
     if (!b->seen) {
         b->seen_cap = 0;
@@ -313,11 +313,15 @@ static void next_stage(Bisection *b) {
     b->n_seen = 0;
 }
 
+void bisect_consider(Bisection *b, const Point *p, double objective, double se, int key) {
+    if (b->n_seen < b->seen_cap) /* seen_cap is the most a stage can see: always true */
+        b->seen[b->n_seen++] = (struct BisectSeen){*p, objective, se, key};
+}
+
 void bisect_advance(Bisection *b, const double *objective, const double *se, const int *key) {
     int from = b->n_seen;
-    for (int i = 0; i < b->n_round && b->n_seen < b->seen_cap; i++)
-        b->seen[b->n_seen++] = (struct BisectSeen){b->round_points[i], objective[i],
-                                                   se ? se[i] : NAN, key ? key[i] : i};
+    for (int i = 0; i < b->n_round; i++)
+        bisect_consider(b, &b->round_points[i], objective[i], se ? se[i] : NAN, key ? key[i] : i);
     int pick = stage_pick(b, from);
     if (pick < 0 || b->final_round) { /* the last round, or every point diverged or failed */
         next_stage(b);

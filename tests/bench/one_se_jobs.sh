@@ -7,7 +7,8 @@
 # the chosen trial and the best. Prints the run's last line per job; the logs and
 # results stay in OUT. Usage: tests/bench/one_se_jobs.sh AESWEEP [OUT] [NP] [NAME ...]
 # (NAMEs: only those jobs: compression class_target_mlp finetune random_search
-# conv_random_search autoencoder classifier).
+# conv_random_search autoencoder classifier); SELECTS="one_se" runs the bisections
+# under that rule alone.
 set -euo pipefail
 aesweep=$1 out=${2:-/tmp/one_se_jobs} np=${3:-3}
 only=" ${*:4} "
@@ -40,7 +41,7 @@ run random_search report002_random_search one_se "${small[@]}" --set train.epoch
 run conv_random_search report002_conv_random_search one_se "${small[@]}" --set train.epochs=3 \
     --set search.space.bottleneck.prefer="$low"
 # their batch sizes reach 2048: each fold trains on 4000 images
-for select in best one_se; do
+for select in ${SELECTS:-best one_se}; do
     run autoencoder report003_a_autoencoder "$select" --set data.train_limit=6000 \
         --set train.epochs=2 --set classifier.epochs=3 \
         --set search.space.bottleneck.prefer="$low" --set search.space.batch_size.prefer="$high"

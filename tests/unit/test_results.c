@@ -610,6 +610,50 @@ static void test_info_max(const Fixture *fx) {
     free(t);
 }
 
+/* search.select one_se: /best may be another trial than the best mean. info marks
+ * it and says why: tied with the best (within its standard error), or, outside the
+ * band, where a bisection's stages led. A job without one_se says nothing. */
+static void test_info_one_se(const Fixture *fx) {
+    const char *jobs[3] = {"{\"search\": {\"select\": \"one_se\"}}",
+                           "{\"search\": {\"select\": \"one_se\"}}", "{}"};
+    const int refit[3] = {2, 3, 2};
+    for (int k = 0; k < 3; k++) {
+        Err e = {0};
+        char path[512];
+        snprintf(path, sizeof path, "%s/results_select%d.h5", fx->dir, k);
+        ResultsMeta meta = {.job_json = jobs[k], .strategy = "bisection",
+                            .objective = "val_mse", .direction = "min", .folds = 3};
+        Results *r;
+        int rc = results_create(path, &meta, &r, &e);
+        /* means 0.10, 0.11, 0.12, 0.20; trial 0's se 0.025: 1 and 2 are tied with it */
+        const double mean[4] = {0.10, 0.11, 0.12, 0.20};
+        for (int t = 0; t < 4 && rc == AE_OK; t++) {
+            TrialRow row = trial_row(t, mean[t], 0, config_of(t));
+            row.objective_se = t == 0 ? 0.025 : 0.01;
+            rc = results_write_trial(r, &row, &e);
+        }
+        BestRow b = {.trial = refit[k], .objective = mean[refit[k]], .config = config_of(refit[k]),
+                     .test_mse = 0.3, .test_accuracy = NAN, .epochs = 2};
+        if (rc == AE_OK) rc = results_write_best(r, &b, fx->task, &e);
+        if (r) rc |= results_close(r, &e);
+        CHECK(rc == AE_OK, "one_se file %d: %s", k, e.msg);
+        char *t = info_text(path, 10, &rc, &e);
+        const char *tied = "(chosen by search.select one_se among the trials tied with the best "
+                           "mean, trial 0)";
+        const char *led = "(where the bisection's stages led, each choosing by search.select "
+                          "one_se; the best mean is trial 0)";
+        const char *want = k == 0 ? tied : k == 1 ? led : NULL;
+        CHECK(rc == AE_OK && (want ? strstr(t, want) != NULL
+                                   : !strstr(t, "one_se") && !strstr(t, "chosen")),
+              "case %d: info says:\n%s", k, t);
+        char row[64];
+        snprintf(row, sizeof row, "%s chosen", k == 0 ? "*" : "");
+        CHECK(k == 2 || strstr(t, row) != NULL, "case %d: the refit row is not marked '%s':\n%s",
+              k, row, t);
+        free(t);
+    }
+}
+
 static void test_info_errors(const Fixture *fx) {
     Err e = {0};
     int rc;
@@ -710,6 +754,7 @@ int main(void) {
         test_info(&fx);
         test_info_pareto(&fx);
         test_info_max(&fx);
+        test_info_one_se(&fx);
         test_info_errors(&fx);
     }
     model_free(&fx.ae);

@@ -1227,30 +1227,30 @@ static double se_const(const Job *c) {
 
 /* The rule worked out here from the trials, independently of select_point: among
  * the ok trials whose objective is within the best's standard error of the best
- * (ties to the lower id) and that pass `among` (NULL: all), the one with the
- * least (sign -1: greatest) configuration value at c, then the least objective,
- * then the lowest id; -1 for none. Also says how far the best is (its id). */
+ * (ties to the lower id; the search's direction) and that pass `among` (NULL:
+ * all), the one with the least (sign -1: greatest) configuration value at c, then
+ * the better objective, then the lowest id; -1 for none. *best_out: the best. */
 static int reference_pick(const Fix *f, int (*among)(const Fix *, int), int c, int sign,
                           int *best_out) {
     const Search *s = &f->s;
+    double dir = s->maximize ? -1 : 1; /* dir * objective: smaller is better */
     int best = -1, pick = -1;
     for (int i = 0; i < s->n_trials; i++) {
         const Trial *t = &s->trials[i];
         if (t->status != TRIAL_OK || isnan(t->objective) || (among && !among(f, i))) continue;
-        if (best < 0 || t->objective < s->trials[best].objective) best = i;
+        if (best < 0 || dir * t->objective < dir * s->trials[best].objective) best = i;
     }
     *best_out = best;
     if (best < 0) return -1;
-    double limit = s->trials[best].objective + s->trials[best].se;
+    double limit = dir * s->trials[best].objective + s->trials[best].se;
     for (int i = 0; i < s->n_trials; i++) {
         const Trial *t = &s->trials[i];
-        if (t->status != TRIAL_OK || t->objective > limit || (among && !among(f, i))) continue;
-        if (pick < 0) {
-            pick = i;
+        if (t->status != TRIAL_OK || !(dir * t->objective <= limit) || (among && !among(f, i)))
             continue;
-        }
-        double a = sign * f->cfg[i][c], b = sign * f->cfg[pick][c];
-        if (a < b || (a == b && t->objective < s->trials[pick].objective)) pick = i;
+        double a = sign * f->cfg[i][c], b = pick < 0 ? 0 : sign * f->cfg[pick][c];
+        if (pick < 0 || a < b ||
+            (a == b && dir * t->objective < dir * s->trials[pick].objective))
+            pick = i;
     }
     return pick;
 }
@@ -1261,11 +1261,15 @@ static int in_first_stage(const Fix *f, int i) { return f->s.trials[i].stage == 
     "\"bottleneck\": {\"min\": 8, \"max\": 64, \"type\": \"int\", \"prefer\": \"low\"}, "    \
     "\"lr\": {\"min\": 1e-4, \"max\": 1e-2, \"scale\": \"log\"}"
 
-/* Runs `search` (the job's search object, text) on obj_noisy for 12 noise seeds;
- * the chosen trial must be the reference's (the least bottleneck inside the band),
- * inside the band, and under "best" the best. Returns how many seeds chose a trial
- * other than the best (the rule did something). */
-static int check_one_se(const char *search, int (*among)(const Fix *, int), int c, int sign) {
+/* The noisy bowl as an accuracy: larger is better. */
+static double obj_noisy_accuracy(const Job *c, int *st) { return 0.9 - obj_noisy(c, st); }
+
+/* Runs `search` (the job's search object, text) on fn for 12 noise seeds; the
+ * chosen trial must be the reference's (the preferred end of c inside the band)
+ * and inside the band. Returns how many seeds chose a trial other than the best
+ * (the rule did something). */
+static int check_one_se(const char *search, ObjFn fn, int (*among)(const Fix *, int), int c,
+                        int sign) {
     int moved = 0;
     for (noise_seed = 1; noise_seed <= 12; noise_seed++) {
         char text[1024];
@@ -1273,14 +1277,15 @@ static int check_one_se(const char *search, int (*among)(const Fix *, int), int 
         Fix f;
         if (!fix_open(&f, text)) return moved;
         f.se = se_const;
-        drive(&f, obj_noisy, (int)(noise_seed & 1));
+        drive(&f, fn, (int)(noise_seed & 1));
         int best, want = reference_pick(&f, among, c, sign, &best), got = search_chosen(&f.s);
         CHECK(got == want, "%s, noise %d: chose trial %d, the rule says %d", search,
               (int)noise_seed, got, want);
         if (got >= 0 && best >= 0) {
             const Trial *g = &f.s.trials[got], *b = &f.s.trials[best];
-            CHECK(g->status == TRIAL_OK && g->objective <= b->objective + b->se,
-                  "noise %d: trial %d (%g) is outside the band of the best %d (%g + %g)",
+            double gap = f.s.maximize ? b->objective - g->objective : g->objective - b->objective;
+            CHECK(g->status == TRIAL_OK && gap <= b->se,
+                  "noise %d: trial %d (%g) is outside the band of the best %d (%g, se %g)",
                   (int)noise_seed, got, g->objective, best, b->objective, b->se);
         }
         moved += got != search_best(&f.s);
@@ -1293,49 +1298,62 @@ static void test_one_se(void) {
     /* random: the least bottleneck tied with the best; lr has no preference */
     int moved = check_one_se("{\"strategy\": \"random\", \"trials\": 40, \"folds\": 3, "
                              "\"select\": \"one_se\", \"space\": {" NOISY_SPACE "}}",
-                             NULL, C_BOTTLENECK, 1);
+                             obj_noisy, NULL, C_BOTTLENECK, 1);
     CHECK(moved >= 3, "random: the rule moved off the best on %d of 12 noise seeds", moved);
+    /* maximised (an accuracy): the band is below the best */
+    moved = check_one_se("{\"strategy\": \"random\", \"trials\": 40, \"folds\": 3, "
+                         "\"objective\": \"val_accuracy\", \"select\": \"one_se\", "
+                         "\"space\": {" NOISY_SPACE "}}",
+                         obj_noisy_accuracy, NULL, C_BOTTLENECK, 1);
+    CHECK(moved >= 3, "maximised: the rule moved off the best on %d of 12 noise seeds", moved);
     /* grid over a values list given out of order: "high" is the largest number */
     moved = check_one_se("{\"strategy\": \"grid\", \"folds\": 2, \"select\": \"one_se\", "
                          "\"space\": {\"batch_size\": {\"values\": [128, 32, 256, 64, 512], "
                          "\"prefer\": \"high\"}, \"lr\": {\"min\": 1e-4, \"max\": 1e-2, "
                          "\"scale\": \"log\", \"points\": 5}}}",
-                         NULL, C_BATCH, -1);
+                         obj_noisy, NULL, C_BATCH, -1);
     CHECK(moved >= 3, "grid: the rule moved off the best on %d of 12 noise seeds", moved);
     /* tpe (hyperband and asha: test_halving) */
-    check_one_se("{\"strategy\": \"tpe\", \"trials\": 30, \"lag\": 3, \"folds\": 3, "
-                 "\"select\": \"one_se\", \"space\": {" NOISY_SPACE "}}",
-                 NULL, C_BOTTLENECK, 1);
+    moved = check_one_se("{\"strategy\": \"tpe\", \"trials\": 30, \"lag\": 3, \"folds\": 3, "
+                         "\"select\": \"one_se\", \"space\": {" NOISY_SPACE "}}",
+                         obj_noisy, NULL, C_BOTTLENECK, 1);
+    CHECK(moved >= 3, "tpe: the rule moved off the best on %d of 12 noise seeds", moved);
     /* bisection, one stage: every trial is a point of the stage */
     moved = check_one_se("{\"strategy\": \"bisection\", \"folds\": 3, \"select\": \"one_se\", "
                          "\"exhaustive_below\": 4, \"max_rounds\": 3, \"space\": {" NOISY_SPACE
                          "}, \"stages\": [[\"bottleneck\"]]}",
-                         NULL, C_BOTTLENECK, 1);
+                         obj_noisy, NULL, C_BOTTLENECK, 1);
     CHECK(moved >= 3, "bisection: the rule moved off the best on %d of 12 noise seeds", moved);
-    /* "best", and one_se with no preference given, keep the best */
-    for (int k = 0; k < 2; k++) {
-        const char *jobs[2] = {
-            "{\"search\": {\"strategy\": \"random\", \"trials\": 40, \"folds\": 3, \"space\": {"
-            NOISY_SPACE "}}}",
-            "{\"search\": {\"strategy\": \"random\", \"trials\": 40, \"folds\": 3, \"select\": "
-            "\"one_se\", \"space\": {\"bottleneck\": {\"min\": 8, \"max\": 64, \"type\": "
-            "\"int\"}, \"lr\": {\"min\": 1e-4, \"max\": 1e-2, \"scale\": \"log\"}}}}"};
-        for (noise_seed = 1; noise_seed <= 6; noise_seed++) {
+    /* one_se with no "prefer": the best, for a search over trials and for a bisection
+     * of two stages (each stage may keep the point it started from) */
+    const char *unpreferred[2] = {
+        "{\"search\": {\"strategy\": \"random\", \"trials\": 40, \"folds\": 3, \"select\": "
+        "\"one_se\", \"space\": {\"bottleneck\": {\"min\": 8, \"max\": 64, \"type\": \"int\"}, "
+        "\"lr\": {\"min\": 1e-4, \"max\": 1e-2, \"scale\": \"log\"}}}}",
+        "{\"search\": {\"strategy\": \"bisection\", \"folds\": 3, \"select\": \"one_se\", "
+        "\"exhaustive_below\": 4, \"max_rounds\": 3, \"space\": {\"bottleneck\": {\"min\": 8, "
+        "\"max\": 64, \"type\": \"int\"}, \"lr\": {\"min\": 2e-4, \"max\": 2e-2, \"scale\": "
+        "\"log\"}}, \"stages\": [[\"bottleneck\"], [\"lr\"]]}}"};
+    for (int k = 0; k < 2; k++)
+        for (noise_seed = 1; noise_seed <= 12; noise_seed++) {
             Fix f;
-            if (!fix_open(&f, jobs[k])) break;
+            if (!fix_open(&f, unpreferred[k])) break;
             f.se = se_const;
             drive(&f, obj_noisy, 0);
             CHECK(search_chosen(&f.s) == search_best(&f.s) && search_best(&f.s) >= 0,
-                  "%s: chose %d, the best is %d", k ? "one_se without prefer" : "best",
-                  search_chosen(&f.s), search_best(&f.s));
+                  "%s without prefer, noise %d: chose %d, the best is %d",
+                  k ? "bisection" : "random", (int)noise_seed, search_chosen(&f.s),
+                  search_best(&f.s));
             fix_close(&f);
         }
-    }
 }
 
 /* Two stages: the bottleneck's value is the rule's choice among the first stage's
- * points; the second stage (lr, no preference) holds it and takes its best. */
+ * points; the second stage (lr, no preference) holds it and takes the best of its
+ * points and the one it started from (the first stage's choice at the job's lr,
+ * which its first round evaluates again here: 1e-3 is its mid). */
 static void test_one_se_stages(void) {
+    int moved = 0;
     for (noise_seed = 1; noise_seed <= 12; noise_seed++) {
         Fix f;
         if (!fix_open(&f, "{\"search\": {\"strategy\": \"bisection\", \"folds\": 3, \"select\": "
@@ -1348,6 +1366,7 @@ static void test_one_se_stages(void) {
         CHECK(first >= 0, "no first-stage choice");
         if (first < 0) { fix_close(&f); return; }
         double b = f.cfg[first][C_BOTTLENECK];
+        moved += first != best;
         int chosen = search_chosen(&f.s), want = -1;
         for (int i = 0; i < f.s.n_trials; i++) {
             if (f.s.trials[i].stage == 1)
@@ -1363,6 +1382,7 @@ static void test_one_se_stages(void) {
                   f.s.trials[chosen].point.v[1], "the log's last stage value is not the chosen lr");
         fix_close(&f);
     }
+    CHECK(moved >= 3, "stage 1 chose other than its best on %d of 12 noise seeds", moved);
 }
 
 /* A round's narrowing follows the chosen point: lambda {0, 32, 64} scoring
