@@ -500,7 +500,7 @@ def test_a_missing_package_is_named_not_traced(bisect, tmp_path, module, package
     shadow.mkdir()
     (shadow / f"{module}.py").write_text("raise ImportError('not installed')\n")
     env = dict(ENV, PYTHONPATH=str(shadow))
-    for name, args in (("report.py", ["-o", tmp_path / "rep"]), ("compare.py", [bisect]),
+    for name, args in (("report.py", ["-o", tmp_path / "rep"]), ("compare.py", [bisect, "-o", tmp_path / "cmp"]),
                        ("export.py", ["--csv", tmp_path / "t.csv"])):
         r = subprocess.run([PYTHON, str(ANALYSIS / name), str(bisect), *map(str, args)],
                            env=env, capture_output=True, text=True, timeout=300)
