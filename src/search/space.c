@@ -42,13 +42,18 @@ double param_largest(const Param *p) {
     return most;
 }
 
+/* Is a values entry (its JSON text) a number? Then *v is that number. */
+static int value_is_number(const char *text, double *v) {
+    char *end;
+    *v = strtod(text, &end);
+    return end != text && !*end;
+}
+
 int param_can_take(const Param *p, double lo, double hi) {
     if (p->kind == PARAM_VALUES) {
-        for (int i = 0; i < p->n_values; i++) {
-            char *end;
-            double v = strtod(p->values[i], &end);
-            if (end != p->values[i] && !*end && v >= lo && v <= hi) return 1;
-        }
+        double v;
+        for (int i = 0; i < p->n_values; i++)
+            if (value_is_number(p->values[i], &v) && v >= lo && v <= hi) return 1;
         return 0;
     }
     double a = fmax(p->min, lo), b = fmin(p->max, hi);
@@ -159,10 +164,9 @@ static int parse_prefer(const Job *job, const cJSON *entry, Param *p, Err *e) {
         return err_set(e, AE_EINPUT, "%s: search.space.%s.prefer: expected \"low\" or \"high\" "
                        "(the end that makes the simpler model)", job->source, p->name);
     p->prefer = strcmp(f->valuestring, "low") ? 1 : -1;
+    double v;
     for (int i = 0; p->kind == PARAM_VALUES && i < p->n_values; i++) {
-        char *end;
-        strtod(p->values[i], &end);
-        if (end == p->values[i] || *end)
+        if (!value_is_number(p->values[i], &v))
             return err_set(e, AE_EINPUT, "%s: search.space.%s.prefer: values[%d] is %s, not a "
                            "number: a values list without an order has no low or high end",
                            job->source, p->name, i, p->values[i]);
