@@ -184,6 +184,9 @@ def fig_objective_vs_params(rep):
                              constrained_layout=True)
     bisect = r.strategy == "bisection"
     best = r.ranked()[0]
+    over = r.chosen_over_best  # the trial search.select one_se refit instead of the best
+    chosen = np.flatnonzero(ok["trial"] == over) if over is not None else []
+    chosen = int(chosen[0]) if len(chosen) else None
     y = ok["objective_mean"]
     spread = np.nanmax(y) / np.nanmin(y) if np.nanmin(y) > 0 else 1
     stages = sorted(set(int(s) for s in ok["stage"])) if bisect else [None]
@@ -201,8 +204,6 @@ def fig_objective_vs_params(rep):
             ax.scatter(x[m], y[m], s=size, color=colours[k], marker="os^Dv<>p*h"[k % 10],
                        edgecolors="black", linewidths=0.4, alpha=0.75, label=label)
         b = int(np.flatnonzero(ok["trial"] == best["trial"])[0])
-        chosen = np.flatnonzero(ok["trial"] == r.chosen_over_best)
-        chosen = int(chosen[0]) if r.chosen_over_best is not None and len(chosen) else None
         tied = r.tied()[okmask]
         tied[b] = False
         if tied.any():
@@ -213,7 +214,7 @@ def fig_objective_vs_params(rep):
         if chosen is not None:  # search.select one_se took another trial than the best
             ax.scatter([x[chosen]], [y[chosen]], s=190, marker="*", color="limegreen",
                        edgecolors="black", linewidths=0.6, zorder=4,
-                       label=f"chosen (trial {r.chosen_over_best}, one_se)")
+                       label=f"chosen (trial {over}, one_se)")
         if labels:
             ax.set_xticks(range(len(labels)))
             ax.set_xticklabels(labels, fontsize=8)
@@ -232,7 +233,7 @@ def fig_objective_vs_params(rep):
              f"Each ok trial's {objective_label(r)}, mean over its folds; the best is circled in"
              " red, the trials within one standard error of it (tied with it) in orange" +
              ("; the green star is the trial search.select one_se chose among them and refit"
-              if r.chosen_over_best is not None else "") + "." + (" Colour and marker: the stage that evaluated it; size: the round (larger"
+              if over is not None else "") + "." + (" Colour and marker: the stage that evaluated it; size: the round (larger"
                          " is later)." if bisect else ""))
 
 
